@@ -1,0 +1,1 @@
+"""The NHS radiography careers assistant: role store, NLP pipeline builder and tools."""

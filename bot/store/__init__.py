@@ -1,0 +1,31 @@
+"""The role store: every fact the assistant states, with the sentence it comes from."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from bot.settings import get_settings
+from bot.store.api import Comparison, FactInfo, RoleInfo, RoleStore, StoreUnavailable
+from bot.store.content import Content, ContentError, read_content
+from bot.store.models import TOPICS
+from bot.store.sql import SqlRoleStore
+
+__all__ = [
+    "TOPICS",
+    "Comparison",
+    "Content",
+    "ContentError",
+    "FactInfo",
+    "RoleInfo",
+    "RoleStore",
+    "SqlRoleStore",
+    "StoreUnavailable",
+    "get_store",
+    "read_content",
+]
+
+
+@lru_cache(maxsize=1)
+def get_store() -> SqlRoleStore:
+    """The store the settings name; built on first use, so importing connects to nothing."""
+    return SqlRoleStore(get_settings().role_store_url)

@@ -1,0 +1,53 @@
+"""What the rest of the project may ask the role store: records, the interface, its errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached or has not been loaded; callers apologise to the user."""
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    slug: str
+    title: str
+    plural: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class FactInfo:
+    topic: str
+    text: str
+    quote: str
+    source_url: str
+    source_title: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    first: RoleInfo
+    second: RoleInfo
+    shared: tuple[FactInfo, ...]
+    only_first: tuple[FactInfo, ...]
+    only_second: tuple[FactInfo, ...]
+
+
+class RoleStore(Protocol):
+    """Intent-level questions the actions ask; they never build queries themselves."""
+
+    def roles(self) -> list[RoleInfo]: ...
+
+    def role(self, slug: str) -> RoleInfo | None: ...
+
+    def role_names(self) -> dict[str, list[str]]: ...
+
+    def resolve_role(self, text: str) -> RoleInfo | None: ...
+
+    def facts(self, role: str, topic: str) -> list[FactInfo]: ...
+
+    def compare(self, first: str, second: str) -> Comparison: ...

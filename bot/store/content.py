@@ -1,0 +1,281 @@
+"""Reading and checking the role content in `data/roles/*.yml`.
+
+Everything is validated in memory before the store is touched, so a bad file stops the load
+with a message naming the file and the key, and the existing store stays as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.settings import PROJECT_ROOT
+from bot.store.models import TOPICS
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Digits and currency in a fact's text must come from its quote: the assistant never invents
+# pay, bands or hours, and this catches a number slipped into a paraphrase.
+_NUMBERISH = re.compile(r"[0-9£$€]+")
+
+
+class ContentError(ValueError):
+    """Invalid role content; the message names the file and the key."""
+
+    def __init__(self, path: Path | str, key: str, message: str) -> None:
+        self.path = str(path)
+        self.key = key
+        super().__init__(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    slug: str
+    title: str
+    plural: str
+    summary: str
+    summary_source: str
+    names: tuple[str, ...]
+    path: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    url: str
+    title: str
+    snapshot: Path
+    text: str
+    not_facts: tuple[str, ...]
+    path: str
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    topic: str
+    roles: tuple[str, ...]
+    text: str
+    quote: str
+    source_url: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Content:
+    roles: tuple[RoleSpec, ...]
+    sources: tuple[SourceSpec, ...]
+    facts: tuple[FactSpec, ...]
+
+
+def squash(text: str) -> str:
+    """Fold runs of white space so YAML line folding cannot break a verbatim match."""
+    return " ".join(text.split())
+
+
+def normalise_name(text: str) -> str:
+    """The form role names are stored and looked up in: lower case words, no punctuation."""
+    text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"'s\b", "s", text)
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())
+
+
+def page_sentences(text: str) -> list[str]:
+    """Split a source page into the sentences, bullets and headings it is made of."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = line.strip().lstrip("•").strip()
+        if line:
+            sentences.extend(s for s in re.split(r"(?<=[.!?:])\s+", line) if s)
+    return sentences
+
+
+def uncovered_sentences(source: SourceSpec, facts: tuple[FactSpec, ...]) -> list[str]:
+    """Sentences of the page that neither a fact quotes nor `not_facts` lists."""
+    covered = {squash(s) for s in source.not_facts}
+    covered |= {
+        squash(s) for f in facts if f.source_url == source.url for s in page_sentences(f.quote)
+    }
+    return [s for s in page_sentences(source.text) if squash(s) not in covered]
+
+
+def _require_str(data: dict[str, Any], key: str, path: Path, where: str) -> str:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ContentError(path, f"{where}.{key}", "is missing")
+    if not isinstance(value, str):
+        raise ContentError(path, f"{where}.{key}", f"must be text, not {type(value).__name__}")
+    return squash(value)
+
+
+def _require_str_list(data: dict[str, Any], key: str, path: Path, where: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        raise ContentError(path, f"{where}.{key}", "is missing")
+    if not isinstance(value, list) or not value:
+        raise ContentError(path, f"{where}.{key}", "must be a non-empty list")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise ContentError(path, f"{where}.{key}[{i}]", "must be non-empty text")
+    return tuple(squash(v) for v in value)
+
+
+def _mapping(value: Any, path: Path, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ContentError(path, where, f"must be a mapping, not {type(value).__name__}")
+    return value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        raise ContentError(path, where, f"malformed YAML ({getattr(exc, 'problem', exc)})") from exc
+    except UnicodeDecodeError as exc:
+        raise ContentError(path, "", "is not UTF-8 text") from exc
+    if data is None:
+        return {}
+    data = _mapping(data, path, "(top level)")
+    unknown = sorted(set(data) - {"roles", "source", "facts"})
+    if unknown:
+        raise ContentError(path, unknown[0], "unknown key (expected roles, source or facts)")
+    return data
+
+
+def _parse_role(raw: Any, path: Path, where: str) -> RoleSpec:
+    data = _mapping(raw, path, where)
+    slug = _require_str(data, "slug", path, where)
+    if not SLUG_PATTERN.match(slug):
+        raise ContentError(path, f"{where}.slug", f"'{slug}' must be lower-case words joined by -")
+    return RoleSpec(
+        slug=slug,
+        title=_require_str(data, "title", path, where),
+        plural=_require_str(data, "plural", path, where),
+        summary=_require_str(data, "summary", path, where),
+        summary_source=_require_str(data, "summary_source", path, where),
+        names=_require_str_list(data, "names", path, where),
+        path=str(path),
+        key=where,
+    )
+
+
+def _parse_source(raw: Any, path: Path, root: Path) -> SourceSpec:
+    data = _mapping(raw, path, "source")
+    snapshot_name = _require_str(data, "snapshot", path, "source")
+    snapshot = (root / snapshot_name).resolve()
+    if not snapshot.is_file():
+        raise ContentError(path, "source.snapshot", f"no such file: {snapshot_name}")
+    not_facts = data.get("not_facts") or []
+    if not isinstance(not_facts, list) or not all(isinstance(s, str) for s in not_facts):
+        raise ContentError(path, "source.not_facts", "must be a list of sentences")
+    source = SourceSpec(
+        url=_require_str(data, "url", path, "source"),
+        title=_require_str(data, "title", path, "source"),
+        snapshot=snapshot,
+        text=snapshot.read_text(encoding="utf-8"),
+        not_facts=tuple(squash(s) for s in not_facts),
+        path=str(path),
+    )
+    page = squash(source.text)
+    for i, sentence in enumerate(source.not_facts):
+        if sentence not in page:
+            raise ContentError(path, f"source.not_facts[{i}]", "does not occur in the page")
+    return source
+
+
+def _parse_fact(raw: Any, path: Path, where: str, source: SourceSpec) -> FactSpec:
+    data = _mapping(raw, path, where)
+    topic = _require_str(data, "topic", path, where)
+    if topic not in TOPICS:
+        raise ContentError(
+            path, f"{where}.topic", f"unknown topic '{topic}' (expected one of {', '.join(TOPICS)})"
+        )
+    fact = FactSpec(
+        topic=topic,
+        roles=_require_str_list(data, "roles", path, where),
+        text=_require_str(data, "text", path, where),
+        quote=_require_str(data, "quote", path, where),
+        source_url=source.url,
+        path=str(path),
+    )
+    if fact.quote not in squash(source.text):
+        raise ContentError(path, f"{where}.quote", "does not occur verbatim in the source page")
+    invented = set(_NUMBERISH.findall(fact.text)) - set(_NUMBERISH.findall(fact.quote))
+    if invented:
+        raise ContentError(
+            path, f"{where}.text", f"states {', '.join(sorted(invented))}, which the quote does not"
+        )
+    return fact
+
+
+def read_content(directory: Path, root: Path = PROJECT_ROOT) -> Content:
+    """Read and check every `*.yml` in `directory`; raise ContentError on the first problem.
+
+    `root` is what source snapshot paths are relative to.
+    """
+    files = sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ContentError(directory, "", "holds no .yml content files")
+
+    roles: list[RoleSpec] = []
+    sources: list[SourceSpec] = []
+    raw_facts: list[tuple[Path, int, Any, SourceSpec | None]] = []
+    for path in files:
+        data = _read_yaml(path)
+        source = _parse_source(data["source"], path, root) if "source" in data else None
+        if source is not None:
+            clash = next((s for s in sources if s.url == source.url), None)
+            if clash is not None:
+                raise ContentError(path, "source.url", f"already defined in {clash.path}")
+            sources.append(source)
+        raw_roles = data.get("roles") or []
+        if not isinstance(raw_roles, list):
+            raise ContentError(path, "roles", "must be a list")
+        for i, raw in enumerate(raw_roles):
+            role = _parse_role(raw, path, f"roles[{i}]")
+            clash_role = next((r for r in roles if r.slug == role.slug), None)
+            if clash_role is not None:
+                raise ContentError(
+                    path, f"roles[{i}].slug", f"duplicate slug '{role.slug}' ({clash_role.path})"
+                )
+            roles.append(role)
+        raw_fact_list = data.get("facts") or []
+        if not isinstance(raw_fact_list, list):
+            raise ContentError(path, "facts", "must be a list")
+        raw_facts.extend((path, i, raw, source) for i, raw in enumerate(raw_fact_list))
+
+    slugs = {r.slug for r in roles}
+    facts: list[FactSpec] = []
+    for path, i, raw, source in raw_facts:
+        if source is None:
+            raise ContentError(path, f"facts[{i}]", "fact without a source (add a source: block)")
+        fact = _parse_fact(raw, path, f"facts[{i}]", source)
+        for j, slug in enumerate(fact.roles):
+            if slug not in slugs:
+                raise ContentError(path, f"facts[{i}].roles[{j}]", f"unknown role '{slug}'")
+        facts.append(fact)
+
+    _check_roles(roles, sources)
+    return Content(roles=tuple(roles), sources=tuple(sources), facts=tuple(facts))
+
+
+def _check_roles(roles: list[RoleSpec], sources: list[SourceSpec]) -> None:
+    by_url = {s.url: s for s in sources}
+    owners: dict[str, str] = {}
+    for role in roles:
+        source = by_url.get(role.summary_source)
+        if source is None:
+            raise ContentError(role.path, f"{role.key}.summary_source", "names no known source")
+        if role.summary not in squash(source.text):
+            raise ContentError(role.path, f"{role.key}.summary", "does not occur in its source")
+        for name in (role.title, role.plural, *role.names):
+            owner = owners.setdefault(normalise_name(name), role.slug)
+            if owner != role.slug:
+                raise ContentError(
+                    role.path, f"{role.key}.names", f"'{name}' already names role '{owner}'"
+                )

@@ -1,0 +1,86 @@
+"""SQLAlchemy tables of the role store.
+
+A fact belongs to a source page and applies to one or more roles (the page states most facts
+for several roles at once), so a new role or a new page is new rows, never a new column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import declarative_base, relationship
+
+# SQLAlchemy 1.4 has no typed declarative base; mypy sees Any rather than a bogus class.
+Base: Any = declarative_base()
+
+TOPICS: tuple[str, ...] = (
+    "overview",
+    "duties",
+    "entry_requirements",
+    "training",
+    "accreditation",
+    "progression",
+    "how_to_apply",
+)
+
+fact_roles = Table(
+    "fact_roles",
+    Base.metadata,
+    Column("fact_id", ForeignKey("facts.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id = Column(Integer, primary_key=True)
+    url = Column(String(500), nullable=False, unique=True)
+    title = Column(String(300), nullable=False)
+
+    facts = relationship("Fact", back_populates="source")
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id = Column(Integer, primary_key=True)
+    slug = Column(String(100), nullable=False, unique=True)
+    title = Column(String(200), nullable=False)
+    plural = Column(String(200), nullable=False)
+    summary = Column(Text, nullable=False)
+    position = Column(Integer, nullable=False)
+
+    names = relationship(
+        "RoleName", back_populates="role", cascade="all, delete-orphan", order_by="RoleName.id"
+    )
+    facts = relationship("Fact", secondary=fact_roles, back_populates="roles")
+
+
+class RoleName(Base):
+    """A wording a user may type for a role, stored normalised for exact look-up."""
+
+    __tablename__ = "role_names"
+    __table_args__ = (UniqueConstraint("normalised"),)
+
+    id = Column(Integer, primary_key=True)
+    role_id = Column(ForeignKey("roles.id", ondelete="CASCADE"), nullable=False)
+    name = Column(String(200), nullable=False)
+    normalised = Column(String(200), nullable=False)
+
+    role = relationship("Role", back_populates="names")
+
+
+class Fact(Base):
+    __tablename__ = "facts"
+
+    id = Column(Integer, primary_key=True)
+    topic = Column(String(50), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    quote = Column(Text, nullable=False)
+    position = Column(Integer, nullable=False)
+    source_id = Column(ForeignKey("sources.id"), nullable=False)
+
+    source = relationship("Source", back_populates="facts")
+    roles = relationship("Role", secondary=fact_roles, back_populates="facts")
