@@ -10,8 +10,9 @@ SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help venv system store run test lint format lock clean
+.PHONY: help venv system store train run shell test lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,8 +35,14 @@ system: ## install the system packages the tests need (PostgreSQL)
 store: venv ## rebuild the role store from data/roles
 	$(PY) -m bot store load
 
-run: store ## set up and start the assistant
-	$(PY) -m bot store show
+train: store ## rebuild the spaCy pipeline and retrain the model when an input changed
+	$(PY) -m bot train
+
+run: train ## set up and start the assistant (Rasa on 127.0.0.1:5005, actions on 5055)
+	$(PY) -m bot run
+
+shell: train ## chat with the assistant in this terminal
+	$(PY) -m bot shell
 
 lint: venv ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .

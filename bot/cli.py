@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -37,16 +38,36 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("topic", nargs="?", type=_topic, help=f"one of {', '.join(TOPICS)}")
     check = store.add_parser("check", help="check the content without loading it")
     check.add_argument("--content", type=Path, help="content folder (default: data/roles)")
+    nlp = commands.add_parser("nlp", help="the spaCy pipeline").add_subparsers(
+        dest="action", required=True
+    )
+    build = nlp.add_parser("build", help="build the spaCy pipeline from the role store")
+    build.add_argument("--out", type=Path, help="output folder (default: models/spacy/careers_en)")
+    commands.add_parser("run", help="start the assistant on 127.0.0.1 (Rasa 5005, actions 5055)")
+    commands.add_parser("shell", help="chat with the assistant in this terminal")
+    train = commands.add_parser("train", help="train the Rasa model when an input changed")
+    train.add_argument("--force", action="store_true", help="train even when up to date")
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "train":
+            from bot import training
+
+            training.train(get_store(), force=args.force, out=out)
+            return 0
+        if args.command in ("run", "shell"):
+            from bot import serve
+
+            return serve.run_forever() if args.command == "run" else serve.shell()
         if args.action == "load":
             return _load(args.content, out)
         if args.action == "check":
             return _check(args.content, out)
+        if args.action == "build":
+            return _build_nlp(args.out, out)
         return _show(args.role, args.topic, out)
     except ContentError as exc:
         print(f"error: invalid role content: {exc}", file=sys.stderr)
@@ -54,6 +75,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         return 1
     except StoreUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        print(
+            f"error: {' '.join(map(str, exc.cmd[:2]))} failed (exit {exc.returncode})",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -66,6 +93,15 @@ def _load(content_dir: Path | None, out: TextIO) -> int:
         f"{counts['sources']} source page(s) in {_relative(directory)}.",
         file=out,
     )
+    return 0
+
+
+def _build_nlp(out_dir: Path | None, out: TextIO) -> int:
+    from bot import nlp
+
+    path = nlp.build(get_store(), out_dir or nlp.PIPELINE_DIR)
+    count = len(nlp.patterns(get_store()))
+    print(f"Built the spaCy pipeline with {count} entity patterns in {_relative(path)}.", file=out)
     return 0
 
 

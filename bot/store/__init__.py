@@ -5,7 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 from bot.settings import get_settings
-from bot.store.api import Comparison, FactInfo, RoleInfo, RoleStore, StoreUnavailable
+from bot.store.api import (
+    Comparison,
+    FactInfo,
+    RoleInfo,
+    RoleStore,
+    SourceInfo,
+    StoreUnavailable,
+)
 from bot.store.content import Content, ContentError, read_content
 from bot.store.models import TOPICS
 from bot.store.sql import SqlRoleStore
@@ -18,6 +25,7 @@ __all__ = [
     "FactInfo",
     "RoleInfo",
     "RoleStore",
+    "SourceInfo",
     "SqlRoleStore",
     "StoreUnavailable",
     "get_store",

@@ -19,6 +19,12 @@ class RoleInfo:
 
 
 @dataclass(frozen=True)
+class SourceInfo:
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
 class FactInfo:
     topic: str
     text: str
@@ -42,11 +48,17 @@ class RoleStore(Protocol):
 
     def roles(self) -> list[RoleInfo]: ...
 
+    def sources(self) -> list[SourceInfo]: ...
+
     def role(self, slug: str) -> RoleInfo | None: ...
 
     def role_names(self) -> dict[str, list[str]]: ...
 
+    def terms(self) -> dict[str, list[str]]: ...
+
     def resolve_role(self, text: str) -> RoleInfo | None: ...
+
+    def find_roles(self, text: str) -> list[RoleInfo]: ...
 
     def facts(self, role: str, topic: str) -> list[FactInfo]: ...
 

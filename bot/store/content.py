@@ -64,10 +64,17 @@ class FactSpec:
 
 
 @dataclass(frozen=True)
+class TermSpec:
+    label: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Content:
     roles: tuple[RoleSpec, ...]
     sources: tuple[SourceSpec, ...]
     facts: tuple[FactSpec, ...]
+    terms: tuple[TermSpec, ...] = ()
 
 
 def squash(text: str) -> str:
@@ -141,9 +148,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     data = _mapping(data, path, "(top level)")
-    unknown = sorted(set(data) - {"roles", "source", "facts"})
+    unknown = sorted(set(data) - {"roles", "source", "facts", "terms"})
     if unknown:
-        raise ContentError(path, unknown[0], "unknown key (expected roles, source or facts)")
+        raise ContentError(path, unknown[0], "unknown key (expected roles, source, facts, terms)")
     return data
 
 
@@ -213,6 +220,19 @@ def _parse_fact(raw: Any, path: Path, where: str, source: SourceSpec) -> FactSpe
     return fact
 
 
+def _parse_terms(raw: Any, path: Path) -> list[TermSpec]:
+    if not isinstance(raw, list):
+        raise ContentError(path, "terms", "must be a list")
+    terms = []
+    for i, item in enumerate(raw):
+        data = _mapping(item, path, f"terms[{i}]")
+        label = _require_str(data, "label", path, f"terms[{i}]")
+        if not re.fullmatch(r"[a-z_]+", label):
+            raise ContentError(path, f"terms[{i}].label", "must be lower_case_words")
+        terms += [TermSpec(label, n) for n in _require_str_list(data, "names", path, f"terms[{i}]")]
+    return terms
+
+
 def read_content(directory: Path, root: Path = PROJECT_ROOT) -> Content:
     """Read and check every `*.yml` in `directory`; raise ContentError on the first problem.
 
@@ -225,8 +245,10 @@ def read_content(directory: Path, root: Path = PROJECT_ROOT) -> Content:
     roles: list[RoleSpec] = []
     sources: list[SourceSpec] = []
     raw_facts: list[tuple[Path, int, Any, SourceSpec | None]] = []
+    terms: list[TermSpec] = []
     for path in files:
         data = _read_yaml(path)
+        terms += _parse_terms(data["terms"], path) if "terms" in data else []
         source = _parse_source(data["source"], path, root) if "source" in data else None
         if source is not None:
             clash = next((s for s in sources if s.url == source.url), None)
@@ -261,7 +283,9 @@ def read_content(directory: Path, root: Path = PROJECT_ROOT) -> Content:
         facts.append(fact)
 
     _check_roles(roles, sources)
-    return Content(roles=tuple(roles), sources=tuple(sources), facts=tuple(facts))
+    return Content(
+        roles=tuple(roles), sources=tuple(sources), facts=tuple(facts), terms=tuple(terms)
+    )
 
 
 def _check_roles(roles: list[RoleSpec], sources: list[SourceSpec]) -> None:

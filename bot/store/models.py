@@ -84,3 +84,14 @@ class Fact(Base):
 
     source = relationship("Source", back_populates="facts")
     roles = relationship("Role", secondary=fact_roles, back_populates="facts")
+
+
+class Term(Base):
+    """A word users type for something other than a role (GCSE, NVQ), by entity label."""
+
+    __tablename__ = "terms"
+    __table_args__ = (UniqueConstraint("label", "name"),)
+
+    id = Column(Integer, primary_key=True)
+    label = Column(String(50), nullable=False)
+    name = Column(String(200), nullable=False)

@@ -18,13 +18,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from bot.store.api import Comparison, FactInfo, RoleInfo, StoreUnavailable
+from bot.store.api import Comparison, FactInfo, RoleInfo, SourceInfo, StoreUnavailable
 from bot.store.content import Content, normalise_name
-from bot.store.models import TOPICS, Base, Fact, Role, RoleName, Source, fact_roles
+from bot.store.models import TOPICS, Base, Fact, Role, RoleName, Source, Term, fact_roles
 
 # Fuzzy matching is only tried for names this long: "ap" must not match "a".
 _FUZZY_MIN_LENGTH = 6
 _FUZZY_CUTOFF = 0.85
+_FUZZY_MAX_LENGTH = 80
 _ARTICLES = ("a ", "an ", "the ")
 
 
@@ -93,7 +94,13 @@ class SqlRoleStore:
         """Replace everything in the store with `content`, in one transaction."""
         Base.metadata.create_all(self.engine)
         with Session(self.engine, future=True) as session, session.begin():
-            for table in (fact_roles, RoleName.__table__, Fact.__table__, Role.__table__):
+            for table in (
+                fact_roles,
+                RoleName.__table__,
+                Fact.__table__,
+                Role.__table__,
+                Term.__table__,
+            ):
                 session.execute(delete(table))
             session.execute(delete(Source.__table__))
             sources = {s.url: Source(url=s.url, title=s.title) for s in content.sources}
@@ -119,7 +126,8 @@ class SqlRoleStore:
                 )
                 for position, spec in enumerate(content.facts)
             ]
-            session.add_all([*sources.values(), *roles.values(), *facts])
+            terms = [Term(label=t.label, name=t.name) for t in dict.fromkeys(content.terms)]
+            session.add_all([*sources.values(), *roles.values(), *facts, *terms])
         return {"sources": len(sources), "roles": len(roles), "facts": len(facts)}
 
     # --- reading -----------------------------------------------------------------------
@@ -128,6 +136,11 @@ class SqlRoleStore:
         with self._session() as session:
             rows = session.execute(select(Role).order_by(Role.position)).scalars()
             return [_role_info(r) for r in rows]
+
+    def sources(self) -> list[SourceInfo]:
+        with self._session() as session:
+            rows = session.execute(select(Source).order_by(Source.id)).scalars()
+            return [SourceInfo(url=r.url, title=r.title) for r in rows]
 
     def role(self, slug: str) -> RoleInfo | None:
         with self._session() as session:
@@ -142,27 +155,43 @@ class SqlRoleStore:
             ).scalars()
             return {r.slug: [n.name for n in r.names] for r in rows}
 
+    def terms(self) -> dict[str, list[str]]:
+        """Other words the entity ruler marks (GCSE, NVQ, ...), by entity label."""
+        with self._session() as session:
+            rows = session.execute(select(Term.label, Term.name).order_by(Term.id)).all()
+        terms: dict[str, list[str]] = {}
+        for label, name in rows:
+            terms.setdefault(label, []).append(name)
+        return terms
+
     def resolve_role(self, text: str) -> RoleInfo | None:
         """The role a user's wording means ("APs", "imaging support worker"), or None."""
-        wanted = normalise_name(text)
-        if not wanted:
-            return None
-        candidates = [wanted]
-        candidates += [wanted[len(a) :] for a in _ARTICLES if wanted.startswith(a)]
         with self._session() as session:
-            pairs = session.execute(select(RoleName.normalised, Role.slug).join(Role)).all()
-            known = {name: slug for name, slug in pairs}
-            for candidate in candidates:
-                if candidate in known:
-                    return self._role_by_slug(session, known[candidate])
-            long_names = [n for n in known if len(n) >= _FUZZY_MIN_LENGTH]
-            for candidate in candidates:
-                if len(candidate) < _FUZZY_MIN_LENGTH:
-                    continue
-                close = difflib.get_close_matches(candidate, long_names, n=1, cutoff=_FUZZY_CUTOFF)
-                if close:
-                    return self._role_by_slug(session, known[close[0]])
-        return None
+            slug = _match_name(normalise_name(text), self._known_names(session))
+            return self._role_by_slug(session, slug) if slug else None
+
+    def find_roles(self, text: str, max_words: int = 4) -> list[RoleInfo]:
+        """Roles named anywhere in a message, typos allowed, in the order they appear."""
+        words = normalise_name(text).split()[:200]
+        slugs: list[str] = []
+        with self._session() as session:
+            known = self._known_names(session)
+            start = 0
+            while start < len(words):
+                for size in range(min(max_words, len(words) - start), 0, -1):
+                    slug = _match_name(" ".join(words[start : start + size]), known)
+                    if slug:
+                        slugs += [] if slug in slugs else [slug]
+                        start += size
+                        break
+                else:
+                    start += 1
+            return [self._role_by_slug(session, slug) for slug in slugs]
+
+    @staticmethod
+    def _known_names(session: Session) -> dict[str, str]:
+        pairs = session.execute(select(RoleName.normalised, Role.slug).join(Role)).all()
+        return {name: slug for name, slug in pairs}
 
     def facts(self, role: str, topic: str) -> list[FactInfo]:
         """What the page says about `topic` for the role with slug `role`, in page order."""
@@ -212,6 +241,23 @@ class SqlRoleStore:
     @staticmethod
     def _role_by_slug(session: Session, slug: str) -> RoleInfo:
         return _role_info(session.execute(select(Role).where(Role.slug == slug)).scalar_one())
+
+
+def _match_name(wanted: str, known: dict[str, str]) -> str | None:
+    """The slug whose wording `wanted` (normalised) is, allowing an article and small typos."""
+    if not wanted:
+        return None
+    candidates = [wanted] + [wanted[len(a) :] for a in _ARTICLES if wanted.startswith(a)]
+    for candidate in candidates:
+        if candidate in known:
+            return known[candidate]
+    long_names = [n for n in known if len(n) >= _FUZZY_MIN_LENGTH]
+    for candidate in candidates:
+        if _FUZZY_MIN_LENGTH <= len(candidate) <= _FUZZY_MAX_LENGTH:
+            close = difflib.get_close_matches(candidate, long_names, n=1, cutoff=_FUZZY_CUTOFF)
+            if close:
+                return known[close[0]]
+    return None
 
 
 def _role_info(row: Role) -> RoleInfo:

@@ -1,0 +1,87 @@
+"""What every store-backed action shares: the store, finding roles, and failing politely."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.store import RoleInfo, RoleStore, StoreUnavailable, get_store
+
+logger = logging.getLogger(__name__)
+
+STORE_UNAVAILABLE = (
+    "Sorry, I can't look that up right now. Please try again in a few minutes, or visit the "
+    "NHS Careers website."
+)
+
+INTENT_TOPICS = {
+    "ask_overview": "overview",
+    "ask_duties": "duties",
+    "ask_entry_requirements": "entry_requirements",
+    "ask_training": "training",
+    "ask_accreditation": "accreditation",
+    "ask_progression": "progression",
+    "ask_how_to_apply": "how_to_apply",
+}
+
+
+class StoreAction(Action):
+    """An action that reads the role store.
+
+    rasa-sdk instantiates every action with no arguments at import, so the store is only
+    built on first use; tests pass one in.
+    """
+
+    def __init__(self, store: RoleStore | None = None) -> None:
+        self._store = store
+
+    @property
+    def store(self) -> RoleStore:
+        if self._store is None:
+            self._store = get_store()
+        return self._store
+
+    def name(self) -> str:
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            return self.respond(dispatcher, tracker, domain)
+        except StoreUnavailable:
+            logger.exception("%s could not read the role store", self.name())
+            dispatcher.utter_message(text=STORE_UNAVAILABLE)
+            return []
+
+    def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def roles_named(self, tracker: Tracker) -> list[RoleInfo]:
+        """Roles the latest message names: the entity ruler's finds, else a typo-tolerant scan."""
+        found: list[RoleInfo] = []
+        for entity in tracker.latest_message.get("entities") or []:
+            if entity.get("entity") != "role":
+                continue
+            values = entity.get("value")
+            for value in values if isinstance(values, list) else [values]:
+                role = self.store.resolve_role(str(value))
+                if role is not None and role not in found:
+                    found.append(role)
+        if found:
+            return found
+        return self.store.find_roles(tracker.latest_message.get("text") or "")
+
+    def remembered_role(self, tracker: Tracker) -> RoleInfo | None:
+        """The role the conversation was about before this message (the `role` slot)."""
+        remembered = tracker.get_slot("role")
+        return self.store.resolve_role(str(remembered)) if remembered else None
+
+
+def role_buttons(roles: list[RoleInfo], intent: str) -> list[dict[str, str]]:
+    return [{"title": r.title, "payload": f'/{intent}{{"role": "{r.slug}"}}'} for r in roles]

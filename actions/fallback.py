@@ -1,0 +1,87 @@
+"""The first stage of the two-stage fallback: "did you mean ...?" with the likeliest intents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import INTENT_TOPICS
+
+# How each intent reads on a "did you mean" button.
+INTENT_LABELS = {
+    "ask_overview": "What the role is",
+    "ask_duties": "What they do",
+    "ask_entry_requirements": "Entry requirements",
+    "ask_training": "Training",
+    "ask_accreditation": "Accreditation",
+    "ask_progression": "Career progression",
+    "ask_how_to_apply": "How to apply",
+    "compare_roles": "Comparing roles",
+    "list_roles": "Which roles there are",
+    "ask_pay_and_conditions": "Pay, hours or locations",
+    "inform_role": "A particular role",
+    "greet": "Saying hello",
+    "goodbye": "Saying goodbye",
+    "thank": "Saying thanks",
+    "bot_challenge": "Whether I'm a bot",
+    "what_can_you_do": "What I can help with",
+    "medical_emergency": "A medical worry",
+}
+# Intents whose answer depends on a role: their buttons carry the roles the user named.
+ROLE_INTENTS = {*INTENT_TOPICS, "inform_role", "compare_roles"}
+MAX_SUGGESTIONS = 3
+# A medical worry this likely gets the safety advice even when the classifier is unsure.
+SAFETY_THRESHOLD = 0.15
+
+
+class ActionAskAffirmation(Action):
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        if any(
+            i.get("name") == "medical_emergency" and i.get("confidence", 0) >= SAFETY_THRESHOLD
+            for i in ranking
+        ):
+            dispatcher.utter_message(response="utter_emergency")
+        suggestions = [i["name"] for i in ranking if i.get("name") in INTENT_LABELS]
+        roles = [
+            e["value"]
+            for e in tracker.latest_message.get("entities") or []
+            if e.get("entity") == "role"
+        ]
+        entities = json.dumps({"role": roles}) if roles else ""
+        buttons = [
+            {
+                "title": INTENT_LABELS[name],
+                "payload": f"/{name}{entities if name in ROLE_INTENTS else ''}",
+            }
+            for name in suggestions[:MAX_SUGGESTIONS]
+        ]
+        buttons.append({"title": "Something else", "payload": "/out_of_scope"})
+        dispatcher.utter_message(
+            text="Sorry, I'm not sure I understood. Did you mean one of these?", buttons=buttons
+        )
+        return []
+
+
+class ActionAskRephrase(Action):
+    """The second stage: the user said none of the suggestions fitted."""
+
+    def name(self) -> str:
+        return "action_default_ask_rephrase"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            text="Sorry, I didn't quite understand. Could you say that another way? For "
+            'example: "What does an assistant practitioner do?"'
+        )
+        return []

@@ -1,0 +1,205 @@
+"""Start the assistant's processes on 127.0.0.1, wait until each answers, stop them together.
+
+Used by `make run` / `make shell` (`python -m bot run|shell`) and by the end-to-end tests, so
+what the tests talk to is started exactly as a user starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import yaml
+
+from bot.settings import PROJECT_ROOT, VAR_DIR
+from bot.training import MODEL_PATH
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int = 5005
+    actions: int = 5055
+
+
+@dataclass
+class Running:
+    """The started assistant: where it listens, and its log files."""
+
+    ports: Ports
+    logs: dict[str, Path] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{HOST}:{self.ports.rasa}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{HOST}:{self.ports.actions}"
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def base_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+
+
+def write_endpoints(ports: Ports, run_dir: Path) -> Path:
+    """endpoints.yml with the action server's port filled in, for this run."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text()) or {}
+    endpoints["action_endpoint"] = {"url": f"http://{HOST}:{ports.actions}/webhook"}
+    path = run_dir / f"endpoints-{ports.rasa}.yml"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    return path
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{name} did not answer {url} within {timeout:.0f} s")
+
+
+@contextmanager
+def _process(
+    command: list[str], log: IO[bytes] | None, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT if log is not None else None,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def action_server_command(ports: Ports) -> list[str]:
+    return [_bin("python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)]
+
+
+def rasa_server_command(ports: Ports, endpoints: Path, model: Path) -> list[str]:
+    return [
+        _bin("rasa"),
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(PROJECT_ROOT / "credentials.yml"),
+        "--interface",
+        HOST,
+        "--port",
+        str(ports.rasa),
+        "--cors",
+        "*",
+    ]
+
+
+@contextmanager
+def assistant(
+    ports: Ports = Ports(),
+    model: Path = MODEL_PATH,
+    log_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> Iterator[Running]:
+    """Run the action server and Rasa until the block ends. Logs go to log_dir if given."""
+    run_dir = VAR_DIR / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = {**base_env(), **(extra_env or {}), "SANIC_HOST": HOST}
+    running = Running(ports)
+    with ExitStack() as stack:
+
+        def log(name: str) -> IO[bytes] | None:
+            if log_dir is None:
+                return None
+            log_dir.mkdir(parents=True, exist_ok=True)
+            running.logs[name] = log_dir / f"{name}-{ports.rasa}.log"
+            return stack.enter_context(running.logs[name].open("wb"))
+
+        actions = stack.enter_context(_process(action_server_command(ports), log("actions"), env))
+        endpoints = write_endpoints(ports, run_dir)
+        rasa = stack.enter_context(
+            _process(rasa_server_command(ports, endpoints, model), log("rasa"), env)
+        )
+        running.processes.update(actions=actions, rasa=rasa)
+        wait_until_up(f"{running.actions_url}/health", actions, "the action server", timeout)
+        wait_until_up(f"{running.rasa_url}/webhooks/rest/", rasa, "the Rasa server", timeout)
+        yield running
+
+
+def run_forever(ports: Ports = Ports()) -> int:
+    """`make run`: start everything, say so, and wait for Ctrl-C."""
+    print("Starting the action server and the Rasa server (loading the model takes a while) ...")
+    with assistant(ports) as running:
+        print(
+            f"\nReady. The assistant is listening on {running.rasa_url}\n"
+            f"  REST:      curl -s -X POST {running.rasa_url}/webhooks/rest/webhook "
+            '-d \'{"sender": "me", "message": "What does an assistant practitioner do?"}\'\n'
+            f"  socket.io: {running.rasa_url}/socket.io\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nStopping ...")
+    return 0
+
+
+def shell(ports: Ports = Ports()) -> int:
+    """`make shell`: the action server in the background, `rasa shell` in the terminal."""
+    run_dir = VAR_DIR / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = {**base_env(), "SANIC_HOST": HOST}
+    with _process(action_server_command(ports), subprocess.DEVNULL, env) as actions:  # type: ignore[arg-type]
+        wait_until_up(f"http://{HOST}:{ports.actions}/health", actions, "the action server", 120)
+        endpoints = write_endpoints(ports, run_dir)
+        command = [_bin("rasa"), "shell", "--model", str(MODEL_PATH), "--endpoints", str(endpoints)]
+        return subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode

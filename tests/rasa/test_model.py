@@ -1,0 +1,102 @@
+"""Gates on the trained model: data validation, the held-out NLU set, the test stories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from bot import serve
+from bot.settings import PROJECT_ROOT
+from tests.rasa.conftest import ARTIFACTS
+
+MACRO_F1_THRESHOLD = 0.93
+
+
+def rasa(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [serve._bin("rasa"), *args],
+        cwd=PROJECT_ROOT,
+        env=serve.base_env(),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+
+
+def _examples(path: Path) -> set[str]:
+    found: set[str] = set()
+    for block in yaml.safe_load(path.read_text())["nlu"]:
+        found |= {
+            line[2:].strip().lower()
+            for line in block["examples"].splitlines()
+            if line.startswith("- ")
+        }
+    return found
+
+
+def test_data_validates_without_warnings() -> None:
+    result = rasa("data", "validate", "--fail-on-warnings")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_held_out_set_is_never_trained_on() -> None:
+    held_out = _examples(PROJECT_ROOT / "tests" / "nlu" / "test_nlu.yml")
+    trained = set().union(*(_examples(p) for p in (PROJECT_ROOT / "data" / "nlu").glob("*.yml")))
+    assert len(held_out) >= 200
+    assert held_out.isdisjoint(trained)
+
+
+def test_enough_training_examples_per_intent() -> None:
+    counts: dict[str, int] = {}
+    for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text())["nlu"]:
+            lines = [x for x in block["examples"].splitlines() if x.startswith("- ")]
+            counts[block["intent"]] = counts.get(block["intent"], 0) + len(lines)
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    assert set(counts) == set(domain["intents"])
+    assert min(counts.values()) >= 25, counts
+
+
+def test_held_out_intent_macro_f1(trained_model: Path) -> None:
+    out = ARTIFACTS / "nlu"
+    result = rasa(
+        "test",
+        "nlu",
+        "--model",
+        str(trained_model),
+        "--nlu",
+        "tests/nlu/test_nlu.yml",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "intent_report.json").read_text())
+    macro_f1 = report["macro avg"]["f1-score"]
+    print(f"held-out intent macro-F1: {macro_f1:.3f} (threshold {MACRO_F1_THRESHOLD})")
+    weak = {
+        k: round(v["f1-score"], 2)
+        for k, v in report.items()
+        if isinstance(v, dict) and "f1-score" in v and v["f1-score"] < 0.85
+    }
+    assert macro_f1 >= MACRO_F1_THRESHOLD, f"macro-F1 {macro_f1:.3f}; weak intents: {weak}"
+
+
+def test_stories(trained_model: Path) -> None:
+    out = ARTIFACTS / "core"
+    result = rasa(
+        "test",
+        "core",
+        "--model",
+        str(trained_model),
+        "--stories",
+        "tests/stories",
+        "--out",
+        str(out),
+        "--fail-on-prediction-errors",
+    )
+    failed = out / "failed_test_stories.yml"
+    details = failed.read_text() if failed.exists() else result.stdout[-3000:]
+    assert result.returncode == 0, details

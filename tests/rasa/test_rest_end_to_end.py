@@ -1,0 +1,123 @@
+"""The real Rasa server and action server on 127.0.0.1, talked to through the REST channel."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bot import serve
+from bot.channels.guard import APOLOGY
+from tests.rasa.conftest import Conversation
+from tests.servers import free_port
+
+URL = "http://www.nhscareers.nhs.uk/explore-by-career/"
+
+
+def conversation(assistant: serve.Running) -> Conversation:
+    return Conversation(assistant, sender=f"test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        (
+            "what are the entry requirements for an assistant practitioner?",
+            "Assistant practitioners will usually need further qualifications.",
+        ),
+        (
+            "what qualifications do I need to be an imaging support worker",
+            "There is an NVQ related to imaging support workers",
+        ),
+        (
+            "how do I apply to be a radiography assistant?",
+            "It may be possible to get into this role through a level 3 (advanced) apprenticeship.",
+        ),
+    ],
+)
+def test_page_facts_for_each_role(assistant: serve.Running, question: str, expected: str) -> None:
+    reply = conversation(assistant).text(question)
+    assert expected in reply
+    assert URL in reply
+
+
+def test_role_carries_across_turns_and_switches(assistant: serve.Running) -> None:
+    chat = conversation(assistant)
+    first = chat.text("what does an assistant practitioner do?")
+    assert first.startswith("What assistant practitioners do:")
+    second = chat.text("how do they get accredited?")
+    assert second.startswith("Accreditation for assistant practitioners:")
+    assert "Society of Radiographers (SoR)" in second
+    third = chat.text("and for imaging support workers?")
+    assert third.startswith(
+        "The NHS Careers page doesn't say anything about accreditation for imaging support workers"
+    )
+    fourth = chat.text("how would they apply?")
+    assert fourth.startswith("How to apply for imaging support workers:")
+
+
+def test_declines_to_invent_pay(assistant: serve.Running) -> None:
+    reply = conversation(assistant).text("how much does an assistant practitioner earn?")
+    assert reply.startswith("I'm sorry, I don't have information about pay")
+    assert not re.search(r"£|\d{2,}", reply.split("Source:")[0])
+
+
+def test_a_medical_emergency_gets_999(assistant: serve.Running) -> None:
+    reply = conversation(assistant).text("I've got crushing chest pain")
+    assert "call 999" in reply
+    assert "NHS 111" in reply
+
+
+def test_question_without_role_offers_buttons(assistant: serve.Running) -> None:
+    chat = conversation(assistant)
+    replies = chat.say("what are the entry requirements?")
+    assert replies[0]["text"] == "Which role would you like to know about (entry requirements)?"
+    payloads = [b["payload"] for b in replies[0]["buttons"]]
+    assert payloads[2] == '/inform_role{"role": "assistant-practitioner"}'
+    answer = chat.text(payloads[2])
+    assert answer.startswith("Entry requirements for assistant practitioners:")
+
+
+def test_gibberish_gets_did_you_mean_then_a_polite_redirect(assistant: serve.Running) -> None:
+    chat = conversation(assistant)
+    first = chat.say("blorf wibble zzzt")
+    assert first[-1]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
+    assert first[-1]["buttons"][-1] == {"title": "Something else", "payload": "/out_of_scope"}
+    second = chat.text("/out_of_scope")
+    assert second.startswith("Sorry, I didn't quite understand. Could you say that another way?")
+    chat.say("qwxz plonk")
+    last = chat.text("/out_of_scope")
+    assert last.startswith("Sorry, I still don't understand. I can answer questions about")
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", " ", "<img src=x onerror=alert(1)>", "x" * 5000, "\x00\x01\ufffd", "🙂" * 50],
+)
+def test_odd_input_gets_an_answer_not_a_crash(assistant: serve.Running, message: str) -> None:
+    replies = conversation(assistant).say(message)
+    assert isinstance(replies, list)
+
+
+def test_malformed_json_is_a_client_error(assistant: serve.Running) -> None:
+    request = urllib.request.Request(
+        f"{assistant.rasa_url}/webhooks/rest/webhook",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=30)
+    assert 400 <= error.value.code < 500
+
+
+def test_action_server_down_gets_an_apology(trained_model: Path, tmp_path: Path) -> None:
+    """A Rasa server whose action server has gone apologises instead of going silent."""
+    ports = serve.Ports(rasa=free_port(), actions=free_port())
+    with serve.assistant(ports, model=trained_model, log_dir=tmp_path) as running:
+        serve.stop(running.processes["actions"])
+        reply = Conversation(running, "down").text("what does an assistant practitioner do?")
+    assert reply == APOLOGY
