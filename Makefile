@@ -12,7 +12,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help venv system store train run shell test lint format lock clean
+.PHONY: help venv system store train run shell test bench lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,8 +53,11 @@ format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: venv system lint ## set up and run every test
+test: venv system lint train ## set up and run every test
 	$(PY) -m pytest
+
+bench: train ## run the benchmarks under bench/ (minutes; loopback only)
+	$(PY) bench/assistant.py
 
 lock: ## re-resolve requirements.in into requirements.lock
 	@python=$$(.ci/python310) || exit 1; tmp=$$(mktemp -d); \

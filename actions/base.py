@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -28,7 +29,7 @@ INTENT_TOPICS = {
 }
 
 
-class StoreAction(Action):
+class StoreAction(Action, ABC):
     """An action that reads the role store.
 
     rasa-sdk instantiates every action with no arguments at import, so the store is only
@@ -44,9 +45,6 @@ class StoreAction(Action):
             self._store = get_store()
         return self._store
 
-    def name(self) -> str:
-        raise NotImplementedError
-
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
@@ -57,10 +55,11 @@ class StoreAction(Action):
             dispatcher.utter_message(text=STORE_UNAVAILABLE)
             return []
 
+    @abstractmethod
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Send the reply and return the events; may raise StoreUnavailable."""
 
     def roles_named(self, tracker: Tracker) -> list[RoleInfo]:
         """Roles the latest message names: the entity ruler's finds, else a typo-tolerant scan."""

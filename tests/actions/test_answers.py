@@ -292,3 +292,26 @@ async def test_store_not_loaded_gets_an_apology() -> None:
 def test_actions_connect_to_nothing_at_construction() -> None:
     action = ActionAnswerTopic()
     assert action._store is None
+
+
+def test_the_action_server_registers_every_action() -> None:
+    """rasa-sdk instantiates and registers every concrete Action subclass at start-up."""
+    import yaml
+    from rasa_sdk.executor import ActionExecutor
+
+    from bot.settings import PROJECT_ROOT
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    assert set(executor.actions) == set(domain["actions"])
+    assert set(executor.actions) == {
+        "action_answer_topic",
+        "action_compare_roles",
+        "action_list_roles",
+        "action_not_on_page",
+        "action_what_can_you_do",
+        "action_default_fallback",
+        "action_default_ask_affirmation",
+        "action_default_ask_rephrase",
+    }

@@ -82,14 +82,75 @@ def test_question_without_role_offers_buttons(assistant: serve.Running) -> None:
     assert answer.startswith("Entry requirements for assistant practitioners:")
 
 
-def test_gibberish_gets_did_you_mean_then_a_polite_redirect(assistant: serve.Running) -> None:
+# Messages a user might type that name no clear intent. Which of them this model is unsure
+# about depends on training, so the tests ask the model and use the ones it falls back on.
+VAGUE_CANDIDATES = [
+    "asdfgh",
+    "lorem ipsum dolor",
+    "hmm maybe",
+    "erm",
+    "the thing",
+    "what about it",
+    "so",
+    "sort of",
+    "eh?",
+    "purple",
+    "maybe later perhaps",
+    "and then",
+    "it",
+    "ok so",
+    "thingy",
+    "whatever",
+    "hm",
+    "well",
+    "right so",
+    "um yes no",
+]
+
+
+@pytest.fixture(scope="module")
+def vague_messages(trained_model: Path) -> list[str]:
+    """Candidates the trained model classifies below the fallback threshold."""
+    import asyncio
+
+    from rasa.core.agent import load_agent
+
+    async def unsure() -> list[str]:
+        agent = await load_agent(str(trained_model))
+        found = []
+        for text in VAGUE_CANDIDATES:
+            parsed = await agent.parse_message(text)
+            if parsed["intent"]["name"] == "nlu_fallback":
+                found.append(text)
+        return found
+
+    found = asyncio.run(unsure())
+    assert len(found) >= 2, f"the model is confident about every vague message: {found}"
+    return found
+
+
+def test_choosing_a_did_you_mean_suggestion_answers_it(
+    assistant: serve.Running, vague_messages: list[str]
+) -> None:
     chat = conversation(assistant)
-    first = chat.say("blorf wibble zzzt")
+    first = chat.say(vague_messages[0])
+    assert first[-1]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
+    assert len(first[-1]["buttons"]) >= 2
+    answer = chat.text('/ask_duties{"role": "assistant practitioner"}')
+    assert answer.startswith("What assistant practitioners do:")
+
+
+def test_vague_messages_get_did_you_mean_then_a_polite_redirect(
+    assistant: serve.Running, vague_messages: list[str]
+) -> None:
+    chat = conversation(assistant)
+    first = chat.say(vague_messages[0])
     assert first[-1]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
     assert first[-1]["buttons"][-1] == {"title": "Something else", "payload": "/out_of_scope"}
     second = chat.text("/out_of_scope")
     assert second.startswith("Sorry, I didn't quite understand. Could you say that another way?")
-    chat.say("qwxz plonk")
+    third = chat.say(vague_messages[1])
+    assert third[-1]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
     last = chat.text("/out_of_scope")
     assert last.startswith("Sorry, I still don't understand. I can answer questions about")
 

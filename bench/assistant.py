@@ -1,0 +1,186 @@
+"""Benchmark: training time, REST latency and throughput, against the stock `rasa init` bot.
+
+Both assistants are trained and served in this one run on this machine, so the ratios
+(ours / stock) mean something on a shared, noisy machine where absolute numbers do not.
+Loopback only; every loop is bounded.
+
+    .venv/bin/python bench/assistant.py [--rounds 3] [--messages 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import serve
+from bot.settings import PROJECT_ROOT
+from tests.servers import free_port
+
+OUR_MESSAGES = [
+    "hello",
+    "what does an assistant practitioner do?",
+    "how do they get accredited?",
+    "and for imaging support workers?",
+    "what are the entry requirements for a radiography assistant",
+    "how much do they earn?",
+    "what's the difference between an AP and a radiography assistant",
+    "thanks, bye",
+]
+STOCK_MESSAGES = ["hello", "I am sad", "yes", "are you a bot?", "great", "bye", "no", "hi"]
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=serve.base_env(), check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def train(project: Path, out: Path) -> float:
+    return timed(
+        [serve._bin("rasa"), "train", "--force", "--out", str(out), "--fixed-model-name", "m"],
+        project,
+    )
+
+
+def stock_project(root: Path) -> Path:
+    import rasa.cli.scaffold
+
+    project = root / "stock"
+    shutil.copytree(Path(rasa.cli.scaffold.__file__).with_name("initial_project"), project)
+    return project
+
+
+@contextmanager
+def stock_server(project: Path, model: Path):  # type: ignore[no-untyped-def]
+    port = free_port()
+    command = [serve._bin("rasa"), "run", "--model", str(model), "-i", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(
+        command,
+        cwd=project,
+        env=serve.base_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        serve.wait_until_up(f"http://127.0.0.1:{port}/webhooks/rest/", process, "stock rasa", 300)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        serve.stop(process)
+
+
+def say(base_url: str, sender: str, message: str) -> float:
+    body = json.dumps({"sender": sender, "message": message}).encode()
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as response:
+        json.loads(response.read())
+    return time.perf_counter() - start
+
+
+def load(base_url: str, messages: list[str], concurrency: int, total: int) -> dict[str, float]:
+    """`concurrency` conversations at once, `total` messages in all; latency and throughput."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_user = total // concurrency
+
+    def user(index: int) -> None:
+        sender = f"bench-{concurrency}-{index}-{time.monotonic_ns()}"
+        for i in range(per_user):
+            took = say(base_url, sender, messages[i % len(messages)])
+            with lock:
+                latencies.append(took)
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(concurrency)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p95_ms": 1000 * ordered[max(0, int(0.95 * len(ordered)) - 1)],
+        "throughput": len(ordered) / wall,
+    }
+
+
+def median_of(rounds: int, run: Callable[[], dict[str, float]]) -> dict[str, float]:
+    results = [run() for _ in range(rounds)]
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=40, help="messages per load run")
+    args = parser.parse_args()
+    report: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="careers-bench-") as tmp:
+        root = Path(tmp)
+        stock = stock_project(root)
+        print("training the stock rasa init assistant ...", flush=True)
+        report["train_s"] = {"stock": train(stock, root / "stock-models")}
+        print("training this assistant ...", flush=True)
+        report["train_s"]["ours"] = train(PROJECT_ROOT, root / "our-models")
+        ours_model = root / "our-models" / "m.tar.gz"
+        stock_model = root / "stock-models" / "m.tar.gz"
+        ports = serve.Ports(rasa=free_port(), actions=free_port())
+        with (
+            serve.assistant(ports, model=ours_model) as running,
+            stock_server(stock, stock_model) as stock_url,
+        ):
+            for concurrency in (1, 8):
+                for name, url, messages in (
+                    ("stock", stock_url, STOCK_MESSAGES),
+                    ("ours", running.rasa_url, OUR_MESSAGES),
+                ):
+                    print(f"load: {name}, {concurrency} concurrent ...", flush=True)
+                    say(url, "warm-up", messages[0])
+                    result = median_of(
+                        args.rounds, lambda: load(url, messages, concurrency, args.messages)
+                    )
+                    report.setdefault(f"c{concurrency}", {})[name] = result
+    print()
+    print(f"{'measure':34} {'ours':>10} {'stock':>10} {'ours/stock':>11}")
+    train_s = report["train_s"]
+    print(
+        f"{'full training time (s)':34} {train_s['ours']:10.1f} {train_s['stock']:10.1f} "
+        f"{train_s['ours'] / train_s['stock']:11.2f}"
+    )
+    for concurrency in (1, 8):
+        ours, stock_result = report[f"c{concurrency}"]["ours"], report[f"c{concurrency}"]["stock"]
+        for key, label in (
+            ("p50_ms", "latency p50 (ms)"),
+            ("p95_ms", "latency p95 (ms)"),
+            ("throughput", "throughput (messages/s)"),
+        ):
+            name = f"{label}, {concurrency} concurrent"
+            print(
+                f"{name:34} {ours[key]:10.1f} {stock_result[key]:10.1f} "
+                f"{ours[key] / stock_result[key]:11.2f}"
+            )
+    print(f"\n(load figures are medians of {args.rounds} rounds of {args.messages} messages)")
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
