@@ -155,7 +155,8 @@ def main() -> int:
                     print(f"load: {name}, {concurrency} concurrent ...", flush=True)
                     say(url, "warm-up", messages[0])
                     result = median_of(
-                        args.rounds, lambda: load(url, messages, concurrency, args.messages)
+                        args.rounds,
+                        lambda u=url, m=messages, c=concurrency: load(u, m, c, args.messages),
                     )
                     report.setdefault(f"c{concurrency}", {})[name] = result
     print()
