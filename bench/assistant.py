@@ -10,6 +10,7 @@ Loopback only; every loop is bounded.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import statistics
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def stock_project(root: Path) -> Path:
 
 
 @contextmanager
-def stock_server(project: Path, model: Path):  # type: ignore[no-untyped-def]
+def stock_server(project: Path, model: Path) -> Iterator[str]:
     port = free_port()
     command = [serve._bin("rasa"), "run", "--model", str(model), "-i", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(
@@ -156,7 +157,7 @@ def main() -> int:
                     say(url, "warm-up", messages[0])
                     result = median_of(
                         args.rounds,
-                        lambda u=url, m=messages, c=concurrency: load(u, m, c, args.messages),
+                        functools.partial(load, url, messages, concurrency, args.messages),
                     )
                     report.setdefault(f"c{concurrency}", {})[name] = result
     print()
