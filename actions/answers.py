@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
 from actions.base import INTENT_TOPICS, StoreAction, role_buttons
+from actions.feedback import FEEDBACK_BUTTONS
 from bot.store import RoleInfo
 
 Events = list[dict[str, Any]]
@@ -42,7 +43,9 @@ class ActionAnswerTopic(StoreAction):
     def _answer(self, dispatcher: CollectingDispatcher, topic: str, role: RoleInfo) -> None:
         facts = self.store.facts(role.slug, topic)
         if facts:
-            dispatcher.utter_message(text=replies.topic_answer(topic, [role], facts))
+            dispatcher.utter_message(
+                text=replies.topic_answer(topic, [role], facts), buttons=FEEDBACK_BUTTONS
+            )
             return
         others = [r for r in self.store.roles() if r != role and self.store.facts(r.slug, topic)]
         dispatcher.utter_message(
@@ -59,7 +62,9 @@ class ActionAnswerTopic(StoreAction):
         answers = {tuple(f) for f in covered.values()}
         if intent != "inform_role" and len(answers) == 1:
             (facts,) = answers
-            dispatcher.utter_message(text=replies.topic_answer(topic, list(covered), facts))
+            dispatcher.utter_message(
+                text=replies.topic_answer(topic, list(covered), facts), buttons=FEEDBACK_BUTTONS
+            )
             return []
         about = "" if topic == "overview" else f" ({replies.TOPIC_NAMES[topic]})"
         dispatcher.utter_message(
@@ -86,7 +91,7 @@ class ActionCompareRoles(StoreAction):
             named = [remembered]
         if len(named) >= 2:
             result = self.store.compare(named[0].slug, named[1].slug)
-            dispatcher.utter_message(text=replies.comparison(result))
+            dispatcher.utter_message(text=replies.comparison(result), buttons=FEEDBACK_BUTTONS)
             return [SlotSet("topic", None)]
         roles = self.store.roles()
         if named:

@@ -29,6 +29,8 @@ INTENT_LABELS = {
     "bot_challenge": "Whether I'm a bot",
     "what_can_you_do": "What I can help with",
     "medical_emergency": "A medical worry",
+    "feedback_helpful": "The answer was helpful",
+    "feedback_not_helpful": "The answer was not helpful",
 }
 # Intents whose answer depends on a role: their buttons carry the roles the user named.
 ROLE_INTENTS = {*INTENT_TOPICS, "inform_role", "compare_roles"}

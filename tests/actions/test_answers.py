@@ -17,6 +17,7 @@ from actions.answers import (
     not_on_page_subject,
 )
 from actions.base import STORE_UNAVAILABLE
+from actions.feedback import FEEDBACK_BUTTONS
 from bot.store import SqlRoleStore
 from tests.actions.conftest import run, tracker
 
@@ -54,7 +55,7 @@ async def test_entry_requirements_for_assistant_practitioners(memory_store: SqlR
         "Entry requirements for assistant practitioners:\n"
         "Assistant practitioners will usually need further qualifications.\n\n" + SOURCE
     ]
-    assert messages[0]["buttons"] == []
+    assert messages[0]["buttons"] == FEEDBACK_BUTTONS
 
 
 async def test_entry_requirements_for_imaging_support_workers(memory_store: SqlRoleStore) -> None:
@@ -161,6 +162,7 @@ async def test_compare_two_named_roles(memory_store: SqlRoleStore) -> None:
     t = tracker("compare_roles", "", roles=("imaging support worker", "radiography assistant"))
     events, messages = await run(ActionCompareRoles(memory_store), t)
     assert events == [SlotSet("topic", None)]
+    assert messages[0]["buttons"] == FEEDBACK_BUTTONS
     assert texts(messages) == [
         "How imaging support workers and radiography assistants differ, according to NHS "
         "Careers:\n\n"
@@ -314,4 +316,5 @@ def test_the_action_server_registers_every_action() -> None:
         "action_default_fallback",
         "action_default_ask_affirmation",
         "action_default_ask_rephrase",
+        "action_record_feedback",
     }
