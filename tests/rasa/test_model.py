@@ -49,15 +49,22 @@ def test_held_out_set_is_never_trained_on() -> None:
     assert held_out.isdisjoint(trained)
 
 
-def test_enough_training_examples_per_intent() -> None:
+def _counts(paths: list[Path]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
+    for path in paths:
         for block in yaml.safe_load(path.read_text())["nlu"]:
             lines = [x for x in block["examples"].splitlines() if x.startswith("- ")]
             counts[block["intent"]] = counts.get(block["intent"], 0) + len(lines)
+    return counts
+
+
+def test_enough_examples_per_intent() -> None:
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
-    assert set(counts) == set(domain["intents"])
-    assert min(counts.values()) >= 25, counts
+    training = _counts(sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")))
+    held_out = _counts([PROJECT_ROOT / "tests" / "nlu" / "test_nlu.yml"])
+    assert set(training) == set(held_out) == set(domain["intents"])
+    assert min(training.values()) >= 25, training
+    assert min(held_out.values()) >= 10, held_out
 
 
 def test_held_out_intent_macro_f1(trained_model: Path) -> None:
