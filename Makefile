@@ -5,14 +5,17 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
-SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb
+WEB := bot/web
+NPM_STAMP := $(WEB)/node_modules/.installed-$(shell sha1sum $(WEB)/package-lock.json | cut -c1-12)
+SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb chromium:/usr/bin/chromium \
+	redis-server:/usr/bin/redis-server nginx:/usr/sbin/nginx
 
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help venv system store train run shell test bench lint format lock clean
+.PHONY: help venv npm system store train run run-prod shell review test bench bench-scale lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,7 +32,18 @@ $(STAMP): requirements.lock
 
 venv: $(STAMP) ## create or update .venv from requirements.lock
 
-system: ## install the system packages the tests need (PostgreSQL)
+# npm ci empties node_modules first, so a changed lock (a new stamp name) always reinstalls.
+$(NPM_STAMP): $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js 18+) is needed for the careers page" >&2; exit 1; }
+	cd $(WEB) && npm ci --omit=optional --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(WEB)/build/nhsuk.css: $(NPM_STAMP) $(WEB)/src/nhsuk.scss
+	cd $(WEB) && npm run --silent build
+
+npm: $(WEB)/build/nhsuk.css ## install the careers page's npm packages (bot/web) and build its CSS
+
+system: ## install the system packages the tests need (PostgreSQL, Chromium, Redis, nginx)
 	@.ci/system-packages $(SYSTEM_PACKAGES)
 
 store: venv ## rebuild the role store from data/roles
@@ -38,11 +52,17 @@ store: venv ## rebuild the role store from data/roles
 train: store ## rebuild the spaCy pipeline and retrain the model when an input changed
 	$(PY) -m bot train
 
-run: train ## set up and start the assistant (Rasa on 127.0.0.1:5005, actions on 5055)
+run: train npm ## start the assistant, the careers page (:8080) and the review console (:8081)
 	$(PY) -m bot run
+
+review: venv ## start only the trainers' review console (127.0.0.1:8081)
+	$(PY) -m bot review serve
 
 shell: train ## chat with the assistant in this terminal
 	$(PY) -m bot shell
+
+run-prod: train npm system ## several Rasa instances behind nginx (:8000), PostgreSQL, Redis
+	$(PY) -m bot prod
 
 lint: venv ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .
@@ -53,11 +73,15 @@ format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: venv system lint train ## set up and run every test
+test: venv system npm lint train ## set up and run every test
 	$(PY) -m pytest
 
 bench: train ## run the benchmarks under bench/ (minutes; loopback only)
 	$(PY) bench/assistant.py
+	$(PY) bench/review_console.py
+
+bench-scale: train npm system ## throughput and p95 latency, one Rasa instance vs two behind nginx
+	$(PY) bench/scale.py
 
 lock: ## re-resolve requirements.in into requirements.lock
 	@python=$$(.ci/python310) || exit 1; tmp=$$(mktemp -d); \
@@ -68,5 +92,5 @@ lock: ## re-resolve requirements.in into requirements.lock
 	  $$tmp/venv/bin/pip freeze --all; } > requirements.lock; rm -rf $$tmp
 	@echo "requirements.lock updated; run make test before committing it"
 
-clean: ## remove the virtual environment, the store and trained models
-	rm -rf $(VENV) var models/*.tar.gz
+clean: ## remove the virtual environment, npm packages, the store and trained models
+	rm -rf $(VENV) var models/*.tar.gz $(WEB)/node_modules $(WEB)/build

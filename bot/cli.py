@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.review import cli as review_cli
+from bot.settings import PROJECT_ROOT, MissingSecret, get_settings
 from bot.store import TOPICS, ContentError, StoreUnavailable, get_store, read_content
 from bot.store.content import uncovered_sentences
 
@@ -45,8 +46,22 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, help="output folder (default: models/spacy/careers_en)")
     commands.add_parser("run", help="start the assistant on 127.0.0.1 (Rasa 5005, actions 5055)")
     commands.add_parser("shell", help="chat with the assistant in this terminal")
+    prod = commands.add_parser(
+        "prod",
+        help="the production profile: Rasa instances and action servers behind nginx, "
+        "PostgreSQL and Redis (README: Serving many users)",
+    )
+    prod.add_argument("--port", type=int, default=8000, help="nginx's port (default: 8000)")
+    web = commands.add_parser("web", help="serve only the careers page and chat widget")
+    web.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default: 8080)")
+    web.add_argument(
+        "--rasa-url",
+        default="http://127.0.0.1:5005",
+        help="the Rasa server the widget talks to (default: http://127.0.0.1:5005)",
+    )
     train = commands.add_parser("train", help="train the Rasa model when an input changed")
     train.add_argument("--force", action="store_true", help="train even when up to date")
+    review_cli.add_parser(commands)
     return parser
 
 
@@ -58,10 +73,24 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 
             training.train(get_store(), force=args.force, out=out)
             return 0
+        if args.command == "review":
+            return review_cli.main(args, out)
         if args.command in ("run", "shell"):
+            import logging
+
             from bot import serve
 
+            # bot.serve says which messaging channels are on, and why the others are off.
+            logging.basicConfig(level=logging.INFO, format="%(message)s")
             return serve.run_forever() if args.command == "run" else serve.shell()
+        if args.command == "prod":
+            from bot.prod import cluster
+
+            return cluster.run_forever(get_settings(), public_port=args.port)
+        if args.command == "web":
+            from bot.web import server
+
+            return server.run(args.port, server.PageConfig(rasa_url=args.rasa_url))
         if args.action == "load":
             return _load(args.content, out)
         if args.action == "check":
@@ -73,7 +102,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         print(f"error: invalid role content: {exc}", file=sys.stderr)
         print("The store was not changed.", file=sys.stderr)
         return 1
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, MissingSecret) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:

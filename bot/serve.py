@@ -6,6 +6,7 @@ what the tests talk to is started exactly as a user starts it.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -21,16 +22,29 @@ from typing import IO
 
 import yaml
 
-from bot.settings import PROJECT_ROOT, VAR_DIR
+from bot.settings import PROJECT_ROOT, VAR_DIR, ChannelSettings
 from bot.training import MODEL_PATH
 
 HOST = "127.0.0.1"
+TRACKER_STORE_TYPE = "bot.tracking.store.MaskingTrackerStore"
+# The messaging channels (bot/channels/), each on only when its variables are set.
+CHANNEL_CLASSES = {
+    "slack": "bot.channels.slack.SlackInput",
+    "telegram": "bot.channels.telegram.TelegramInput",
+    "facebook": "bot.channels.facebook.FacebookInput",
+    "twilio": "bot.channels.twilio.TwilioInput",
+    "botframework": "bot.channels.botframework.BotFrameworkInput",
+}
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Ports:
     rasa: int = 5005
     actions: int = 5055
+    web: int = 8080
+    review: int = 8081
 
 
 @dataclass
@@ -68,8 +82,30 @@ def write_endpoints(ports: Ports, run_dir: Path) -> Path:
     """endpoints.yml with the action server's port filled in, for this run."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text()) or {}
     endpoints["action_endpoint"] = {"url": f"http://{HOST}:{ports.actions}/webhook"}
+    # The conversation log. The store reads its database URL from bot.settings
+    # (TRACKER_STORE_URL in the Rasa process's environment), so no password is written here.
+    endpoints["tracker_store"] = {"type": TRACKER_STORE_TYPE}
     path = run_dir / f"endpoints-{ports.rasa}.yml"
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    return path
+
+
+def write_credentials(ports: Ports, run_dir: Path, channels: ChannelSettings) -> Path:
+    """credentials.yml (REST, socket.io) plus each messaging channel whose variables are set.
+
+    Only class names are written: each channel reads its secrets from bot.settings, so none
+    is written to disk. A channel that is off gets one log line naming what it still needs.
+    """
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text()) or {}
+    for name, channel_class in CHANNEL_CLASSES.items():
+        if getattr(channels, name) is None:
+            unset = ", ".join(channels.missing.get(name, []))
+            logger.info("The %s channel is off (not set: %s)", name, unset)
+            continue
+        credentials[channel_class] = None
+        logger.info("The %s channel is on: POST /webhooks/%s/webhook", name, name)
+    path = run_dir / f"credentials-{ports.rasa}.yml"
+    path.write_text(yaml.safe_dump(credentials, sort_keys=False))
     return path
 
 
@@ -106,10 +142,13 @@ def _process(
         stop(process)
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+def stop(
+    process: subprocess.Popen[bytes], timeout: float = 20, signal_number: int = signal.SIGTERM
+) -> None:
+    """Signal the process's group (SIGTERM; PostgreSQL shuts down fast on SIGINT), then kill."""
     if process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
+    os.killpg(process.pid, signal_number)
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -121,7 +160,9 @@ def action_server_command(ports: Ports) -> list[str]:
     return [_bin("python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)]
 
 
-def rasa_server_command(ports: Ports, endpoints: Path, model: Path) -> list[str]:
+def rasa_server_command(
+    ports: Ports, endpoints: Path, model: Path, credentials: Path | None = None
+) -> list[str]:
     return [
         _bin("rasa"),
         "run",
@@ -130,7 +171,7 @@ def rasa_server_command(ports: Ports, endpoints: Path, model: Path) -> list[str]
         "--endpoints",
         str(endpoints),
         "--credentials",
-        str(PROJECT_ROOT / "credentials.yml"),
+        str(credentials or PROJECT_ROOT / "credentials.yml"),
         "--interface",
         HOST,
         "--port",
@@ -164,8 +205,9 @@ def assistant(
 
         actions = stack.enter_context(_process(action_server_command(ports), log("actions"), env))
         endpoints = write_endpoints(ports, run_dir)
+        credentials = write_credentials(ports, run_dir, ChannelSettings.from_env(env))
         rasa = stack.enter_context(
-            _process(rasa_server_command(ports, endpoints, model), log("rasa"), env)
+            _process(rasa_server_command(ports, endpoints, model, credentials), log("rasa"), env)
         )
         running.processes.update(actions=actions, rasa=rasa)
         wait_until_up(f"{running.actions_url}/health", actions, "the action server", timeout)
@@ -173,15 +215,66 @@ def assistant(
         yield running
 
 
+def page_server_command(port: int, rasa_url: str) -> list[str]:
+    return [_bin("python"), "-m", "bot", "web", "--port", str(port), "--rasa-url", rasa_url]
+
+
+@contextmanager
+def page_server(
+    port: int, rasa_url: str, log_dir: Path | None = None, timeout: float = 60
+) -> Iterator[str]:
+    """Run the careers page server (bot/web) until the block ends; yields the page's URL."""
+    url = f"http://{HOST}:{port}/"
+    with ExitStack() as stack:
+        log = None
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context((log_dir / f"web-{port}.log").open("wb"))
+        web = stack.enter_context(_process(page_server_command(port, rasa_url), log, base_env()))
+        wait_until_up(url, web, "the careers page server", timeout)
+        yield url
+
+
+def review_console_command(port: int) -> list[str]:
+    return [_bin("python"), "-m", "bot", "review", "serve", "--port", str(port)]
+
+
+@contextmanager
+def review_console(
+    port: int,
+    log_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> Iterator[str]:
+    """Run the trainers' review console (bot/review) until the block ends; yields its URL."""
+    url = f"http://{HOST}:{port}/"
+    env = {**base_env(), **(extra_env or {})}
+    with ExitStack() as stack:
+        log = None
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context((log_dir / f"review-{port}.log").open("wb"))
+        console = stack.enter_context(_process(review_console_command(port), log, env))
+        wait_until_up(f"{url}login", console, "the review console", timeout)
+        yield url
+
+
 def run_forever(ports: Ports = Ports()) -> int:
     """`make run`: start everything, say so, and wait for Ctrl-C."""
     print("Starting the action server and the Rasa server (loading the model takes a while) ...")
-    with assistant(ports) as running:
+    with (
+        assistant(ports) as running,
+        page_server(ports.web, running.rasa_url) as page_url,
+        review_console(ports.review) as review_url,
+    ):
         print(
-            f"\nReady. The assistant is listening on {running.rasa_url}\n"
+            f"\nReady. The careers page with the chat widget is on {page_url}\n"
+            f"The assistant is listening on {running.rasa_url}\n"
             f"  REST:      curl -s -X POST {running.rasa_url}/webhooks/rest/webhook "
             '-d \'{"sender": "me", "message": "What does an assistant practitioner do?"}\'\n'
             f"  socket.io: {running.rasa_url}/socket.io\n"
+            f"The review console for trainers is on {review_url} "
+            "(make an account: python -m bot review add-user NAME)\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )
@@ -201,5 +294,7 @@ def shell(ports: Ports = Ports()) -> int:
     with _process(action_server_command(ports), subprocess.DEVNULL, env) as actions:  # type: ignore[arg-type]
         wait_until_up(f"http://{HOST}:{ports.actions}/health", actions, "the action server", 120)
         endpoints = write_endpoints(ports, run_dir)
+        credentials = write_credentials(ports, run_dir, ChannelSettings.from_env(env))
         command = [_bin("rasa"), "shell", "--model", str(MODEL_PATH), "--endpoints", str(endpoints)]
+        command += ["--credentials", str(credentials)]
         return subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode

@@ -7,16 +7,185 @@ or a secret is defined once and tests can build a `Settings` of their own.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import secrets
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
+LOCAL_SECRET_PATH = VAR_DIR / "review-secret"
+MIN_SECRET_LENGTH = 32
+
+
+class MissingSecret(RuntimeError):
+    """A secret that production must set is missing: stop at start-up, not at first use."""
 
 
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def _env(name: str, default: Any = MISSING, secret: bool = False) -> Any:
+    """A channel setting read from the environment variable `name` (required without default)."""
+    return field(default=default, repr=not secret, metadata={"env": name})
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """A Slack app (api.slack.com/apps): bot token and request signing secret."""
+
+    bot_token: str = _env("SLACK_BOT_TOKEN", secret=True)
+    signing_secret: str = _env("SLACK_SIGNING_SECRET", secret=True)
+    api_url: str = _env("SLACK_API_URL", "https://slack.com/api/")
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """A Telegram bot (@BotFather): its token, where Telegram posts, and the webhook secret."""
+
+    bot_token: str = _env("TELEGRAM_BOT_TOKEN", secret=True)
+    webhook_url: str = _env("TELEGRAM_WEBHOOK_URL")
+    secret_token: str = _env("TELEGRAM_SECRET_TOKEN", secret=True)
+    api_url: str = _env("TELEGRAM_API_URL", "https://api.telegram.org")
+
+
+@dataclass(frozen=True)
+class FacebookSettings:
+    """A Meta app with Messenger: page access token, app secret, webhook verify token."""
+
+    page_access_token: str = _env("FACEBOOK_PAGE_ACCESS_TOKEN", secret=True)
+    app_secret: str = _env("FACEBOOK_APP_SECRET", secret=True)
+    verify_token: str = _env("FACEBOOK_VERIFY_TOKEN", secret=True)
+    graph_url: str = _env("FACEBOOK_GRAPH_URL", "https://graph.facebook.com/v21.0")
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    """A Twilio account and number; public_url is the base URL Twilio calls (it signs it)."""
+
+    account_sid: str = _env("TWILIO_ACCOUNT_SID")
+    auth_token: str = _env("TWILIO_AUTH_TOKEN", secret=True)
+    number: str = _env("TWILIO_NUMBER")
+    public_url: str = _env("TWILIO_PUBLIC_URL")
+    api_url: str = _env("TWILIO_API_URL", "https://api.twilio.com")
+
+
+@dataclass(frozen=True)
+class BotFrameworkSettings:
+    """An Azure Bot (Microsoft Teams): app id and password; Microsoft's URLs by default."""
+
+    app_id: str = _env("BOTFRAMEWORK_APP_ID")
+    app_password: str = _env("BOTFRAMEWORK_APP_PASSWORD", secret=True)
+    openid_url: str = _env(
+        "BOTFRAMEWORK_OPENID_URL",
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+    )
+    issuer: str = _env("BOTFRAMEWORK_ISSUER", "https://api.botframework.com")
+    token_url: str = _env(
+        "BOTFRAMEWORK_TOKEN_URL",
+        "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token",
+    )
+
+
+_Section = TypeVar("_Section")
+
+
+def _section(kind: type[_Section], env: Mapping[str, str]) -> tuple[_Section | None, list[str]]:
+    """The section when every required variable is set, else None and the unset ones."""
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for item in fields(kind):  # type: ignore[arg-type]
+        value = (env.get(item.metadata["env"]) or "").strip()
+        if value:
+            values[item.name] = value
+        elif item.default is MISSING:
+            missing.append(item.metadata["env"])
+    if missing:
+        return None, missing
+    return kind(**values), []
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """The messaging channels: each is on (not None) only when all its variables are set."""
+
+    slack: SlackSettings | None = None
+    telegram: TelegramSettings | None = None
+    facebook: FacebookSettings | None = None
+    twilio: TwilioSettings | None = None
+    botframework: BotFrameworkSettings | None = None
+    # For each channel that is off, the variables it still needs.
+    missing: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ChannelSettings:
+        kinds = {
+            "slack": SlackSettings,
+            "telegram": TelegramSettings,
+            "facebook": FacebookSettings,
+            "twilio": TwilioSettings,
+            "botframework": BotFrameworkSettings,
+        }
+        sections: dict[str, Any] = {}
+        missing: dict[str, list[str]] = {}
+        for name, kind in kinds.items():
+            sections[name], unset = _section(kind, env)
+            if unset:
+                missing[name] = unset
+        return cls(**sections, missing=missing)
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive whole number from `name`, the default when unset; a typo stops start-up."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """Serving many users: the production profile (bot/prod.py) and the REST channel's limits."""
+
+    # Rasa's lock store, shared by every Rasa instance (redis://[:password@]host:port/db).
+    # None: `python -m bot prod` starts a throw-away Redis (refused when ENVIRONMENT=production).
+    lock_store_url: str | None = field(default=None, repr=False)
+    rasa_instances: int = 2
+    action_instances: int = 2
+    # Turns on Rasa's HTTP API (`rasa run --enable-api --auth-token`); None leaves it off.
+    rasa_api_token: str | None = field(default=None, repr=False)
+    # A longer message gets a polite reply and never reaches NLU; a larger body is a 413.
+    max_message_length: int = 2000
+    max_body_bytes: int = 64 * 1024
+    # nginx's limit_req on the chat endpoints, per client address: requests a second, burst.
+    rate_limit: int = 10
+    rate_burst: int = 20
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ServingSettings:
+        token = (env.get("RASA_API_TOKEN") or "").strip() or None
+        if token is not None and len(token) < MIN_SECRET_LENGTH:
+            raise MissingSecret(
+                f"RASA_API_TOKEN must be at least {MIN_SECRET_LENGTH} random characters"
+            )
+        defaults = cls()
+        return cls(
+            lock_store_url=(env.get("LOCK_STORE_URL") or "").strip() or None,
+            rasa_instances=_whole_number(env, "RASA_INSTANCES", defaults.rasa_instances),
+            action_instances=_whole_number(env, "ACTION_INSTANCES", defaults.action_instances),
+            rasa_api_token=token,
+            max_message_length=_whole_number(
+                env, "MAX_MESSAGE_LENGTH", defaults.max_message_length
+            ),
+            max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", defaults.max_body_bytes),
+            rate_limit=_whole_number(env, "RATE_LIMIT", defaults.rate_limit),
+            rate_burst=_whole_number(env, "RATE_BURST", defaults.rate_burst),
+        )
 
 
 @dataclass(frozen=True)
@@ -25,15 +194,59 @@ class Settings:
 
     role_store_url: str = field(default_factory=lambda: _sqlite_url(VAR_DIR / "roles.db"))
     content_dir: Path = PROJECT_ROOT / "data" / "roles"
+    # The conversation log (Rasa's tracker store) and the review console's tables.
+    tracker_store_url: str = field(
+        default_factory=lambda: _sqlite_url(VAR_DIR / "conversations.db")
+    )
+    # "production" makes REVIEW_SECRET mandatory and the console's cookie Secure.
+    environment: str = "local"
+    # Signs the review console's session cookies; None means the generated local one.
+    review_secret: str | None = field(default=None, repr=False)
+    # Slack, Telegram, Facebook Messenger, Twilio SMS, Bot Framework (Teams): on when set.
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
+    # Several instances, shared stores, limits on what a request may carry.
+    serving: ServingSettings = field(default_factory=ServingSettings)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
+        environment = (env.get("ENVIRONMENT") or defaults.environment).strip().lower()
+        secret = env.get("REVIEW_SECRET") or None
+        if environment == "production" and (secret is None or len(secret) < MIN_SECRET_LENGTH):
+            raise MissingSecret(
+                f"ENVIRONMENT=production needs REVIEW_SECRET (at least {MIN_SECRET_LENGTH} "
+                'random characters, e.g. python -c "import secrets; print(secrets.token_hex())")'
+            )
         return cls(
             role_store_url=env.get("ROLE_STORE_URL") or defaults.role_store_url,
             content_dir=Path(env.get("ROLE_CONTENT_DIR") or defaults.content_dir),
+            tracker_store_url=env.get("TRACKER_STORE_URL") or defaults.tracker_store_url,
+            environment=environment,
+            review_secret=secret,
+            channels=ChannelSettings.from_env(env),
+            serving=ServingSettings.from_env(env),
         )
+
+    def console_secret(self) -> str:
+        """REVIEW_SECRET, or for local use a random one kept in var/ (made on first use)."""
+        if self.review_secret is not None:
+            return self.review_secret
+        path = LOCAL_SECRET_PATH
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                pass
+            else:
+                with os.fdopen(descriptor, "w") as file:
+                    file.write(secrets.token_hex(32) + "\n")
+        return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,13 @@
 Rasa 3.6 logs a failed custom action (action server down, timing out, or answering 500) and
 carries on with no reply, so the user sees nothing. This wraps RemoteAction.run so the user
 is told, and the failure is still logged. Installed once, when Rasa imports our channels.
+
+The conversation log gets the opposite treatment. Stock Rasa wraps the tracker store in a
+FailSafeTrackerStore that, when the database is down, carries on with an empty conversation
+and keeps what follows in memory only: the user gets answers without context, the turns are
+lost, and a save that then succeeds can store the wrong slice of events. Here a tracker store
+failure is raised instead, so the channel (bot/channels/rest.py) apologises and nothing is
+stored out of order.
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ import logging
 from typing import Any
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
+from rasa.core.agent import Agent
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 
 logger = logging.getLogger(__name__)
@@ -32,5 +42,23 @@ async def _run_or_apologise(self: RemoteAction, *args: Any, **kwargs: Any) -> li
         return [create_bot_utterance({"text": APOLOGY})]
 
 
+class TrackerStoreUnavailable(RuntimeError):
+    """The conversation log could not be read or written: the message was not handled."""
+
+
+def _raise_unavailable(error: Exception) -> None:
+    raise TrackerStoreUnavailable(f"the tracker store failed: {error!r}") from error
+
+
+def _tracker_store_that_raises(store: TrackerStore | None, domain: Domain) -> TrackerStore:
+    """Agent._create_tracker_store, but failures reach the caller instead of a memory store."""
+    if store is None:
+        store = InMemoryTrackerStore(domain)
+    else:
+        store.domain = domain
+    return FailSafeTrackerStore(store, on_tracker_store_error=_raise_unavailable)
+
+
 def install() -> None:
     RemoteAction.run = _run_or_apologise
+    Agent._create_tracker_store = staticmethod(_tracker_store_that_raises)

@@ -1,9 +1,169 @@
-"""The REST channel (`POST /webhooks/rest/webhook`), as stock Rasa, with our guard installed."""
+"""The REST channel (`POST /webhooks/rest/webhook`): stock Rasa's, made safe to expose.
 
+What stock Rasa 3.6 does, and what this channel does instead:
+
+- a body that is JSON but not an object (`[]`, `null`), or whose `sender` or `message` is not
+  a string, is a 500 (and a missing sender puts the user in the shared conversation "default");
+  here it is a 400 saying what is wrong. Malformed JSON is a 400 in both;
+- a body over MAX_BODY_BYTES is a 413 (nginx refuses it first; this covers every other way in);
+- a message over MAX_MESSAGE_LENGTH characters gets a polite reply and is neither sent to NLU
+  nor stored;
+- control characters and unpaired surrogates are dropped from the message (PostgreSQL refuses
+  a NUL, and the whole turn would be lost);
+- `input_channel` is always "rest": the client cannot write what the review console shows;
+- when the message cannot be handled (the tracker store or the lock store is down: see
+  bot/channels/guard.py), stock Rasa logs it and answers 200 with nothing, or with half an
+  answer that was never stored; here the answer is the apology alone, with a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import unicodedata
+from asyncio import Queue
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import QueueOutputChannel
 from rasa.core.channels.rest import RestInput as StockRestInput
+from rasa.utils.endpoints import bool_arg
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse, ResponseStream
 
-import bot.channels  # noqa: F401  (installs the action guard)
+import bot.channels  # noqa: F401  (installs the guards)
+from bot.channels.guard import APOLOGY
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+MAX_SENDER_LENGTH = 128
+RETRY_AFTER_SECONDS = 30
+# Characters never kept in a message: control characters (tab and newlines aside) and halves
+# of surrogate pairs, which no UTF-8 database can store.
+_KEPT_CONTROLS = frozenset("\t\n\r")
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cs"})
+
+
+class BadRequest(ValueError):
+    """The request cannot be a message: answered with a 400 and the reason."""
+
+
+def too_long_reply(limit: int) -> str:
+    return (
+        f"Sorry, that message is too long for me: please keep it under {limit:,} characters, "
+        "and ask one question at a time."
+    )
+
+
+def clean_text(text: str) -> str:
+    """`text` without control characters (tab and newlines kept) or unpaired surrogates."""
+    return "".join(
+        ch
+        for ch in text
+        if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _DROPPED_CATEGORIES
+    )
+
+
+def parse_body(body: bytes) -> tuple[str, str, dict[str, Any] | None]:
+    """`(sender, message, metadata)` from a webhook body, or BadRequest."""
+    try:
+        data = json.loads(body) if body else None
+    except (ValueError, RecursionError) as error:
+        raise BadRequest("the body is not valid JSON") from error
+    if not isinstance(data, dict):
+        raise BadRequest('the body must be a JSON object: {"sender": "...", "message": "..."}')
+    sender, message, metadata = data.get("sender"), data.get("message"), data.get("metadata")
+    if (
+        not isinstance(sender, str)
+        or not sender.strip()
+        or len(sender) > MAX_SENDER_LENGTH
+        or clean_text(sender) != sender
+    ):
+        raise BadRequest(
+            f'"sender" must be a string of 1 to {MAX_SENDER_LENGTH} printable characters'
+        )
+    if not isinstance(message, str):
+        raise BadRequest('"message" must be a string')
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest('"metadata" must be a JSON object when given')
+    return sender, message, metadata
+
+
+def _bot_reply(sender: str, text: str) -> list[dict[str, Any]]:
+    return [{"recipient_id": sender, "text": text}]
 
 
 class RestInput(StockRestInput):
-    pass
+    @staticmethod
+    async def on_message_wrapper(
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: str,
+        queue: Queue,
+        sender_id: str,
+        input_channel: str,
+        metadata: dict[str, Any] | None,
+    ) -> None:
+        """The streamed reply (`?stream=true`): as stock, ending with the apology on failure."""
+        collector = QueueOutputChannel(queue)
+        message = UserMessage(
+            text, collector, sender_id, input_channel=input_channel, metadata=metadata
+        )
+        try:
+            await on_new_message(message)
+        except Exception:
+            logger.exception("handling a message failed; the user was sent an apology")
+            await queue.put(_bot_reply(sender_id, APOLOGY)[0])
+        await queue.put("DONE")
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        limits = get_settings().serving
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}")
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse | ResponseStream:
+            if len(request.body) > limits.max_body_bytes:
+                return response.json(
+                    {"error": f"the body is over {limits.max_body_bytes} bytes"}, status=413
+                )
+            try:
+                sender, text, metadata = parse_body(request.body)
+            except BadRequest as error:
+                return response.json({"error": str(error)}, status=400)
+            if len(text) > limits.max_message_length:
+                logger.info("a message of %d characters was not handled", len(text))
+                return response.json(_bot_reply(sender, too_long_reply(limits.max_message_length)))
+            text = clean_text(text)
+            if bool_arg(request, "stream", default=False):
+                return response.stream(
+                    self.stream_response(on_new_message, text, sender, self.name(), metadata),
+                    content_type="text/event-stream",
+                )
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text, collector, sender, input_channel=self.name(), metadata=metadata
+                    )
+                )
+            except asyncio.CancelledError:
+                logger.error("handling a message timed out")
+            except Exception:
+                # Whatever the bot said before the failure was not stored: drop it.
+                logger.exception("handling a message failed; the user was sent an apology")
+                return response.json(
+                    _bot_reply(sender, APOLOGY),
+                    status=503,
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
+            return response.json(collector.messages)
+
+        return webhook

@@ -143,6 +143,8 @@ class SqlRoleStore:
             return [SourceInfo(url=r.url, title=r.title) for r in rows]
 
     def role(self, slug: str) -> RoleInfo | None:
+        if not _storable(slug):
+            return None
         with self._session() as session:
             row = session.execute(select(Role).where(Role.slug == slug)).scalar_one_or_none()
             return _role_info(row) if row is not None else None
@@ -197,6 +199,8 @@ class SqlRoleStore:
         """What the page says about `topic` for the role with slug `role`, in page order."""
         if topic not in TOPICS:
             raise ValueError(f"unknown topic '{topic}' (expected one of {', '.join(TOPICS)})")
+        if not _storable(role):
+            return []
         with self._session() as session:
             rows = session.execute(
                 select(Fact)
@@ -241,6 +245,16 @@ class SqlRoleStore:
     @staticmethod
     def _role_by_slug(session: Session, slug: str) -> RoleInfo:
         return _role_info(session.execute(select(Role).where(Role.slug == slug)).scalar_one())
+
+
+def _storable(text: str) -> bool:
+    """Whether a database can take `text` as a query parameter: PostgreSQL refuses a NUL,
+    and half a surrogate pair is not UTF-8. No slug contains either."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _match_name(wanted: str, known: dict[str, str]) -> str | None:

@@ -1,0 +1,276 @@
+"""Benchmark: the review console's list, filter, transcript and dashboard queries on 10,000
+synthetic conversations.
+
+The log is filled through the tracker store's own code path (masking, event rows, index rows)
+in a temporary SQLite file, or in the database --url names. Every query is run --repeat
+times; the medians are printed with their ratio to the baseline, the unfiltered first page,
+measured in the same run (absolute numbers mean little on a shared, noisy machine).
+
+    .venv/bin/python bench/review_console.py [--conversations 10000] [--repeat 15] [--url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+
+from bot.review.app import create_app
+from bot.review.queries import ConversationLog, Filters
+from bot.settings import Settings
+from bot.store.sql import make_engine
+from bot.tracking.indexer import index_events
+from bot.tracking.masking import mask_event
+from bot.tracking.store import EVENTS, sqlite_pragmas
+
+INTENTS = [
+    "ask_overview",
+    "ask_duties",
+    "ask_entry_requirements",
+    "ask_training",
+    "ask_accreditation",
+    "ask_progression",
+    "ask_how_to_apply",
+    "compare_roles",
+    "list_roles",
+    "ask_pay_and_conditions",
+    "greet",
+    "thank",
+    "goodbye",
+    "out_of_scope",
+]
+WORDS = [
+    "what", "does", "an", "assistant", "practitioner", "do", "how", "long", "is", "training",
+    "for", "imaging", "support", "workers", "entry", "requirements", "gcse", "apprenticeship",
+    "radiography", "accredited", "society", "pay", "band", "hours", "apply", "job", "hospital",
+    "patients", "x-ray", "scanner", "nvq", "level", "qualifications", "career", "progression",
+]  # fmt: skip
+DAYS = 90
+
+
+def synthetic_conversation(rng: random.Random, start: float) -> list[Event]:
+    events: list[Event] = [
+        ActionExecuted("action_session_start", timestamp=start),
+        SessionStarted(timestamp=start),
+        ActionExecuted("action_listen", timestamp=start),
+    ]
+    moment = start
+    channel = "rest" if rng.random() < 0.7 else "socketio"
+    for _ in range(rng.randint(1, 6)):
+        moment += rng.uniform(5, 90)
+        text = " ".join(rng.choices(WORDS, k=rng.randint(3, 12)))
+        if rng.random() < 0.02:
+            text += " my email is someone@example.com"
+        confidence = rng.betavariate(5, 1.5)
+        intent = rng.choice(INTENTS)
+        ranking = [{"name": intent, "confidence": confidence}]
+        shown = {"name": intent, "confidence": confidence}
+        if confidence < 0.55:
+            shown = {"name": "nlu_fallback", "confidence": 0.55}
+            ranking.insert(0, shown)
+        parse = {"text": text, "intent": shown, "entities": [], "intent_ranking": ranking}
+        events.append(
+            UserUttered(text, shown, [], parse_data=parse, input_channel=channel, timestamp=moment)
+        )
+        name = "action_two_stage_fallback" if shown["name"] == "nlu_fallback" else "action_x"
+        events += [
+            ActionExecuted(name, timestamp=moment + 0.1),
+            BotUttered("An answer with a source link.", timestamp=moment + 0.2),
+            ActionExecuted("action_listen", timestamp=moment + 0.3),
+        ]
+        if rng.random() < 0.15:
+            value = "not_helpful" if rng.random() < 0.35 else "helpful"
+            events += [
+                UserUttered(
+                    f"/feedback_{value}",
+                    {"name": f"feedback_{value}", "confidence": 1.0},
+                    input_channel=channel,
+                    timestamp=moment + 5,
+                ),
+                ActionExecuted("action_record_feedback", timestamp=moment + 5.1),
+                SlotSet("feedback", value, timestamp=moment + 5.2),
+                ActionExecuted("action_listen", timestamp=moment + 5.3),
+            ]
+    return events
+
+
+def fill(log: ConversationLog, count: int, seed: int = 7) -> float:
+    """Write `count` conversations as the tracker store does; returns the seconds taken."""
+    rng = random.Random(seed)
+    now = time.time()
+    began = time.perf_counter()
+    batch = 500
+    for first in range(0, count, batch):
+        with log.session() as session:
+            for number in range(first, min(count, first + batch)):
+                sender = f"bench-{number:05d}"
+                start = now - rng.uniform(0, DAYS * 86400)
+                rows = []
+                for event in synthetic_conversation(rng, start):
+                    data = mask_event(event.as_dict())
+                    rows.append(
+                        (
+                            session.execute(
+                                EVENTS.insert().values(
+                                    sender_id=sender,
+                                    type_name=event.type_name,
+                                    timestamp=data.get("timestamp"),
+                                    action_name=data.get("name"),
+                                    data=json.dumps(data),
+                                )
+                            ).inserted_primary_key[0],
+                            data,
+                        )
+                    )
+                conversation = index_events(session, sender, rows)
+                if conversation is not None and rng.random() < 0.1:
+                    conversation.reviewed = True
+    ids = [r.id for r in log.conversations(Filters(), per_page=count).rows]
+    for conversation_id in rng.sample(ids, max(1, len(ids) // 20)):
+        log.add_tag(conversation_id, rng.choice(["wrong answer", "pay", "new intent"]))
+    return time.perf_counter() - began
+
+
+def median_ms(run: Callable[[], Any], repeat: int) -> float:
+    run()  # warm caches, as a trainer's second click would
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000
+
+
+def http_median_ms(log: ConversationLog, url: str, paths: list[str], repeat: int) -> list[float]:
+    """The rendered pages, through the real app (login, middlewares, templates)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    secret = "bench-" + "x" * 40
+    log.set_trainer("bench", "bench password", reset=False)
+
+    async def measure() -> list[float]:
+        app = create_app(Settings(tracker_store_url=url, review_secret=secret), log=log, intents=[])
+        async with TestClient(TestServer(app)) as client:
+            form = await (await client.get("/login")).text()
+            token = form.split('name="csrf_token" value="')[1].split('"')[0]
+            await client.post(
+                "/login",
+                data={"username": "bench", "password": "bench password", "csrf_token": token},
+            )
+            results = []
+            for path in paths:
+                times = []
+                for _ in range(repeat + 1):
+                    began = time.perf_counter()
+                    response = await client.get(path)
+                    await response.read()
+                    assert response.status == 200, (path, response.status)
+                    times.append(time.perf_counter() - began)
+                results.append(statistics.median(times[1:]) * 1000)
+            return results
+
+    return asyncio.run(measure())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--url", help="an empty database to fill (default: a temp SQLite file)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="review-bench-") as tmp:
+        url = args.url or f"sqlite:///{Path(tmp) / 'conversations.db'}"
+        engine = make_engine(url)
+        sqlite_pragmas(engine)
+        log = ConversationLog(engine)
+        log.create_tables()
+        seconds = fill(log, args.conversations)
+        total = log.conversations(Filters()).total
+        with log.session() as session:
+            from sqlalchemy import func, select
+
+            from bot.tracking.models import Message
+
+            messages = session.execute(select(func.count()).select_from(Message)).scalar_one()
+            events = session.execute(select(func.count()).select_from(EVENTS)).scalar_one()
+        print(
+            f"Filled {total} conversations ({messages} user messages, {events} events) "
+            f"in {seconds:.1f} s on {engine.dialect.name}."
+        )
+        today = datetime.now(timezone.utc).date()
+        week = {"from": (today - timedelta(days=6)).isoformat(), "to": today.isoformat()}
+        cases: list[tuple[str, dict[str, str], int]] = [
+            ("first page, no filter (baseline)", {}, 1),
+            ("last page, no filter", {}, 10**6),
+            ("date range: last 7 days", week, 1),
+            ("channel = socketio", {"channel": "socketio"}, 1),
+            ("fallback happened", {"fallback": "1"}, 1),
+            ("a message below 0.4", {"below": "0.4"}, 1),
+            ("negative feedback", {"negative": "1"}, 1),
+            ("not reviewed", {"status": "unreviewed"}, 1),
+            ("tag = pay", {"tag": "pay"}, 1),
+            ("text: 'scanner'", {"q": "scanner"}, 1),
+            ("text: '[email]' (rare)", {"q": "[email]"}, 1),
+            ("text: 'no such words' (no match)", {"q": "no such words"}, 1),
+            (
+                "everything at once",
+                {**week, "channel": "rest", "fallback": "1", "below": "0.5", "negative": "1"},
+                1,
+            ),
+        ]
+        print(f"\nMedian of {args.repeat} runs; ratio to the baseline in this run.\n")
+        print(f"{'query':44} {'matches':>8} {'median ms':>10} {'ratio':>7}")
+        baseline = 0.0
+        for name, query, page in cases:
+            filters = Filters.from_query(query)
+            found = log.conversations(filters, page)
+            ms = median_ms(functools.partial(log.conversations, filters, page), args.repeat)
+            baseline = baseline or ms
+            print(f"{name:44} {found.total:>8} {ms:>10.2f} {ms / baseline:>7.2f}")
+        one = log.conversations(Filters()).rows[0].id
+        ms = median_ms(lambda: log.transcript(one), args.repeat)
+        print(f"{'transcript of one conversation':44} {'':>8} {ms:>10.2f} {ms / baseline:>7.2f}")
+        start = today - timedelta(days=29)
+        ms = median_ms(lambda: log.stats(start, today), args.repeat)
+        print(f"{'dashboard numbers, 30 days':44} {'':>8} {ms:>10.2f} {ms / baseline:>7.2f}")
+        ms = median_ms(lambda: log.stats(today - timedelta(days=DAYS), today), args.repeat)
+        print(f"{'dashboard numbers, 90 days':44} {'':>8} {ms:>10.2f} {ms / baseline:>7.2f}")
+
+        paths = [
+            "/",
+            "/?negative=1&below=0.5",
+            "/?q=scanner",
+            f"/conversations/{one}",
+            "/dashboard",
+        ]
+        print("\nThe same through HTTP (the real app: session check, query, template):\n")
+        for path, ms in zip(paths, http_median_ms(log, url, paths, args.repeat), strict=True):
+            print(f"GET {path:40} {ms:>10.2f} {ms / baseline:>7.2f}")
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Facebook Messenger (`/webhooks/facebook/webhook`): a Page's webhook, signed by the Meta app.
+
+Every POST must carry X-Hub-Signature-256 ("sha256=" + HMAC-SHA256 of the raw body with the
+app secret) or, failing that, X-Hub-Signature ("sha1=..."); anything else gets 403. (Stock
+Rasa 3.6 checks only the sha1 header and answers a bad one with 200 "not validated".) Every
+event of a batch is handled, not only the first.
+
+Replies go to the Send API at FACEBOOK_GRAPH_URL in parts of at most 2000 characters; options
+become quick replies (titles of at most 20 characters) on the last part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.facebook import FacebookInput as StockFacebookInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.replies import CHOOSE, split_text
+from bot.channels.webhooks import call_api, channel_settings, json_body, refuse_unverified
+from bot.settings import FacebookSettings
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 2000
+MAX_QUICK_REPLIES = 13
+QUICK_REPLY_TITLE_LIMIT = 20
+
+
+def signature_problem(app_secret: str, headers: Mapping[str, str], body: bytes) -> str | None:
+    """Why a POST is not signed by the Meta app, or None when it is."""
+    if headers.get("X-Hub-Signature-256"):
+        algorithm, given = "sha256", headers["X-Hub-Signature-256"]
+    elif headers.get("X-Hub-Signature"):
+        algorithm, given = "sha1", headers["X-Hub-Signature"]
+    else:
+        return "no signature"
+    digest = hmac.new(app_secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
+    if not hmac.compare_digest(f"{algorithm}={digest}".encode(), given.encode("utf-8", "replace")):
+        return f"bad {algorithm} signature"
+    return None
+
+
+def quick_reply_title(title: str) -> str:
+    if len(title) <= QUICK_REPLY_TITLE_LIMIT:
+        return title
+    return title[: QUICK_REPLY_TITLE_LIMIT - 1].rstrip() + "…"
+
+
+def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Send API `message` objects for one reply."""
+    messages: list[dict[str, Any]] = [
+        {"text": part} for part in split_text(text or (CHOOSE if buttons else ""), MESSAGE_LIMIT)
+    ]
+    if buttons:
+        if len(buttons) > MAX_QUICK_REPLIES:
+            logger.warning("Messenger shows at most %s quick replies", MAX_QUICK_REPLIES)
+        messages[-1]["quick_replies"] = [
+            {
+                "content_type": "text",
+                "title": quick_reply_title(button["title"]),
+                "payload": button["payload"],
+            }
+            for button in buttons[:MAX_QUICK_REPLIES]
+        ]
+    return messages
+
+
+def incoming(payload: Any) -> Iterator[tuple[str, str]]:
+    """(sender id, text) for every message, quick reply and postback in a webhook call."""
+    if not isinstance(payload, dict):
+        return
+    for entry in payload.get("entry") or []:
+        events = entry.get("messaging") if isinstance(entry, dict) else None
+        for event in events or []:
+            if not isinstance(event, dict):
+                continue
+            sender = str((event.get("sender") or {}).get("id") or "")
+            message = event.get("message")
+            postback = event.get("postback")
+            text = None
+            if isinstance(message, dict) and not message.get("is_echo"):
+                text = (message.get("quick_reply") or {}).get("payload") or message.get("text")
+            elif isinstance(postback, dict):
+                text = postback.get("payload")
+            if sender and isinstance(text, str) and text.strip():
+                yield sender, text
+
+
+class MessengerOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "facebook"
+
+    def __init__(self, settings: FacebookSettings) -> None:
+        self.settings = settings
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, text, [])
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, buttons)
+
+    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+        url = f"{self.settings.graph_url.rstrip('/')}/me/messages"
+        for message in render(text, buttons):
+            body = {
+                "recipient": {"id": recipient_id},
+                "messaging_type": "RESPONSE",
+                "message": message,
+            }
+            await call_api(
+                "Messenger Send API",
+                "POST",
+                url,
+                json=body,
+                params={"access_token": self.settings.page_access_token},
+            )
+
+
+class FacebookInput(StockFacebookInput):
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(channel_settings("facebook"))
+
+    def __init__(self, settings: FacebookSettings) -> None:
+        super().__init__(settings.verify_token, settings.app_secret, settings.page_access_token)
+        self.settings = settings
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("fb_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify_subscription(request: Request) -> HTTPResponse:
+            """Meta's check when the webhook is set up: echo the challenge for our token."""
+            token = request.args.get("hub.verify_token") or ""
+            if request.args.get("hub.mode") == "subscribe" and hmac.compare_digest(
+                token.encode(), self.settings.verify_token.encode()
+            ):
+                return response.text(request.args.get("hub.challenge") or "")
+            logger.warning("Refused a Messenger webhook verification: wrong verify token")
+            return response.text("Forbidden", status=HTTPStatus.FORBIDDEN)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            metadata = self.get_metadata(request)
+            for sender, text in incoming(json_body(request)):
+                output = self.get_output_channel()
+                message = UserMessage(
+                    text, output, sender, input_channel=self.name(), metadata=metadata
+                )
+                try:
+                    await on_new_message(message)
+                except Exception:  # answer 200 anyway, or Meta sends the batch again
+                    logger.exception("Handling a Messenger event failed")
+            return response.text("success")
+
+        refuse_unverified(webhook, self.name(), self._check)
+        return webhook
+
+    async def _check(self, request: Request) -> str | None:
+        return signature_problem(self.settings.app_secret, request.headers, request.body)
+
+    def get_output_channel(self) -> OutputChannel:
+        return MessengerOutput(self.settings)

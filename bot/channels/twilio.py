@@ -1,0 +1,164 @@
+"""SMS through Twilio (`/webhooks/twilio/webhook`), with Twilio's request signature checked.
+
+Stock Rasa 3.6 does not check X-Twilio-Signature at all. Twilio signs each webhook call as it
+documents: base64 of HMAC-SHA1, keyed with the auth token, over the full URL it called
+followed by every POST field sorted by name, name and value concatenated. Behind a proxy the
+URL Twilio called is not the one Rasa sees, so it is rebuilt from TWILIO_PUBLIC_URL and the
+request's path and query. An unsigned or wrongly signed request gets 403.
+
+Replies go to Twilio's Messages API at TWILIO_API_URL in parts of at most 1600 characters.
+SMS has no buttons: options are numbered ("Reply with a number: 1. Helpful 2. Not helpful"),
+and a reply that is only a number is turned into that option's payload before it reaches the
+assistant (the options are those of the assistant's latest reply, read from the tracker).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.twilio import TwilioInput as StockTwilioInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.replies import numbered_options, option_number, option_payload, split_text
+from bot.channels.webhooks import call_api, channel_settings, latest_options, refuse_unverified
+from bot.settings import TwilioSettings
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 1600
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def signature(auth_token: str, url: str, form: Mapping[str, Sequence[str]]) -> str:
+    """X-Twilio-Signature for a POST of `form` to `url`."""
+    signed = url + "".join(name + value for name in sorted(form) for value in sorted(form[name]))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def url_variants(url: str) -> Iterable[str]:
+    """The URL, then with its default port dropped or added (Twilio signs either form)."""
+    yield url
+    parts = urlsplit(url)
+    default = DEFAULT_PORTS.get(parts.scheme)
+    host = parts.hostname or ""
+    if parts.port is not None and parts.port == default:
+        yield urlunsplit(parts._replace(netloc=host))
+    elif parts.port is None and default is not None:
+        yield urlunsplit(parts._replace(netloc=f"{host}:{default}"))
+
+
+def signature_problem(
+    auth_token: str, url: str, form: Mapping[str, Sequence[str]], headers: Mapping[str, str]
+) -> str | None:
+    """Why a POST is not signed by Twilio for `url` (the public one), or None when it is."""
+    given = (headers.get("X-Twilio-Signature") or "").encode("utf-8", "replace")
+    if not given:
+        return "no signature"
+    for candidate in url_variants(url):
+        if hmac.compare_digest(signature(auth_token, candidate, form).encode(), given):
+            return None
+    return "bad signature"
+
+
+def public_url(settings: TwilioSettings, path: str, query: str) -> str:
+    """The URL Twilio called: TWILIO_PUBLIC_URL, then the path and query Rasa received."""
+    return settings.public_url.rstrip("/") + path + (f"?{query}" if query else "")
+
+
+def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """SMS bodies for one reply; options numbered after the text."""
+    parts = [text.strip()] if text and text.strip() else []
+    if buttons:
+        parts.append(numbered_options(buttons))
+    return split_text("\n\n".join(parts), MESSAGE_LIMIT)
+
+
+class TwilioOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio"
+
+    def __init__(self, settings: TwilioSettings) -> None:
+        self.settings = settings
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, text, [])
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, buttons)
+
+    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+        settings = self.settings
+        url = (
+            f"{settings.api_url.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}"
+            "/Messages.json"
+        )
+        auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
+        for body in render(text, buttons):
+            form = {"To": recipient_id, "From": settings.number, "Body": body}
+            await call_api("Twilio Messages API", "POST", url, data=form, auth=auth)
+
+
+class TwilioInput(StockTwilioInput):
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(channel_settings("twilio"))
+
+    def __init__(self, settings: TwilioSettings) -> None:
+        super().__init__(
+            settings.account_sid, settings.auth_token, settings.number, debug_mode=False
+        )
+        self.settings = settings
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("twilio_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            sender = request.form.get("From")
+            text = request.form.get("Body")
+            if sender and text and text.strip():
+                text = text.replace("¡", "@")  # some carriers turn @ into ¡ (as stock Rasa)
+                if option_number(text) is not None:
+                    text = option_payload(text, await latest_options(request, sender)) or text
+                message = UserMessage(
+                    text,
+                    self.get_output_channel(),
+                    sender,
+                    input_channel=self.name(),
+                    metadata=self.get_metadata(request),
+                )
+                try:
+                    await on_new_message(message)
+                except Exception:  # answer 200 anyway; Twilio would log an error
+                    logger.exception("Handling a Twilio message failed")
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        refuse_unverified(webhook, self.name(), self._check)
+        return webhook
+
+    async def _check(self, request: Request) -> str | None:
+        url = public_url(self.settings, request.path, request.query_string)
+        return signature_problem(self.settings.auth_token, url, request.form, request.headers)
+
+    def get_output_channel(self) -> OutputChannel:
+        return TwilioOutput(self.settings)

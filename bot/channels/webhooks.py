@@ -1,0 +1,110 @@
+"""What the messaging channels share on the wire: refusing unverified requests with 403,
+calling a provider's API, and finding the options the assistant last offered a sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+import aiohttp
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+API_TIMEOUT = aiohttp.ClientTimeout(total=30)
+# A check returns None for a genuine request, or why it is refused (for the log).
+Check = Callable[[Request], Awaitable[str | None]]
+
+
+def refuse_unverified(blueprint: Blueprint, channel: str, check: Check) -> None:
+    """Answer 403 to every POST to `blueprint` that `check` refuses, before any handler runs.
+
+    So a refused request never reaches the agent and leaves nothing in the conversation log.
+    """
+
+    @blueprint.middleware("request")
+    async def verify(request: Request) -> HTTPResponse | None:
+        if request.method != "POST":
+            return None
+        try:
+            reason = await check(request)
+        except Exception:  # a check that breaks refuses: never let an unchecked request in
+            logger.exception("Checking a %s request failed; refusing it", channel)
+            reason = "the check failed"
+        if reason is None:
+            return None
+        logger.warning("Refused a %s request from %s: %s", channel, request.ip, reason)
+        return response.text("Forbidden", status=HTTPStatus.FORBIDDEN)
+
+
+async def call_api(what: str, method: str, url: str, **kwargs: Any) -> Any:
+    """One call to a provider's API: its JSON answer, or None when it failed (logged).
+
+    Not raised: the webhook must still answer 200, or the provider sends the message again.
+    """
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=API_TIMEOUT) as session,
+            session.request(method, url, **kwargs) as answer,
+        ):
+            body = await answer.read()
+            if answer.status >= 400:
+                logger.error(
+                    "%s failed: HTTP %s %s",
+                    what,
+                    answer.status,
+                    body[:300].decode("utf-8", "replace"),
+                )
+                return None
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        logger.error("%s failed: %r", what, error)
+        return None
+    try:
+        return json.loads(body) if body else {}
+    except ValueError:
+        return {}
+
+
+def json_body(request: Request) -> Any:
+    """The request's JSON body, or None when it is not JSON."""
+    try:
+        return json.loads(request.body or b"null")
+    except ValueError:
+        return None
+
+
+async def latest_options(request: Request, sender_id: str) -> list[dict[str, Any]]:
+    """The buttons of the assistant's latest reply to `sender_id`, read from its tracker.
+
+    Only the reply since the user last spoke counts, so an old list is never reused.
+    """
+    tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return []
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered) and event.data.get("buttons"):
+            return list(event.data["buttons"])
+    return []
+
+
+def channel_settings(name: str) -> Any:
+    """The settings of channel `name`; it is in the credentials file only when they are set."""
+    channels = get_settings().channels
+    section = getattr(channels, name)
+    if section is None:
+        unset = ", ".join(channels.missing.get(name, []))
+        raise RasaException(f"The {name} channel is in the credentials file but {unset} not set")
+    return section

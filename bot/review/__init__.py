@@ -1,0 +1,1 @@
+"""The trainers' review console: read real conversations, label messages, export NLU data."""

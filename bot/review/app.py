@@ -1,0 +1,437 @@
+"""The review console's web app (aiohttp + Jinja2): every page behind a trainer's login.
+
+Security, in one place (the middlewares below): a request without a valid session is sent
+to /login (pages) or refused with 401 (the JSON API), every POST must carry the session's
+CSRF token (the login form a signed token from its own cookie), templates are autoescaped,
+and the Content-Security-Policy allows no script at all. The console reads and writes the
+conversation log's database; it serves everything it needs itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+import yaml
+from aiohttp import web
+
+from bot.review import auth, charts
+from bot.review.export import build_export
+from bot.review.queries import OUT_OF_SCOPE, ConversationLog, Filters, NotFound
+from bot.settings import PROJECT_ROOT, Settings, get_settings
+from bot.store.sql import make_engine
+from bot.tracking.store import sqlite_pragmas
+
+SESSION_COOKIE = "review_session"
+LOGIN_COOKIE = "review_login"
+TEMPLATES = Path(__file__).with_name("templates")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+LOG: web.AppKey[ConversationLog] = web.AppKey("log", ConversationLog)
+CONFIG: web.AppKey[Any] = web.AppKey("config", object)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def public(handler: Handler) -> Handler:
+    """Mark a handler as reachable without logging in (only the login form is)."""
+    handler.public = True  # type: ignore[attr-defined]
+    return handler
+
+
+def domain_intents(domain: Path = PROJECT_ROOT / "domain.yml") -> list[str]:
+    """The intents a message can be relabelled with: the domain's, as the lead maintains it."""
+    data = yaml.safe_load(domain.read_text(encoding="utf-8")) or {}
+    names = [i if isinstance(i, str) else next(iter(i)) for i in data.get("intents") or []]
+    return sorted(set(names) | {OUT_OF_SCOPE})
+
+
+class Config:
+    """What the handlers need besides the database: secret, templates, intents."""
+
+    def __init__(self, settings: Settings, intents: list[str]) -> None:
+        self.secret = settings.console_secret()
+        self.secure_cookies = settings.production
+        self.intents = intents
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.templates.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
+        self.templates.filters["confidence"] = lambda c: "" if c is None else f"{c:.2f}"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    log: ConversationLog | None = None,
+    intents: list[str] | None = None,
+) -> web.Application:
+    settings = settings or get_settings()
+    if log is None:
+        engine = make_engine(settings.tracker_store_url)
+        sqlite_pragmas(engine)
+        log = ConversationLog(engine)
+    log.create_tables()
+    app = web.Application(middlewares=[security_headers, require_login])
+    app[LOG] = log
+    app[CONFIG] = Config(settings, intents if intents is not None else domain_intents())
+    app.add_routes(
+        [
+            web.get("/login", login_form, name="login"),
+            web.post("/login", login, name="login_post"),
+            web.post("/logout", logout, name="logout"),
+            web.get("/", conversation_list, name="conversations"),
+            web.get(r"/conversations/{id:\d+}", transcript, name="transcript"),
+            web.post(r"/conversations/{id:\d+}/reviewed", mark_reviewed, name="reviewed"),
+            web.post(r"/conversations/{id:\d+}/note", save_note, name="note"),
+            web.post(r"/conversations/{id:\d+}/tags", add_tag, name="add_tag"),
+            web.post(r"/conversations/{id:\d+}/tags/remove", remove_tag, name="remove_tag"),
+            web.post(r"/messages/{id:\d+}/label", relabel, name="label"),
+            web.get("/dashboard", dashboard, name="dashboard"),
+            web.get("/export", export_page, name="export"),
+            web.get("/export.yml", export_file, name="export_file"),
+            web.get("/api/conversations", api_conversations, name="api_conversations"),
+            web.get(r"/api/conversations/{id:\d+}", api_transcript, name="api_transcript"),
+        ]
+    )
+    return app
+
+
+# --- middlewares ---------------------------------------------------------------------------
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+        _harden(response)
+        raise
+    _harden(response)
+    return response
+
+
+def _harden(response: web.StreamResponse) -> None:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+
+
+@web.middleware
+async def require_login(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Anonymous requests never reach a handler (bar the login form); POSTs need the CSRF token."""
+    route_handler = request.match_info.handler
+    if getattr(route_handler, "public", False):
+        return await handler(request)
+    config: Config = request.app[CONFIG]
+    user = request.app[LOG].signed_in(request.cookies.get(SESSION_COOKIE), config.secret)
+    if user is None:
+        if request.path.startswith("/api/") or request.method not in ("GET", "HEAD"):
+            raise web.HTTPUnauthorized(text="log in first")
+        raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))
+    request["user"] = user
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        form = await request.post()
+        given = form.get("csrf_token")
+        if not auth.tokens_match(given if isinstance(given, str) else None, user.csrf_token):
+            raise web.HTTPForbidden(text="missing or wrong CSRF token: reload the page")
+    return await handler(request)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    config: Config = request.app[CONFIG]
+    user: auth.SignedIn | None = request.get("user")
+    body = config.templates.get_template(template).render(
+        user=user,
+        csrf_token=user.csrf_token if user else "",
+        path=request.path,
+        **context,
+    )
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+def _id(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+def _back(conversation_id: int, anchor: str = "") -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"/conversations/{conversation_id}{anchor}")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _cookie(response: web.StreamResponse, config: Config, name: str, value: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="Strict",
+        secure=config.secure_cookies,
+        path="/",
+    )
+
+
+# --- login ---------------------------------------------------------------------------------
+
+
+@public
+async def login_form(request: web.Request) -> web.Response:
+    return _login_page(request)
+
+
+def _login_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    config: Config = request.app[CONFIG]
+    # Keep the browser's nonce if it has one: other requests that land on /login (the
+    # favicon, a second tab) must not invalidate the form already shown.
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{32}", nonce):
+        nonce = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        status=status,
+        error=error,
+        login_token=auth.sign(config.secret, nonce),
+        next=_safe_next(request.query.get("next")),
+    )
+    _cookie(response, config, LOGIN_COOKIE, nonce)
+    return response
+
+
+@public
+async def login(request: web.Request) -> web.StreamResponse:
+    config: Config = request.app[CONFIG]
+    form = await request.post()
+    nonce = auth.unsign(config.secret, str(form.get("csrf_token", "")))
+    if nonce is None or not auth.tokens_match(request.cookies.get(LOGIN_COOKIE), nonce):
+        return _login_page(request, "The form had expired: please try again.", status=403)
+    cookie = await asyncio.to_thread(
+        request.app[LOG].log_in,
+        str(form.get("username", "")),
+        str(form.get("password", "")),
+        config.secret,
+    )
+    if cookie is None:
+        return _login_page(request, "Wrong username or password.", status=401)
+    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
+    _cookie(response, config, SESSION_COOKIE, cookie)
+    response.del_cookie(LOGIN_COOKIE, path="/")
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    request.app[LOG].log_out(request["user"].token_hash)
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def _page_number(request: web.Request) -> int:
+    try:
+        return max(1, int(request.query.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+async def conversation_list(request: web.Request) -> web.Response:
+    log = request.app[LOG]
+    filters = Filters.from_query(request.query)
+    page = log.conversations(filters, _page_number(request))
+    query = filters.as_query()
+    return render(
+        request,
+        "list.html",
+        filters=filters,
+        page=page,
+        channels=log.channels(),
+        tags=log.tag_names(),
+        page_link=lambda n: "/?" + urlencode({**query, "page": str(n)}),
+        query=urlencode(query),
+    )
+
+
+async def transcript(request: web.Request) -> web.Response:
+    try:
+        found = request.app[LOG].transcript(_id(request))
+    except NotFound:
+        raise web.HTTPNotFound(text="no such conversation") from None
+    return render(
+        request,
+        "transcript.html",
+        transcript=found,
+        conversation=found.conversation,
+        intents=request.app[CONFIG].intents,
+        back=_safe_next(request.query.get("back")),
+    )
+
+
+async def mark_reviewed(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        request.app[LOG].set_reviewed(
+            _id(request), form.get("reviewed") == "1", request["user"].username
+        )
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    raise _back(_id(request))
+
+
+async def save_note(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        request.app[LOG].set_note(_id(request), str(form.get("note", "")))
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    raise _back(_id(request))
+
+
+async def add_tag(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        request.app[LOG].add_tag(_id(request), str(form.get("tag", "")))
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    raise _back(_id(request))
+
+
+async def remove_tag(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    request.app[LOG].remove_tag(_id(request), str(form.get("tag", "")))
+    raise _back(_id(request))
+
+
+async def relabel(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    label = str(form.get("label", "")).strip() or None
+    if label is not None and label not in request.app[CONFIG].intents:
+        raise web.HTTPBadRequest(text=f"unknown intent '{label}'")
+    try:
+        conversation_id = request.app[LOG].set_label(_id(request), label, request["user"].username)
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    raise _back(conversation_id, f"#message-{_id(request)}")
+
+
+def _range(request: web.Request) -> tuple[date, date]:
+    today = datetime.now(timezone.utc).date()
+    filters = Filters.from_query(request.query)
+    end = filters.date_to or today
+    start = filters.date_from or end - timedelta(days=29)
+    if start > end:
+        start, end = end, start
+    return start, min(end, start + timedelta(days=365))
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    start, end = _range(request)
+    stats = request.app[LOG].stats(start, end)
+    tick = max(1, len(stats.days) // 8)
+    per_day = charts.columns([(d, float(n)) for d, n, _ in stats.days], tick_every=tick)
+    rate = charts.columns(
+        [(d, f / n if n else 0.0) for d, n, f in stats.days], percent=True, tick_every=tick
+    )
+    return render(
+        request,
+        "dashboard.html",
+        stats=stats,
+        start=start,
+        end=end,
+        per_day=per_day,
+        rate=rate,
+        intents=charts.rows(stats.top_intents),
+        feedback=charts.rows(
+            [("Helpful", stats.helpful), ("Not helpful", stats.not_helpful)],
+            tones=["good", "bad"],
+        ),
+    )
+
+
+def _export(request: web.Request) -> Any:
+    return build_export(request.app[LOG].labelled())
+
+
+async def export_page(request: web.Request) -> web.Response:
+    found = _export(request)
+    return render(request, "export.html", export=found, text=found.yaml())
+
+
+async def export_file(request: web.Request) -> web.Response:
+    return web.Response(
+        text=_export(request).yaml(),
+        content_type="application/x-yaml",
+        headers={"Content-Disposition": 'attachment; filename="relabelled_nlu.yml"'},
+    )
+
+
+# --- JSON API ------------------------------------------------------------------------------
+
+
+def _json(data: Any) -> web.Response:
+    return web.Response(
+        text=json.dumps(data, default=_plain, indent=1), content_type="application/json"
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+async def api_conversations(request: web.Request) -> web.Response:
+    filters = Filters.from_query(request.query)
+    if filters.errors:
+        return web.json_response({"errors": list(filters.errors)}, status=400)
+    page = request.app[LOG].conversations(filters, _page_number(request))
+    return _json(
+        {
+            "total": page.total,
+            "page": page.page,
+            "pages": page.pages,
+            "conversations": [asdict(row) for row in page.rows],
+        }
+    )
+
+
+async def api_transcript(request: web.Request) -> web.Response:
+    try:
+        found = request.app[LOG].transcript(_id(request))
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    return _json(asdict(found))
+
+
+def run(host: str = "127.0.0.1", port: int = 8081, settings: Settings | None = None) -> None:
+    """`python -m bot review serve`: serve the console until interrupted."""
+    app = create_app(settings)
+    print(f"The review console is on http://{host}:{port}/", flush=True)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)

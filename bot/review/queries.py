@@ -1,0 +1,540 @@
+"""What the review console asks of the conversation log, as plain records.
+
+Lists and filters read only the index rows (bot.tracking.models), with indexed SQL; Rasa's
+event JSON is read for one conversation at a time, to show its transcript.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.review import auth
+from bot.review import models as review_models
+from bot.tracking.indexer import reindex
+from bot.tracking.models import Conversation, Message, Tag, conversation_tags
+from bot.tracking.store import EVENTS, create_tables
+
+PER_PAGE = 50
+OUT_OF_SCOPE = "out_of_scope"
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,59}$")
+STATUSES = ("any", "unreviewed", "reviewed")
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's filters, parsed from a query string; invalid values are reported, not used."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    channel: str | None = None
+    fallback: bool = False
+    below: float | None = None
+    negative_feedback: bool = False
+    status: str = "any"
+    tag: str | None = None
+    text: str | None = None
+    errors: tuple[str, ...] = ()
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        errors: list[str] = []
+
+        def day(name: str) -> date | None:
+            value = (query.get(name) or "").strip()
+            if not value:
+                return None
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                errors.append(f"{name}: not a date (YYYY-MM-DD)")
+                return None
+
+        below = None
+        if (query.get("below") or "").strip():
+            try:
+                below = float(query["below"])
+                if not 0 <= below <= 1:
+                    raise ValueError
+            except ValueError:
+                errors.append("below: a confidence between 0 and 1")
+                below = None
+        status = query.get("status") or "any"
+        if status not in STATUSES:
+            errors.append(f"status: one of {', '.join(STATUSES)}")
+            status = "any"
+        return cls(
+            date_from=day("from"),
+            date_to=day("to"),
+            channel=(query.get("channel") or "").strip() or None,
+            fallback=query.get("fallback") in ("1", "on", "true"),
+            below=below,
+            negative_feedback=query.get("negative") in ("1", "on", "true"),
+            status=status,
+            tag=(query.get("tag") or "").strip().lower() or None,
+            text=" ".join((query.get("q") or "").split())[:200] or None,
+            errors=tuple(errors),
+        )
+
+    def as_query(self) -> dict[str, str]:
+        """The query-string form (for links that keep the filters)."""
+        pairs = {
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "channel": self.channel or "",
+            "fallback": "1" if self.fallback else "",
+            "below": f"{self.below:g}" if self.below is not None else "",
+            "negative": "1" if self.negative_feedback else "",
+            "status": self.status if self.status != "any" else "",
+            "tag": self.tag or "",
+            "q": self.text or "",
+        }
+        return {k: v for k, v in pairs.items() if v}
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: int
+    sender_id: str
+    channel: str | None
+    started_at: datetime
+    last_at: datetime
+    message_count: int
+    preview: str
+    fallback: bool
+    min_confidence: float | None
+    helpful: int
+    not_helpful: int
+    reviewed: bool
+    reviewed_by: str | None
+    note: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[ConversationRow]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: int
+    event_id: int
+    text: str
+    payload: bool
+    intent: str | None
+    confidence: float | None
+    top_intent: str | None
+    top_confidence: float | None
+    entities: list[dict[str, Any]]
+    feedback: str | None
+    label: str | None
+    labelled_by: str | None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One line of a transcript: a user message, a bot reply, an action or a slot set."""
+
+    kind: str
+    at: datetime
+    text: str = ""
+    name: str = ""
+    buttons: tuple[str, ...] = ()
+    message: MessageRow | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    conversation: ConversationRow
+    turns: list[Turn]
+
+
+@dataclass(frozen=True)
+class Stats:
+    days: list[tuple[date, int, int]]  # day, conversations, with a fallback
+    conversations: int
+    with_fallback: int
+    top_intents: list[tuple[str, int]]
+    helpful: int
+    not_helpful: int
+
+    @property
+    def fallback_rate(self) -> float:
+        return self.with_fallback / self.conversations if self.conversations else 0.0
+
+
+@dataclass(frozen=True)
+class Labelled:
+    text: str
+    label: str
+    sender_id: str
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _row(c: Conversation, tags: tuple[str, ...] = ()) -> ConversationRow:
+    return ConversationRow(
+        id=c.id,
+        sender_id=c.sender_id,
+        channel=c.channel,
+        started_at=c.started_at,
+        last_at=c.last_at,
+        message_count=c.message_count,
+        preview=c.preview,
+        fallback=c.fallback,
+        min_confidence=c.min_confidence,
+        helpful=c.helpful_count,
+        not_helpful=c.not_helpful_count,
+        reviewed=c.reviewed,
+        reviewed_by=c.reviewed_by,
+        note=c.note,
+        tags=tags,
+    )
+
+
+def _message_row(m: Message) -> MessageRow:
+    return MessageRow(
+        id=m.id,
+        event_id=m.event_id,
+        text=m.text,
+        payload=m.payload,
+        intent=m.intent,
+        confidence=m.confidence,
+        top_intent=m.top_intent,
+        top_confidence=m.top_confidence,
+        entities=json.loads(m.entities or "[]"),
+        feedback=m.feedback,
+        label=m.label,
+        labelled_by=m.labelled_by,
+    )
+
+
+def _conditions(filters: Filters) -> list[Any]:
+    conditions: list[Any] = [Conversation.message_count > 0]
+    if filters.date_from:
+        conditions.append(Conversation.last_at >= datetime.combine(filters.date_from, time()))
+    if filters.date_to:
+        end = datetime.combine(filters.date_to + timedelta(days=1), time())
+        conditions.append(Conversation.started_at < end)
+    if filters.channel:
+        conditions.append(Conversation.channel == filters.channel)
+    if filters.fallback:
+        conditions.append(Conversation.fallback.is_(True))
+    if filters.below is not None:
+        conditions.append(Conversation.min_confidence < filters.below)
+    if filters.negative_feedback:
+        conditions.append(Conversation.negative_feedback.is_(True))
+    if filters.status == "reviewed":
+        conditions.append(Conversation.reviewed.is_(True))
+    elif filters.status == "unreviewed":
+        conditions.append(Conversation.reviewed.is_(False))
+    if filters.tag:
+        conditions.append(
+            exists()
+            .where(conversation_tags.c.conversation_id == Conversation.id)
+            .where(conversation_tags.c.tag_id == Tag.id)
+            .where(Tag.name == filters.tag)
+        )
+    if filters.text:
+        matching = select(Message.conversation_id).where(
+            func.lower(Message.text).contains(filters.text.lower(), autoescape=True)
+        )
+        conditions.append(Conversation.id.in_(matching))
+    return conditions
+
+
+class ConversationLog:
+    """The conversation log's database as the console uses it: one short session per call."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
+
+    def create_tables(self) -> None:
+        create_tables(self.engine)
+        review_models.Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # --- trainers ------------------------------------------------------------------------
+
+    def set_trainer(self, username: str, password: str, *, reset: bool = False) -> bool:
+        with self.session() as session:
+            return auth.set_trainer(session, username, password, reset=reset)
+
+    def log_in(self, username: str, password: str, secret: str) -> str | None:
+        """A signed session cookie for a right username and password, else None."""
+        with self.session() as session:
+            trainer = auth.authenticate(session, username, password)
+            return auth.start_session(session, trainer, secret) if trainer else None
+
+    def signed_in(self, cookie: str | None, secret: str) -> auth.SignedIn | None:
+        with self.session() as session:
+            return auth.signed_in(session, cookie, secret)
+
+    def log_out(self, token_hash: str) -> None:
+        with self.session() as session:
+            auth.end_session(session, token_hash)
+
+    # --- listing ---------------------------------------------------------------------------
+
+    def conversations(self, filters: Filters, page: int = 1, per_page: int = PER_PAGE) -> Page:
+        conditions = _conditions(filters)
+        with self.session() as session:
+            total = session.execute(
+                select(func.count()).select_from(Conversation).where(*conditions)
+            ).scalar_one()
+            pages = max(1, math.ceil(total / per_page))
+            page = min(max(1, page), pages)
+            found = (
+                session.execute(
+                    select(Conversation)
+                    .where(*conditions)
+                    .order_by(Conversation.last_at.desc(), Conversation.id.desc())
+                    .limit(per_page)
+                    .offset((page - 1) * per_page)
+                )
+                .scalars()
+                .all()
+            )
+            tags = self._tags_of(session, [c.id for c in found])
+            rows = [_row(c, tags.get(c.id, ())) for c in found]
+        return Page(rows=rows, total=total, page=page, pages=pages)
+
+    @staticmethod
+    def _tags_of(session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
+        if not ids:
+            return {}
+        pairs = session.execute(
+            select(conversation_tags.c.conversation_id, Tag.name)
+            .join(Tag, Tag.id == conversation_tags.c.tag_id)
+            .where(conversation_tags.c.conversation_id.in_(ids))
+            .order_by(Tag.name)
+        ).all()
+        found: dict[int, tuple[str, ...]] = {}
+        for conversation_id, name in pairs:
+            found[conversation_id] = (*found.get(conversation_id, ()), name)
+        return found
+
+    def channels(self) -> list[str]:
+        with self.session() as session:
+            return list(
+                session.execute(
+                    select(Conversation.channel)
+                    .where(Conversation.channel.is_not(None))
+                    .distinct()
+                    .order_by(Conversation.channel)
+                ).scalars()
+            )
+
+    def tag_names(self) -> list[str]:
+        with self.session() as session:
+            return list(session.execute(select(Tag.name).order_by(Tag.name)).scalars())
+
+    # --- one conversation ----------------------------------------------------------------
+
+    def conversation(self, conversation_id: int) -> ConversationRow:
+        with self.session() as session:
+            found = session.get(Conversation, conversation_id)
+            if found is None:
+                raise NotFound(conversation_id)
+            return _row(found, self._tags_of(session, [found.id]).get(found.id, ()))
+
+    def transcript(self, conversation_id: int) -> Transcript:
+        with self.session() as session:
+            found = session.get(Conversation, conversation_id)
+            if found is None:
+                raise NotFound(conversation_id)
+            row = _row(found, self._tags_of(session, [found.id]).get(found.id, ()))
+            messages = {
+                m.event_id: _message_row(m)
+                for m in session.execute(
+                    select(Message).where(Message.conversation_id == found.id)
+                ).scalars()
+            }
+            events = session.execute(
+                select(EVENTS.c.id, EVENTS.c.data)
+                .where(EVENTS.c.sender_id == found.sender_id)
+                .order_by(EVENTS.c.id)
+            ).all()
+        return Transcript(row, [t for t in (_turn(i, d, messages) for i, d in events) if t])
+
+    def set_reviewed(self, conversation_id: int, reviewed: bool, by: str) -> None:
+        with self.session() as session:
+            values: dict[str, Any] = {
+                "reviewed": reviewed,
+                "reviewed_by": by if reviewed else None,
+                "reviewed_at": _now() if reviewed else None,
+            }
+            self._update(session, conversation_id, values)
+
+    def set_note(self, conversation_id: int, note: str) -> None:
+        with self.session() as session:
+            self._update(session, conversation_id, {"note": note.strip()[:5000]})
+
+    @staticmethod
+    def _update(session: Session, conversation_id: int, values: dict[str, Any]) -> None:
+        done = session.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(**values)
+        )
+        if done.rowcount == 0:
+            raise NotFound(conversation_id)
+
+    def add_tag(self, conversation_id: int, name: str) -> str:
+        name = " ".join(name.lower().split())
+        if not TAG_PATTERN.match(name):
+            raise ValueError(
+                "a tag is 1 to 60 lower-case letters, digits, spaces, dashes or underscores"
+            )
+        with self.session() as session:
+            if session.get(Conversation, conversation_id) is None:
+                raise NotFound(conversation_id)
+            tag = session.execute(select(Tag).where(Tag.name == name)).scalar_one_or_none()
+            if tag is None:
+                tag = Tag(name=name)
+                session.add(tag)
+                session.flush()
+            already = session.execute(
+                select(conversation_tags).where(
+                    conversation_tags.c.conversation_id == conversation_id,
+                    conversation_tags.c.tag_id == tag.id,
+                )
+            ).first()
+            if already is None:
+                session.execute(
+                    conversation_tags.insert().values(
+                        conversation_id=conversation_id, tag_id=tag.id
+                    )
+                )
+        return name
+
+    def remove_tag(self, conversation_id: int, name: str) -> None:
+        with self.session() as session:
+            tag_id = session.execute(select(Tag.id).where(Tag.name == name)).scalar()
+            if tag_id is not None:
+                session.execute(
+                    delete(conversation_tags).where(
+                        conversation_tags.c.conversation_id == conversation_id,
+                        conversation_tags.c.tag_id == tag_id,
+                    )
+                )
+
+    def set_label(self, message_id: int, label: str | None, by: str) -> int:
+        """Label a user message with the right intent (None clears); returns its conversation."""
+        with self.session() as session:
+            message = session.get(Message, message_id)
+            if message is None:
+                raise NotFound(message_id)
+            message.label = label
+            message.labelled_by = by if label else None
+            message.labelled_at = _now() if label else None
+            return int(message.conversation_id)
+
+    def labelled(self) -> list[Labelled]:
+        """Every labelled message typed by a user (button presses are not examples)."""
+        with self.session() as session:
+            rows = session.execute(
+                select(Message.text, Message.label, Conversation.sender_id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Message.label.is_not(None), Message.payload.is_(False))
+                .order_by(Message.label, Message.id)
+            ).all()
+        return [Labelled(text, label, sender) for text, label, sender in rows]
+
+    # --- dashboard -------------------------------------------------------------------------
+
+    def stats(self, date_from: date, date_to: date, top: int = 10) -> Stats:
+        in_range = and_(
+            Conversation.message_count > 0,
+            Conversation.day >= date_from,
+            Conversation.day <= date_to,
+        )
+        fallback_count = func.sum(case((Conversation.fallback.is_(True), 1), else_=0))
+        with self.session() as session:
+            per_day = {
+                day if isinstance(day, date) else date.fromisoformat(str(day)): (n, f)
+                for day, n, f in session.execute(
+                    select(Conversation.day, func.count(), fallback_count)
+                    .where(in_range)
+                    .group_by(Conversation.day)
+                )
+            }
+            totals = session.execute(
+                select(
+                    func.count(),
+                    fallback_count,
+                    func.sum(Conversation.helpful_count),
+                    func.sum(Conversation.not_helpful_count),
+                ).where(in_range)
+            ).one()
+            intent = func.coalesce(Message.intent, "(none)")
+            top_intents = session.execute(
+                select(intent, func.count())
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(in_range, Message.payload.is_(False))
+                .group_by(intent)
+                .order_by(func.count().desc(), intent)
+                .limit(top)
+            ).all()
+        days = []
+        current = date_from
+        while current <= date_to:
+            n, f = per_day.get(current, (0, 0))
+            days.append((current, int(n), int(f or 0)))
+            current += timedelta(days=1)
+        return Stats(
+            days=days,
+            conversations=int(totals[0] or 0),
+            with_fallback=int(totals[1] or 0),
+            top_intents=[(str(name), int(n)) for name, n in top_intents],
+            helpful=int(totals[2] or 0),
+            not_helpful=int(totals[3] or 0),
+        )
+
+    def reindex(self) -> int:
+        with self.session() as session:
+            return reindex(session, EVENTS)
+
+
+def _turn(event_id: int, raw: str, messages: dict[int, MessageRow]) -> Turn | None:
+    data = json.loads(raw)
+    kind = data.get("event")
+    moment = datetime.fromtimestamp(data.get("timestamp") or 0, timezone.utc).replace(tzinfo=None)
+    if kind == "user":
+        message = messages.get(event_id)
+        return Turn("user", moment, text=data.get("text") or "", message=message)
+    if kind == "bot":
+        buttons = tuple(
+            str(b.get("title", "")) for b in (data.get("data") or {}).get("buttons") or []
+        )
+        return Turn("bot", moment, text=data.get("text") or "", buttons=buttons)
+    if kind == "action" and data.get("name") not in (None, "action_listen"):
+        return Turn("action", moment, name=data["name"])
+    if kind == "slot":
+        return Turn("slot", moment, name=data.get("name") or "", text=str(data.get("value")))
+    if kind == "session_started":
+        return Turn("session", moment, name="session started")
+    return None

@@ -1,0 +1,235 @@
+"""The providers' side of the webhooks: realistic payloads, signed as each provider signs them,
+posted with real HTTP to the assistant.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+SLACK_SIGNING_SECRET = "slack-signing-secret"
+TELEGRAM_SECRET_TOKEN = "telegram-secret-token_1"
+FACEBOOK_APP_SECRET = "facebook-app-secret"
+FACEBOOK_VERIFY_TOKEN = "facebook-verify-token"
+TWILIO_AUTH_TOKEN = "twilio-auth-token"
+TWILIO_PUBLIC_URL = "https://careers.example.org"
+TWILIO_NUMBER = "+447700900000"
+BOTFRAMEWORK_APP_ID = "app-id"
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 60) -> Answer:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return Answer(answer.status, answer.read().decode())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode())
+
+
+def get(url: str, timeout: float = 30) -> Answer:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return Answer(answer.status, answer.read().decode())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode())
+
+
+# --- Slack -----------------------------------------------------------------------------
+def slack_headers(
+    body: bytes, secret: str = SLACK_SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    sent_at = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + sent_at.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": sent_at, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slack_message(user: str, channel: str, text: str) -> bytes:
+    """An Events API callback: a direct message to the app."""
+    return json.dumps(
+        {
+            "token": "verification-token-unused",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "event": {
+                "type": "message",
+                "channel": channel,
+                "user": user,
+                "text": text,
+                "ts": "1700000000.000100",
+                "event_ts": "1700000000.000100",
+                "channel_type": "im",
+            },
+            "type": "event_callback",
+            "event_id": "Ev0001",
+            "event_time": 1700000000,
+            "authorizations": [{"user_id": "UBOT", "is_bot": True}],
+        }
+    ).encode()
+
+
+def slack_click(user: str, channel: str, value: str) -> bytes:
+    """An interactivity request: the user clicked a button whose value is `value`."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "learner"},
+        "channel": {"id": channel, "name": "directmessage"},
+        "message": {"ts": "1700000000.000200", "type": "message"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "option-1",
+                "block_id": "b1",
+                "value": value,
+                "action_ts": "1700000001.000300",
+            }
+        ],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+# --- Telegram --------------------------------------------------------------------------
+def telegram_message(chat_id: int, text: str, update_id: int = 1) -> bytes:
+    user = {"id": chat_id, "is_bot": False, "first_name": "Sam"}
+    return json.dumps(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "from": user,
+                "chat": {"id": chat_id, "first_name": "Sam", "type": "private"},
+                "date": int(time.time()),
+                "text": text,
+            },
+        }
+    ).encode()
+
+
+def telegram_click(chat_id: int, data: str, update_id: int = 2) -> bytes:
+    user = {"id": chat_id, "is_bot": False, "first_name": "Sam"}
+    return json.dumps(
+        {
+            "update_id": update_id,
+            "callback_query": {
+                "id": f"cb-{update_id}",
+                "from": user,
+                "message": {
+                    "message_id": 99,
+                    "chat": {"id": chat_id, "type": "private"},
+                    "date": int(time.time()),
+                    "text": "(the bot's message)",
+                },
+                "chat_instance": "42",
+                "data": data,
+            },
+        }
+    ).encode()
+
+
+def telegram_headers(secret: str | None = TELEGRAM_SECRET_TOKEN) -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    return headers
+
+
+# --- Facebook Messenger ----------------------------------------------------------------
+def messenger_event(psid: str, message: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": "PAGE-1",
+                    "time": int(time.time() * 1000),
+                    "messaging": [
+                        {
+                            "sender": {"id": psid},
+                            "recipient": {"id": "PAGE-1"},
+                            "timestamp": int(time.time() * 1000),
+                            "message": {"mid": "m_1", **message},
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+
+
+def messenger_headers(
+    body: bytes, secret: str = FACEBOOK_APP_SECRET, algorithms: tuple[str, ...] = ("sha256",)
+) -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    for algorithm in algorithms:
+        digest = hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
+        name = "X-Hub-Signature-256" if algorithm == "sha256" else "X-Hub-Signature"
+        headers[name] = f"{algorithm}={digest}"
+    return headers
+
+
+# --- Twilio ----------------------------------------------------------------------------
+def sms_form(sender: str, text: str) -> dict[str, str]:
+    return {
+        "ToCountry": "GB",
+        "SmsMessageSid": "SM11111111111111111111111111111111",
+        "NumMedia": "0",
+        "SmsSid": "SM11111111111111111111111111111111",
+        "SmsStatus": "received",
+        "Body": text,
+        "To": TWILIO_NUMBER,
+        "NumSegments": "1",
+        "MessageSid": "SM11111111111111111111111111111111",
+        "AccountSid": "AC0123456789abcdef0123456789abcdef",
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def twilio_headers(
+    url: str, form: dict[str, str], token: str = TWILIO_AUTH_TOKEN
+) -> dict[str, str]:
+    """Signed as Twilio documents: HMAC-SHA1 over the URL then sorted name+value pairs."""
+    signed = url + "".join(name + form[name] for name in sorted(form))
+    digest = hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": base64.b64encode(digest).decode(),
+    }
+
+
+# --- Bot Framework ---------------------------------------------------------------------
+def teams_activity(user: str, conversation: str, text: str, service_url: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": f"activity-{user}",
+        "timestamp": "2024-01-01T12:00:00.000Z",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": {"id": user, "name": "Sam", "aadObjectId": "00000000-0000-0000-0000-000000000001"},
+        "conversation": {"id": conversation, "conversationType": "personal", "tenantId": "t-1"},
+        "recipient": {"id": "28:app-id", "name": "NHS careers"},
+        "text": text,
+        "textFormat": "plain",
+        "locale": "en-GB",
+    }
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers

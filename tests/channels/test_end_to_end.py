@@ -1,0 +1,540 @@
+"""Each messaging channel, end to end: signed requests in, replies out to the fake provider.
+
+One real Rasa server and action server for the module (tests/channels/conftest.py), with all
+five channels on. Genuine requests get the same answer the REST channel gives, rendered for
+the platform; forged, unsigned and replayed ones get 403, and neither reach the assistant
+(nothing in the conversation log) nor make it send anything.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import uuid
+from typing import Any
+
+import pytest
+
+from actions.feedback import FEEDBACK_BUTTONS, THANKS
+from bot import serve
+from bot.channels.slack import escape
+from tests.channels import clients
+from tests.channels.conftest import ConversationLog, rasa_log
+from tests.channels.fakes import Call, FakeProviders, bot_connector_token, rsa_key
+from tests.rasa.conftest import post_json
+
+QUESTION = "what does an assistant practitioner do?"
+SOURCE_URL = "http://www.nhscareers.nhs.uk/explore-by-career/"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def duties_answer(assistant: serve.Running) -> str:
+    """What the assistant answers QUESTION on the REST channel: the reference for every channel."""
+    replies = post_json(
+        f"{assistant.rasa_url}/webhooks/rest/webhook",
+        {"sender": unique("rest-reference"), "message": QUESTION},
+    )
+    assert len(replies) == 1, replies
+    assert replies[0]["buttons"] == FEEDBACK_BUTTONS
+    answer: str = replies[0]["text"]
+    assert answer.startswith("What assistant practitioners do:")
+    assert SOURCE_URL in answer
+    return answer
+
+
+def assert_no_trace(log: ConversationLog, fakes: FakeProviders, sender: str, marker: str) -> None:
+    """Nothing of `sender` in the conversation log, and nothing sent mentioning `marker`."""
+    assert log.events(sender) == []
+    assert (
+        fakes.matching(lambda call: marker in json.dumps([call.json, call.form, call.path])) == []
+    )
+
+
+def settle(seconds: float = 2.0) -> None:
+    """Give a (wrongly) accepted request time to reach the agent before checking for traces."""
+    time.sleep(seconds)
+
+
+# --- Slack -----------------------------------------------------------------------------
+def slack_post(assistant: serve.Running, body: bytes, headers: dict[str, str]) -> clients.Answer:
+    return clients.post(f"{assistant.rasa_url}/webhooks/slack/webhook", body, headers)
+
+
+def slack_replies(fakes: FakeProviders, channel: str, count: int = 1) -> list[Call]:
+    return fakes.wait_for(
+        lambda c: (
+            c.path == "/slack/api/chat.postMessage" and (c.json or {}).get("channel") == channel
+        ),
+        count,
+    )
+
+
+SLACK_BUTTONS = {
+    "type": "actions",
+    "elements": [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Helpful"},
+            "value": "/feedback_helpful",
+            "action_id": "option-1",
+        },
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Not helpful"},
+            "value": "/feedback_not_helpful",
+            "action_id": "option-2",
+        },
+    ],
+}
+
+
+def test_slack_answers_with_blocks_and_takes_button_clicks(
+    assistant: serve.Running,
+    fakes: FakeProviders,
+    conversation_log: ConversationLog,
+    duties_answer: str,
+) -> None:
+    user, channel = unique("U"), unique("D")
+    body = clients.slack_message(user, channel, QUESTION)
+    headers = {"Content-Type": "application/json", **clients.slack_headers(body)}
+    assert slack_post(assistant, body, headers).status == 200
+
+    [reply] = slack_replies(fakes, channel)
+    text = escape(duties_answer)
+    assert reply.json == {
+        "channel": channel,
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, SLACK_BUTTONS],
+    }
+    assert reply.headers["Authorization"] == "Bearer xoxb-test-token"
+
+    click = clients.slack_click(user, channel, "/feedback_helpful")
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **clients.slack_headers(click)}
+    assert slack_post(assistant, click, headers).status == 200
+    thanks = slack_replies(fakes, channel, count=2)[1]
+    assert thanks.json == {
+        "channel": channel,
+        "text": THANKS["helpful"],
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": THANKS["helpful"]}}],
+    }
+    messages = conversation_log.user_messages(user)
+    assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
+    assert {m["input_channel"] for m in messages} == {"slack"}
+    assert conversation_log.channel(user) == "slack"
+
+
+def test_slack_refuses_unsigned_forged_and_replayed_requests(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    user, channel = unique("U-forged"), unique("D-forged")
+    body = clients.slack_message(user, channel, QUESTION)
+    json_type = {"Content-Type": "application/json"}
+    unsigned = json_type
+    forged = {**json_type, **clients.slack_headers(body, secret="not-the-secret")}
+    replayed = {**json_type, **clients.slack_headers(body, timestamp=int(time.time()) - 6 * 60)}
+    tampered_headers = {**json_type, **clients.slack_headers(body)}
+    tampered = clients.slack_message(user, channel, "something else")
+    for request_body, headers in [
+        (body, unsigned),
+        (body, forged),
+        (body, replayed),
+        (tampered, tampered_headers),
+    ]:
+        answer = slack_post(assistant, request_body, headers)
+        assert answer.status == 403, answer
+    settle()
+    assert_no_trace(conversation_log, fakes, user, channel)
+
+
+# --- Telegram --------------------------------------------------------------------------
+TELEGRAM_API = "/telegram/bot123456:TEST-telegram-token"
+
+
+def telegram_post(assistant: serve.Running, body: bytes, headers: dict[str, str]) -> clients.Answer:
+    return clients.post(f"{assistant.rasa_url}/webhooks/telegram/webhook", body, headers)
+
+
+def telegram_sent(fakes: FakeProviders, chat_id: int, count: int = 1) -> list[Call]:
+    return fakes.wait_for(
+        lambda c: (
+            c.path == f"{TELEGRAM_API}/sendMessage"
+            and (c.json or {}).get("chat_id") == str(chat_id)
+        ),
+        count,
+    )
+
+
+def test_telegram_webhook_is_registered_with_the_secret_at_start_up(
+    assistant: serve.Running, fakes: FakeProviders
+) -> None:
+    [registration] = fakes.wait_for(lambda c: c.path == f"{TELEGRAM_API}/setWebhook")
+    assert registration.json == {
+        "url": "https://careers.example.org/webhooks/telegram/webhook",
+        "secret_token": clients.TELEGRAM_SECRET_TOKEN,
+        "allowed_updates": ["message", "callback_query"],
+    }
+
+
+def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
+    assistant: serve.Running,
+    fakes: FakeProviders,
+    conversation_log: ConversationLog,
+    duties_answer: str,
+) -> None:
+    chat_id = int(time.time() * 1000) % 10**9
+    answer = telegram_post(
+        assistant, clients.telegram_message(chat_id, QUESTION), clients.telegram_headers()
+    )
+    assert answer.status == 200
+    [reply] = telegram_sent(fakes, chat_id)
+    assert reply.json == {
+        "chat_id": str(chat_id),
+        "text": duties_answer,
+        "reply_markup": {
+            "inline_keyboard": [
+                [{"text": "Helpful", "callback_data": "/feedback_helpful"}],
+                [{"text": "Not helpful", "callback_data": "/feedback_not_helpful"}],
+            ]
+        },
+    }
+
+    click = clients.telegram_click(chat_id, "/feedback_not_helpful", update_id=7)
+    assert telegram_post(assistant, click, clients.telegram_headers()).status == 200
+    thanks = telegram_sent(fakes, chat_id, count=2)[1]
+    assert thanks.json == {"chat_id": str(chat_id), "text": THANKS["not_helpful"]}
+    [answered] = fakes.wait_for(lambda c: c.path == f"{TELEGRAM_API}/answerCallbackQuery")
+    assert answered.json == {"callback_query_id": "cb-7"}
+
+    messages = conversation_log.user_messages(str(chat_id))
+    assert [m["text"] for m in messages] == [QUESTION, "/feedback_not_helpful"]
+    assert {m["input_channel"] for m in messages} == {"telegram"}
+
+
+def test_telegram_long_payloads_are_numbered_and_looked_up(
+    assistant: serve.Running, fakes: FakeProviders
+) -> None:
+    """Over 64 bytes a payload cannot be callback data: "#2" is mapped back to option 2."""
+    # The intent is given directly ("/intent"), so the test does not depend on the NLU model.
+    rest = f"{assistant.rasa_url}/webhooks/rest/webhook"
+    sender = unique("rest-compare")
+    [question] = post_json(rest, {"sender": sender, "message": "/compare_roles"})
+    titles = [button["title"] for button in question["buttons"]]
+    assert len(question["buttons"]) >= 2
+    assert all(len(button["payload"].encode()) > 64 for button in question["buttons"])
+    [comparison] = post_json(rest, {"sender": sender, "message": question["buttons"][1]["payload"]})
+
+    chat_id = int(time.time() * 1000) % 10**9 + 1
+    body = clients.telegram_message(chat_id, "/compare_roles")
+    assert telegram_post(assistant, body, clients.telegram_headers()).status == 200
+    [asked] = telegram_sent(fakes, chat_id)
+    assert asked.json["text"] == question["text"]
+    assert asked.json["reply_markup"]["inline_keyboard"] == [
+        [{"text": title, "callback_data": f"#{number}"}]
+        for number, title in enumerate(titles, start=1)
+    ]
+    click = clients.telegram_click(chat_id, "#2", update_id=8)
+    assert telegram_post(assistant, click, clients.telegram_headers()).status == 200
+    answer = telegram_sent(fakes, chat_id, count=2)[1]
+    assert answer.json["text"] == comparison["text"]
+    assert answer.json["text"].startswith("How ")
+
+
+def test_telegram_refuses_updates_without_the_secret_token(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    chat_id = 555000111
+    body = clients.telegram_message(chat_id, QUESTION)
+    for headers in [
+        clients.telegram_headers(secret=None),
+        clients.telegram_headers(secret="wrong-secret"),
+        clients.telegram_headers(secret=clients.TELEGRAM_SECRET_TOKEN + "x"),
+    ]:
+        assert telegram_post(assistant, body, headers).status == 403
+    settle()
+    assert_no_trace(conversation_log, fakes, str(chat_id), str(chat_id))
+
+
+# --- Facebook Messenger ----------------------------------------------------------------
+def messenger_post(
+    assistant: serve.Running, body: bytes, headers: dict[str, str]
+) -> clients.Answer:
+    return clients.post(f"{assistant.rasa_url}/webhooks/facebook/webhook", body, headers)
+
+
+def messenger_sent(fakes: FakeProviders, psid: str, count: int = 1) -> list[Call]:
+    return fakes.wait_for(
+        lambda c: (
+            c.path == "/graph/v21.0/me/messages"
+            and (c.json or {}).get("recipient", {}).get("id") == psid
+        ),
+        count,
+    )
+
+
+def test_messenger_webhook_verification(assistant: serve.Running) -> None:
+    webhook = f"{assistant.rasa_url}/webhooks/facebook/webhook"
+    base = f"{webhook}?hub.mode=subscribe&hub.challenge=1158201444"
+    ok = clients.get(f"{base}&hub.verify_token={clients.FACEBOOK_VERIFY_TOKEN}")
+    assert (ok.status, ok.body) == (200, "1158201444")
+    assert clients.get(f"{base}&hub.verify_token=guess").status == 403
+
+
+def test_messenger_answers_with_quick_replies_and_takes_them(
+    assistant: serve.Running,
+    fakes: FakeProviders,
+    conversation_log: ConversationLog,
+    duties_answer: str,
+) -> None:
+    psid = unique("psid")
+    body = clients.messenger_event(psid, {"text": QUESTION})
+    assert messenger_post(assistant, body, clients.messenger_headers(body)).status == 200
+    [reply] = messenger_sent(fakes, psid)
+    assert reply.query == {"access_token": "page-access-token"}
+    assert reply.json == {
+        "recipient": {"id": psid},
+        "messaging_type": "RESPONSE",
+        "message": {
+            "text": duties_answer,
+            "quick_replies": [
+                {"content_type": "text", "title": "Helpful", "payload": "/feedback_helpful"},
+                {
+                    "content_type": "text",
+                    "title": "Not helpful",
+                    "payload": "/feedback_not_helpful",
+                },
+            ],
+        },
+    }
+
+    # A quick reply, signed only with the older sha1 header (still accepted).
+    quick = clients.messenger_event(
+        psid, {"text": "Helpful", "quick_reply": {"payload": "/feedback_helpful"}}
+    )
+    headers = clients.messenger_headers(quick, algorithms=("sha1",))
+    assert messenger_post(assistant, quick, headers).status == 200
+    thanks = messenger_sent(fakes, psid, count=2)[1]
+    assert thanks.json["message"] == {"text": THANKS["helpful"]}
+
+    messages = conversation_log.user_messages(psid)
+    assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
+    assert {m["input_channel"] for m in messages} == {"facebook"}
+
+
+def test_messenger_refuses_bad_or_missing_signatures_with_403(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    psid = unique("psid-forged")
+    body = clients.messenger_event(psid, {"text": QUESTION})
+    good_sha1 = clients.messenger_headers(body, algorithms=("sha1",))
+    bad_sha256 = clients.messenger_headers(body, secret="wrong")
+    for headers in [
+        {"Content-Type": "application/json"},
+        bad_sha256,
+        clients.messenger_headers(body, secret="wrong", algorithms=("sha1",)),
+        # A wrong sha256 signature is not rescued by a right sha1 one.
+        {**good_sha1, "X-Hub-Signature-256": bad_sha256["X-Hub-Signature-256"]},
+    ]:
+        assert messenger_post(assistant, body, headers).status == 403
+    settle()
+    assert_no_trace(conversation_log, fakes, psid, psid)
+
+
+# --- Twilio SMS ------------------------------------------------------------------------
+TWILIO_PATH = "/webhooks/twilio/webhook"
+
+
+def sms_post(
+    assistant: serve.Running, form: dict[str, str], headers: dict[str, str]
+) -> clients.Answer:
+    body = urllib.parse.urlencode(form).encode()
+    return clients.post(f"{assistant.rasa_url}{TWILIO_PATH}", body, headers)
+
+
+def sms_sent(fakes: FakeProviders, phone: str, count: int = 1) -> list[Call]:
+    return fakes.wait_for(
+        lambda c: c.path.startswith("/twilio/") and c.form.get("To") == phone, count
+    )
+
+
+def phone_number() -> str:
+    return f"+4477009{uuid.uuid4().int % 10**5:05d}"
+
+
+def test_sms_numbers_the_options_and_maps_a_number_back(
+    assistant: serve.Running,
+    fakes: FakeProviders,
+    conversation_log: ConversationLog,
+    duties_answer: str,
+) -> None:
+    phone = phone_number()
+    public = f"{clients.TWILIO_PUBLIC_URL}{TWILIO_PATH}"
+    form = clients.sms_form(phone, QUESTION)
+    answer = sms_post(assistant, form, clients.twilio_headers(public, form))
+    assert answer.status == 200
+    assert answer.body == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+    expected = f"{duties_answer}\n\nReply with a number:\n1. Helpful\n2. Not helpful"
+    assert len(expected) <= 1600
+    [reply] = sms_sent(fakes, phone)
+    assert (
+        reply.path == "/twilio/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
+    )
+    assert reply.form == {"To": phone, "From": clients.TWILIO_NUMBER, "Body": expected}
+    assert reply.headers["Authorization"].startswith("Basic ")
+
+    form = clients.sms_form(phone, "2")
+    assert sms_post(assistant, form, clients.twilio_headers(public, form)).status == 200
+    thanks = sms_sent(fakes, phone, count=2)[1]
+    assert thanks.form["Body"] == THANKS["not_helpful"]
+
+    messages = conversation_log.user_messages(phone)
+    assert [m["text"] for m in messages] == [QUESTION, "/feedback_not_helpful"]
+    assert {m["input_channel"] for m in messages} == {"twilio"}
+
+
+def test_sms_refuses_unsigned_and_wrongly_signed_requests(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    phone = phone_number()
+    form = clients.sms_form(phone, QUESTION)
+    public = f"{clients.TWILIO_PUBLIC_URL}{TWILIO_PATH}"
+    content_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    for headers in [
+        content_type,
+        clients.twilio_headers(public, form, token="not-the-token"),
+        # Signed for the URL Rasa sees, not the public one Twilio calls.
+        clients.twilio_headers(f"{assistant.rasa_url}{TWILIO_PATH}", form),
+        # Signed for other form fields (a changed Body).
+        clients.twilio_headers(public, {**form, "Body": "hello"}),
+    ]:
+        assert sms_post(assistant, form, headers).status == 403
+    settle()
+    assert_no_trace(conversation_log, fakes, phone, phone)
+
+
+# --- Bot Framework (Teams) -------------------------------------------------------------
+def teams_post(
+    assistant: serve.Running, activity: dict[str, Any], token: str | None
+) -> clients.Answer:
+    return clients.post(
+        f"{assistant.rasa_url}/webhooks/botframework/webhook",
+        json.dumps(activity).encode(),
+        clients.bearer(token),
+    )
+
+
+def teams_sent(fakes: FakeProviders, conversation: str, count: int = 1) -> list[Call]:
+    path = f"/botframework/service/v3/conversations/{conversation}/activities"  # decoded
+    return fakes.wait_for(lambda c: c.path == path, count)
+
+
+def test_teams_answers_with_a_hero_card_and_takes_clicks(
+    assistant: serve.Running,
+    fakes: FakeProviders,
+    conversation_log: ConversationLog,
+    duties_answer: str,
+) -> None:
+    user, conversation = unique("29:user"), unique("a:conversation")
+    service = fakes.botframework_service
+    activity = clients.teams_activity(user, conversation, QUESTION, service)
+    token = bot_connector_token(fakes.signing_key, serviceurl=service)
+    assert teams_post(assistant, activity, token).status == 200
+
+    [reply] = teams_sent(fakes, conversation)
+    assert reply.headers["Authorization"] == "Bearer fake-connector-token"
+    assert reply.json == {
+        "type": "message",
+        "text": duties_answer,
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.hero",
+                "content": {
+                    "buttons": [
+                        {
+                            "type": "messageBack",
+                            "title": "Helpful",
+                            "text": "/feedback_helpful",
+                            "displayText": "Helpful",
+                        },
+                        {
+                            "type": "messageBack",
+                            "title": "Not helpful",
+                            "text": "/feedback_not_helpful",
+                            "displayText": "Not helpful",
+                        },
+                    ]
+                },
+            }
+        ],
+        "from": {"id": "28:app-id", "name": "NHS careers"},
+        "recipient": {"id": user},
+        "conversation": activity["conversation"],
+        "replyToId": activity["id"],
+    }
+    [token_request] = fakes.wait_for(lambda c: c.path == "/botframework/token")
+    assert token_request.form == {
+        "grant_type": "client_credentials",
+        "client_id": clients.BOTFRAMEWORK_APP_ID,
+        "client_secret": "app-password",
+        "scope": "https://api.botframework.com/.default",
+    }
+
+    click = {**clients.teams_activity(user, conversation, "/feedback_helpful", service)}
+    assert teams_post(assistant, click, token).status == 200
+    thanks = teams_sent(fakes, conversation, count=2)[1]
+    assert thanks.json["text"] == THANKS["helpful"]
+    assert "attachments" not in thanks.json
+
+    messages = conversation_log.user_messages(user)
+    assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
+    assert {m["input_channel"] for m in messages} == {"botframework"}
+
+
+def test_teams_refuses_activities_without_a_valid_connector_token(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    user, conversation = unique("29:forged"), unique("a:forged")
+    service = fakes.botframework_service
+    activity = clients.teams_activity(user, conversation, QUESTION, service)
+    key = fakes.signing_key
+    now = int(time.time())
+    tokens: list[str | None] = [
+        None,
+        "not-a-jwt",
+        bot_connector_token(rsa_key(), serviceurl=service),  # signed with another key
+        bot_connector_token(key, serviceurl=service, aud="someone-elses-app"),
+        bot_connector_token(key, serviceurl=service, iss="https://evil.example"),
+        bot_connector_token(key, serviceurl=service, exp=now - 3600, nbf=now - 7200),
+        bot_connector_token(key, serviceurl=service, exp=None),
+        bot_connector_token(key, serviceurl="http://127.0.0.1:9/elsewhere/"),
+        bot_connector_token(key),  # no serviceurl claim
+    ]
+    for token in tokens:
+        assert teams_post(assistant, activity, token).status == 403, token
+    # A genuine token for another channel the key is not endorsed for.
+    other = {**activity, "channelId": "skype"}
+    assert teams_post(assistant, other, bot_connector_token(key, serviceurl=service)).status == 403
+    settle()
+    assert_no_trace(conversation_log, fakes, user, conversation)
+
+
+# --- all channels ----------------------------------------------------------------------
+def test_no_provider_call_failed_or_left_the_fakes(
+    assistant: serve.Running, fakes: FakeProviders
+) -> None:
+    """Every outbound call went to a faked API, and none failed in Rasa."""
+    unknown = fakes.matching(
+        lambda c: (
+            not c.path.startswith(
+                ("/slack/", "/telegram/", "/graph/", "/twilio/", "/botframework/")
+            )
+        )
+    )
+    assert unknown == []
+    log = rasa_log(assistant)
+    assert " failed: " not in log
+    assert "Traceback" not in log

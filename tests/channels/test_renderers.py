@@ -1,0 +1,250 @@
+"""How one reply is rendered for each platform: exact messages, limits and long answers."""
+
+from __future__ import annotations
+
+from bot.channels import botframework, facebook, slack, telegram, twilio
+
+ANSWER = (
+    "What assistant practitioners do:\n"
+    "- They work with radiographers & patients.\n"
+    "\n"
+    "Source: NHS Careers\n"
+    "http://www.nhscareers.nhs.uk/explore-by-career/"
+)
+OPTIONS = [
+    {"title": "Helpful", "payload": "/feedback_helpful"},
+    {"title": "Not helpful", "payload": "/feedback_not_helpful"},
+]
+
+
+def long_answer(paragraphs: int, size: int) -> str:
+    """Paragraphs of `size` characters (a multiple of 10): numbered, then 9-letter words."""
+    assert size % 10 == 0
+    words = " abcdefghi" * (size // 10 - 1)
+    return "\n\n".join(f"{n:09d}{words}." for n in range(paragraphs))
+
+
+# --- Slack -----------------------------------------------------------------------------
+def test_slack_sections_and_buttons() -> None:
+    text = ANSWER.replace("&", "&amp;")
+    assert slack.render(ANSWER, OPTIONS) == [
+        {
+            "text": text,
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "text": {"type": "plain_text", "text": "Helpful"},
+                            "value": "/feedback_helpful",
+                            "action_id": "option-1",
+                        },
+                        {
+                            "type": "button",
+                            "text": {"type": "plain_text", "text": "Not helpful"},
+                            "value": "/feedback_not_helpful",
+                            "action_id": "option-2",
+                        },
+                    ],
+                },
+            ],
+        }
+    ]
+
+
+def test_slack_escapes_markup_characters() -> None:
+    assert slack.escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
+
+
+def test_slack_long_answer_is_several_sections_of_one_message() -> None:
+    text = long_answer(5, 1400)  # 7008 characters
+    [message] = slack.render(text)
+    sections = [block["text"]["text"] for block in message["blocks"]]
+    assert [len(s) for s in sections] == [2802, 2802, 1400]
+    assert "\n\n".join(sections) == text == message["text"]
+
+
+def test_slack_very_long_answer_is_several_messages_with_buttons_on_the_last() -> None:
+    text = long_answer(30, 2000)
+    messages = slack.render(text, OPTIONS)
+    assert len(messages) == 2
+    assert all(len(m["text"]) <= 40000 for m in messages)
+    assert all(len(b["text"]["text"]) <= 3000 for m in messages for b in m["blocks"][:-1])
+    assert [b["type"] for b in messages[0]["blocks"]] == ["section"] * 19
+    assert messages[1]["blocks"][-1]["type"] == "actions"
+    assert "\n\n".join(m["text"] for m in messages) == text
+
+
+# --- Telegram --------------------------------------------------------------------------
+def test_telegram_inline_keyboard() -> None:
+    assert telegram.render(ANSWER, OPTIONS) == [
+        {
+            "text": ANSWER,
+            "reply_markup": {
+                "inline_keyboard": [
+                    [{"text": "Helpful", "callback_data": "/feedback_helpful"}],
+                    [{"text": "Not helpful", "callback_data": "/feedback_not_helpful"}],
+                ]
+            },
+        }
+    ]
+
+
+def test_telegram_payload_over_64_bytes_becomes_its_number() -> None:
+    long_payload = '/compare_roles{"role": ["radiography-assistant", "assistant-practitioner"]}'
+    buttons = [OPTIONS[0], {"title": "Compare", "payload": long_payload}]
+    keyboard = telegram.render("Which?", buttons)[0]["reply_markup"]["inline_keyboard"]
+    assert keyboard == [
+        [{"text": "Helpful", "callback_data": "/feedback_helpful"}],
+        [{"text": "Compare", "callback_data": "#2"}],
+    ]
+
+
+def test_telegram_long_answer_is_split_at_4096() -> None:
+    text = long_answer(3, 3000)
+    messages = telegram.render(text, OPTIONS)
+    assert [len(m["text"]) for m in messages] == [3000, 3000, 3000]
+    assert "reply_markup" not in messages[0]
+    assert "reply_markup" in messages[-1]
+
+
+def test_telegram_start_command_is_a_greeting() -> None:
+    update = {"update_id": 1, "message": {"chat": {"id": 42}, "text": "/start"}}
+    assert telegram.incoming(update) == ("42", "Hello", None)
+
+
+def test_telegram_ignores_updates_without_text() -> None:
+    assert telegram.incoming({"update_id": 1, "edited_message": {"text": "x"}}) is None
+    assert telegram.incoming({"update_id": 1, "message": {"chat": {"id": 1}}}) is None
+    assert telegram.incoming([]) is None
+
+
+# --- Messenger -------------------------------------------------------------------------
+def test_messenger_quick_replies() -> None:
+    assert facebook.render(ANSWER, OPTIONS) == [
+        {
+            "text": ANSWER,
+            "quick_replies": [
+                {"content_type": "text", "title": "Helpful", "payload": "/feedback_helpful"},
+                {
+                    "content_type": "text",
+                    "title": "Not helpful",
+                    "payload": "/feedback_not_helpful",
+                },
+            ],
+        }
+    ]
+
+
+def test_messenger_quick_reply_titles_fit_20_characters() -> None:
+    buttons = [{"title": "Radiography assistants", "payload": "/x"}]
+    [message] = facebook.render("Which role?", buttons)
+    assert message["quick_replies"][0]["title"] == "Radiography assista…"
+
+
+def test_messenger_long_answer_is_split_at_2000() -> None:
+    messages = facebook.render(long_answer(3, 1500), OPTIONS)
+    assert [len(m["text"]) for m in messages] == [1500, 1500, 1500]
+    assert [("quick_replies" in m) for m in messages] == [False, False, True]
+
+
+def test_messenger_handles_every_event_of_a_batch() -> None:
+    payload = {
+        "object": "page",
+        "entry": [
+            {
+                "messaging": [
+                    {"sender": {"id": "1"}, "message": {"text": "hi"}},
+                    {"sender": {"id": "1"}, "message": {"text": "echo", "is_echo": True}},
+                    {"sender": {"id": "2"}, "postback": {"payload": "/greet"}},
+                ]
+            },
+            {
+                "messaging": [
+                    {
+                        "sender": {"id": "3"},
+                        "message": {"text": "Helpful", "quick_reply": {"payload": "/feedback"}},
+                    },
+                    {"sender": {"id": "4"}, "delivery": {"mids": ["m"]}},
+                ]
+            },
+        ],
+    }
+    assert list(facebook.incoming(payload)) == [("1", "hi"), ("2", "/greet"), ("3", "/feedback")]
+
+
+# --- SMS -------------------------------------------------------------------------------
+def test_sms_numbers_the_options() -> None:
+    assert twilio.render(ANSWER, OPTIONS) == [
+        f"{ANSWER}\n\nReply with a number:\n1. Helpful\n2. Not helpful"
+    ]
+
+
+def test_sms_long_answer_is_split_at_1600_with_the_options_last() -> None:
+    text = long_answer(3, 1000)
+    assert twilio.render(text, OPTIONS) == [
+        text.split("\n\n")[0],
+        text.split("\n\n")[1],
+        text.split("\n\n")[2] + "\n\nReply with a number:\n1. Helpful\n2. Not helpful",
+    ]
+
+
+def test_sms_without_options_is_the_text() -> None:
+    assert twilio.render("Thanks!") == ["Thanks!"]
+
+
+# --- Teams -----------------------------------------------------------------------------
+def test_teams_hero_card_with_message_back_buttons() -> None:
+    assert botframework.render(ANSWER, OPTIONS) == [
+        {
+            "type": "message",
+            "text": ANSWER,
+            "attachments": [
+                {
+                    "contentType": "application/vnd.microsoft.card.hero",
+                    "content": {
+                        "buttons": [
+                            {
+                                "type": "messageBack",
+                                "title": "Helpful",
+                                "text": "/feedback_helpful",
+                                "displayText": "Helpful",
+                            },
+                            {
+                                "type": "messageBack",
+                                "title": "Not helpful",
+                                "text": "/feedback_not_helpful",
+                                "displayText": "Not helpful",
+                            },
+                        ]
+                    },
+                }
+            ],
+        }
+    ]
+
+
+def test_teams_long_answer_is_split_at_4000() -> None:
+    messages = botframework.render(long_answer(2, 3000))
+    assert [len(m["text"]) for m in messages] == [3000, 3000]
+
+
+def test_teams_mentions_of_the_bot_are_removed() -> None:
+    activity = {
+        "type": "message",
+        "from": {"id": "29:u"},
+        "conversation": {"id": "19:c"},
+        "text": "<at>NHS careers</at> what do they do?",
+    }
+    assert botframework.incoming_text(activity) == ("29:u", "what do they do?")
+    assert botframework.incoming_text({**activity, "type": "conversationUpdate"}) is None
+
+
+def test_a_reply_with_options_and_no_text_still_has_text() -> None:
+    assert twilio.render("", OPTIONS) == ["Reply with a number:\n1. Helpful\n2. Not helpful"]
+    assert telegram.render(None, OPTIONS)[0]["text"] == "Please choose:"
+    assert facebook.render("", OPTIONS)[0]["text"] == "Please choose:"
+    assert slack.render("", OPTIONS)[0]["text"] == "Please choose:"
+    assert botframework.render("", OPTIONS)[0]["text"] == "Please choose:"

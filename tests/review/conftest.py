@@ -1,0 +1,198 @@
+"""The review console over a conversation log filled as the assistant fills it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient, TestServer
+from rasa.shared.core.events import ActionExecuted, BotUttered
+
+from bot import serve, training
+from bot.review.app import create_app, domain_intents
+from bot.review.queries import ConversationLog
+from bot.settings import PROJECT_ROOT, Settings
+from bot.store import Content, SqlRoleStore
+from bot.store.sql import make_engine
+from bot.tracking.store import MaskingTrackerStore
+from tests.rasa.conftest import Conversation
+from tests.servers import free_port
+from tests.tracking.helpers import (
+    PERSONAL_MESSAGE,
+    answer,
+    converse,
+    domain,
+    feedback,
+    fresh_log_url,
+    user,
+)
+
+SECRET = "test-secret-" + "x" * 40
+TRAINER = "trainer"
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return fresh_log_url(request, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'conversations.db'}"
+
+
+async def fill(url: str) -> None:
+    """Four conversations covering every filter: feedback, fallback, low confidence, channel."""
+    store = MaskingTrackerStore(domain=domain(), host=url)
+    await converse(
+        store,
+        "alice",
+        [
+            [user("what does an AP do", "ask_duties", 0.97), *answer()],
+            feedback("not_helpful"),
+        ],
+    )
+    await converse(
+        store,
+        "bob",
+        [
+            [
+                user(
+                    "blorf qwzx",
+                    "nlu_fallback",
+                    0.55,
+                    ranking=[("nlu_fallback", 0.55), ("ask_overview", 0.32)],
+                    channel="socketio",
+                ),
+                ActionExecuted("action_two_stage_fallback"),
+                BotUttered("Sorry, I'm not sure I understood. Did you mean one of these?"),
+                ActionExecuted("action_listen"),
+            ]
+        ],
+    )
+    await converse(
+        store,
+        "carol",
+        [
+            [
+                user("<script>window.__xss = 1</script> how do I apply?", "ask_how_to_apply", 0.7),
+                *answer("How to apply: ..."),
+            ],
+            feedback("helpful"),
+        ],
+    )
+    await converse(
+        store,
+        "dan",
+        [
+            [
+                user("roughly how many months is the AP course", "ask_training", 0.62),
+                *answer("Training: ..."),
+            ]
+        ],
+    )
+    store.engine.dispose()
+
+
+@pytest.fixture
+def log(sqlite_url: str) -> Iterator[ConversationLog]:
+    found = ConversationLog(make_engine(sqlite_url))
+    found.create_tables()
+    yield found
+    found.engine.dispose()
+
+
+@pytest.fixture
+def app(log: ConversationLog, sqlite_url: str) -> web.Application:
+    settings = Settings(tracker_store_url=sqlite_url, review_secret=SECRET)
+    log.set_trainer(TRAINER, PASSWORD)
+    return create_app(settings, log=log, intents=domain_intents())
+
+
+@pytest.fixture
+async def client(app: web.Application) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(app)) as found:
+        yield found
+
+
+async def log_in(client: TestClient, password: str = PASSWORD) -> ClientResponse:
+    form = await (await client.get("/login")).text()
+    token = CSRF.search(form)
+    assert token is not None
+    return await client.post(
+        "/login",
+        data={"username": TRAINER, "password": password, "csrf_token": token.group(1), "next": "/"},
+        allow_redirects=False,
+    )
+
+
+async def csrf_token(client: TestClient, path: str = "/") -> str:
+    found = CSRF.search(await (await client.get(path)).text())
+    assert found is not None
+    return found.group(1)
+
+
+# --- the real assistant, logging to a temp file, and the console started as `make run` does --
+
+
+@dataclass(frozen=True)
+class Live:
+    console_url: str
+    log_url: str
+    senders: dict[str, str]
+
+
+def _talk(running: serve.Running, run_id: str) -> dict[str, str]:
+    """Real conversations through the REST channel; returns the sender id of each."""
+    scripts = {
+        "personal": [PERSONAL_MESSAGE],
+        "unhelpful": ["what does an assistant practitioner do?", "/feedback_not_helpful"],
+        "helpful": ["how do I apply to be an imaging support worker?", "/feedback_helpful"],
+        "script": [
+            "<script>window.__xss = 1; alert(1)</script> how do I apply to be a radiography "
+            "assistant?"
+        ],
+        "nonsense": ["qwzx blorf zzzt"],
+    }
+    senders = {}
+    for name, messages in scripts.items():
+        senders[name] = f"{name}-{run_id}"
+        chat = Conversation(running, senders[name])
+        for message in messages:
+            chat.say(message)
+    return senders
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Iterator[Live]:
+    if not training.MODEL_PATH.exists():
+        pytest.fail("there is no trained model: run `make train` first")
+    root = tmp_path_factory.mktemp("live")
+    role_url = f"sqlite:///{root / 'roles.db'}"
+    SqlRoleStore(role_url).load(content)
+    log_url = f"sqlite:///{root / 'conversations.db'}"
+    env = {"TRACKER_STORE_URL": log_url, "ROLE_STORE_URL": role_url, "REVIEW_SECRET": SECRET}
+    ports = serve.Ports(rasa=free_port(), actions=free_port(), review=free_port())
+    logs = PROJECT_ROOT / "test-artifacts" / "logs"
+    with serve.assistant(ports, training.MODEL_PATH, log_dir=logs, extra_env=env) as running:
+        senders = _talk(running, uuid.uuid4().hex[:8])
+    subprocess.run(
+        [sys.executable, "-m", "bot", "review", "add-user", TRAINER, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env={**serve.base_env(), **env},
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    with serve.review_console(ports.review, log_dir=logs, extra_env=env) as url:
+        yield Live(url, log_url, senders)

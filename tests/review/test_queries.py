@@ -1,0 +1,115 @@
+"""The console's queries on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import pytest
+
+from bot.review.queries import ConversationLog, Filters, NotFound
+from bot.store.sql import make_engine
+from tests.review.conftest import fill
+
+
+@pytest.fixture
+async def log(log_url: str) -> AsyncIterator[ConversationLog]:
+    await fill(log_url)
+    found = ConversationLog(make_engine(log_url))
+    found.create_tables()
+    yield found
+    found.engine.dispose()
+
+
+def senders(log: ConversationLog, **query: str) -> list[str]:
+    return sorted(r.sender_id for r in log.conversations(Filters.from_query(query)).rows)
+
+
+def test_each_filter(log: ConversationLog) -> None:
+    today = date.today()
+    assert senders(log) == ["alice", "bob", "carol", "dan"]
+    assert senders(log, negative="1") == ["alice"]
+    assert senders(log, fallback="1") == ["bob"]
+    assert senders(log, below="0.65") == ["bob", "dan"]
+    assert senders(log, channel="socketio") == ["bob"]
+    assert senders(log, q="APPLY") == ["carol"]
+    assert senders(log, q="%") == []
+    assert senders(log, q="AP") == ["alice", "carol", "dan"]
+    assert senders(log, status="unreviewed") == ["alice", "bob", "carol", "dan"]
+    assert senders(log, **{"from": (today + timedelta(days=2)).isoformat()}) == []
+    assert senders(log, to=(today - timedelta(days=2)).isoformat()) == []
+    around = {
+        "from": (today - timedelta(days=1)).isoformat(),
+        "to": (today + timedelta(1)).isoformat(),
+    }
+    assert senders(log, **around) == ["alice", "bob", "carol", "dan"]
+    assert senders(log, negative="1", below="0.5") == []
+
+
+def test_review_status_tags_and_notes(log: ConversationLog) -> None:
+    alice = next(r for r in log.conversations(Filters()).rows if r.sender_id == "alice")
+    log.set_reviewed(alice.id, True, "trainer")
+    assert senders(log, status="reviewed") == ["alice"]
+    assert senders(log, status="unreviewed") == ["bob", "carol", "dan"]
+    assert log.add_tag(alice.id, "  Wrong Role ") == "wrong role"
+    log.add_tag(alice.id, "wrong role")
+    log.add_tag(alice.id, "pay")
+    assert log.conversation(alice.id).tags == ("pay", "wrong role")
+    assert senders(log, tag="wrong role") == ["alice"]
+    log.remove_tag(alice.id, "wrong role")
+    assert senders(log, tag="wrong role") == []
+    assert log.tag_names() == ["pay", "wrong role"]
+    with pytest.raises(ValueError):
+        log.add_tag(alice.id, "<b>")
+    log.set_note(alice.id, "  asked about APs, got the answer for RAs  ")
+    assert log.conversation(alice.id).note == "asked about APs, got the answer for RAs"
+    with pytest.raises(NotFound):
+        log.set_note(99999, "x")
+
+
+def test_pages(log: ConversationLog) -> None:
+    first = log.conversations(Filters(), page=1, per_page=3)
+    second = log.conversations(Filters(), page=2, per_page=3)
+    assert (first.total, first.pages, len(first.rows), len(second.rows)) == (4, 2, 3, 1)
+    assert log.conversations(Filters(), page=99, per_page=3).page == 2
+    newest_first = [r.last_at for r in first.rows + second.rows]
+    assert newest_first == sorted(newest_first, reverse=True)
+
+
+def test_transcript_shows_intents_confidences_and_replies(log: ConversationLog) -> None:
+    bob = next(r for r in log.conversations(Filters()).rows if r.sender_id == "bob")
+    turns = log.transcript(bob.id).turns
+    user = next(t for t in turns if t.kind == "user")
+    assert user.message is not None
+    assert (user.message.intent, user.message.top_intent) == ("nlu_fallback", "ask_overview")
+    assert user.message.top_confidence == pytest.approx(0.32)
+    assert [t.name for t in turns if t.kind == "action"] == ["action_two_stage_fallback"]
+    assert any(t.kind == "bot" and "Did you mean" in t.text for t in turns)
+
+
+def test_labels_and_the_labelled_list(log: ConversationLog) -> None:
+    alice = next(r for r in log.conversations(Filters()).rows if r.sender_id == "alice")
+    messages = [t.message for t in log.transcript(alice.id).turns if t.message]
+    typed, pressed = messages
+    assert pressed.payload
+    assert log.set_label(typed.id, "ask_overview", "trainer") == alice.id
+    log.set_label(pressed.id, "feedback_not_helpful", "trainer")
+    assert [(x.text, x.label) for x in log.labelled()] == [("what does an AP do", "ask_overview")]
+    log.set_label(typed.id, None, "trainer")
+    assert log.labelled() == []
+
+
+def test_dashboard_numbers(log: ConversationLog) -> None:
+    today = date.today()
+    stats = log.stats(today - timedelta(days=6), today + timedelta(days=1))
+    assert (stats.conversations, stats.with_fallback) == (4, 1)
+    assert stats.fallback_rate == 0.25
+    assert (stats.helpful, stats.not_helpful) == (1, 1)
+    assert sum(n for _, n, _ in stats.days) == 4
+    assert len(stats.days) == 8
+    assert dict(stats.top_intents) == {
+        "ask_duties": 1,
+        "nlu_fallback": 1,
+        "ask_how_to_apply": 1,
+        "ask_training": 1,
+    }

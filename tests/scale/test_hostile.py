@@ -1,0 +1,222 @@
+"""Hostile input at the front door: the API token, size limits, malformed JSON, the rate
+limit and the security headers, through nginx and at the Rasa instances themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.channels.guard import APOLOGY
+from bot.channels.rest import too_long_reply
+from bot.prod import nginx
+from bot.prod.cluster import Cluster, nginx_config, nginx_service
+from bot.settings import Settings
+from tests.scale.client import (
+    WEBHOOK,
+    Reply,
+    engine,
+    post_raw,
+    request,
+    say,
+    stored_events,
+    user_texts,
+)
+from tests.scale.conftest import API_TOKEN, ARTIFACTS
+from tests.servers import free_port
+from tests.web.test_socketio import Client
+
+SECURITY_HEADERS = [
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "X-Frame-Options",
+    "Content-Security-Policy",
+]
+
+
+def assert_security_headers(reply: Reply) -> None:
+    for name in SECURITY_HEADERS:
+        assert len(reply.header_values(name)) == 1, (name, reply.status, reply.headers)
+    assert reply.header_values("X-Content-Type-Options") == ["nosniff"]
+    assert reply.header_values("X-Frame-Options") == ["DENY"]
+    assert "frame-ancestors 'none'" in reply.header_values("Content-Security-Policy")[0]
+
+
+# --- the Rasa HTTP API ---------------------------------------------------------------------
+
+
+def test_the_http_api_needs_the_token(cluster: Cluster) -> None:
+    instance = cluster.rasa_url(0)
+    assert request(instance, "GET", "/status").status == 401
+    assert request(instance, "GET", "/status?token=" + "0" * 64).status == 401
+    assert request(instance, "GET", "/conversations/x/tracker").status == 401
+    assert request(instance, "GET", f"/status?token={API_TOKEN}").status == 200
+    # nginx does not route the API at all: it is for operators on the instances' ports.
+    through_nginx = request(cluster.public_url, "GET", f"/status?token={API_TOKEN}")
+    assert through_nginx.status == 404
+
+
+# --- sizes ---------------------------------------------------------------------------------
+
+
+def test_an_over_long_message_gets_a_polite_reply_and_is_not_handled(cluster: Cluster) -> None:
+    sender = f"long-{uuid.uuid4().hex[:8]}"
+    reply = say(cluster.public_url, sender, "what does an AP do? " * 101)  # 2,020 characters
+    assert reply.status == 200
+    assert reply.texts == [too_long_reply(2000)]
+    assert stored_events(engine(cluster), sender) == []  # never reached NLU or the log
+
+
+def test_a_message_at_the_limit_is_handled(cluster: Cluster) -> None:
+    reply = say(cluster.public_url, f"limit-{uuid.uuid4().hex[:8]}", "a" * 2000)
+    assert reply.answered
+    assert reply.texts != [too_long_reply(2000)]
+
+
+@pytest.mark.parametrize("where", ["nginx", "instance"])
+def test_an_oversized_body_is_413(cluster: Cluster, where: str) -> None:
+    url = cluster.public_url if where == "nginx" else cluster.rasa_url(0)
+    message = "x" * (64 * 1024)
+    body = json.dumps({"sender": "big", "message": message}).encode()
+    reply = post_raw(url, body)
+    assert reply.status == 413
+    if where == "nginx":
+        assert_security_headers(reply)
+
+
+# --- malformed requests --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"[]",
+        b"null",
+        b'"hello"',
+        b"\xff\xfe\x00",
+        b"[" * 5000 + b"]" * 5000,
+        b'{"message": "hi"}',
+        b'{"sender": "a"}',
+        b'{"sender": 1, "message": "hi"}',
+        b'{"sender": "a", "message": {"text": "hi"}}',
+        b'{"sender": "", "message": "hi"}',
+        b'{"sender": "a\\u0000b", "message": "hi"}',
+        json.dumps({"sender": "s" * 129, "message": "hi"}).encode(),
+        b'{"sender": "a", "message": "hi", "metadata": [1]}',
+    ],
+)
+def test_a_malformed_request_is_a_400(cluster: Cluster, body: bytes) -> None:
+    reply = post_raw(cluster.public_url, body)
+    assert reply.status == 400, reply
+    assert "error" in reply.json()
+    assert_security_headers(reply)
+
+
+def test_control_characters_are_dropped_not_stored(cluster: Cluster) -> None:
+    """PostgreSQL refuses a NUL: stock Rasa would lose the whole turn; here it is dropped."""
+    sender = f"nul-{uuid.uuid4().hex[:8]}"
+    reply = say(cluster.public_url, sender, "hello\x00 there\x07 \ud800")
+    assert reply.answered
+    assert user_texts(stored_events(engine(cluster), sender)) == ["hello there "]
+
+
+# --- headers, rate limit, no instance ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/", None),
+        ("GET", "/widget/careers-chat.js", None),
+        ("GET", "/no-such-page", None),
+        ("GET", "/webhooks/rest/", None),
+        ("POST", WEBHOOK, json.dumps({"sender": "headers", "message": "hello"}).encode()),
+        ("GET", "/socket.io/?EIO=4&transport=polling", None),
+    ],
+)
+def test_every_response_has_the_security_headers(
+    cluster: Cluster, method: str, path: str, body: bytes | None
+) -> None:
+    reply = request(cluster.public_url, method, path, body)
+    assert reply.status in (200, 404), reply
+    assert_security_headers(reply)
+    if path == "/":  # the page keeps the CSP made for it (its scripts, the chat connection)
+        csp = reply.header_values("Content-Security-Policy")[0]
+        assert "script-src 'self'" in csp
+        assert f"connect-src 'self' {cluster.public_url}" in csp
+    else:
+        assert reply.header_values("Content-Security-Policy") == [nginx.DEFAULT_CSP]
+
+
+StartNginx = Callable[[nginx.NginxConfig], str]
+
+
+@pytest.fixture
+def another_nginx() -> Iterator[StartNginx]:
+    """Start more nginx servers, with configurations of the test's own; stopped at the end."""
+    started = []
+
+    def start(config: nginx.NginxConfig) -> str:
+        service = nginx_service(config, ARTIFACTS, name=f"nginx-{config.public_port}")
+        started.append(service)
+        service.start()
+        return f"http://127.0.0.1:{config.public_port}"
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+def test_the_rate_limit_is_per_client_address(
+    cluster: Cluster, settings: Settings, tmp_path: Path, another_nginx: StartNginx
+) -> None:
+    limited = replace(settings, serving=replace(settings.serving, rate_limit=2, rate_burst=3))
+    layout = replace(cluster.layout, public=free_port())
+    url = another_nginx(nginx_config(limited, layout, tmp_path / "nginx"))
+    replies = [request(url, "GET", "/webhooks/rest/") for _ in range(20)]
+    statuses = [reply.status for reply in replies]
+    assert statuses[:4] == [200] * 4  # the burst
+    assert statuses.count(429) >= 10
+    for reply in replies:
+        assert_security_headers(reply)
+    # The page is not behind the chat limit.
+    assert request(url, "GET", "/").status == 200
+
+
+def test_no_instance_answering_gets_the_apology_from_nginx(
+    cluster: Cluster, settings: Settings, tmp_path: Path, another_nginx: StartNginx
+) -> None:
+    nobody = (free_port(), free_port())
+    layout = replace(cluster.layout, public=free_port(), rasa=nobody)
+    url = another_nginx(nginx_config(settings, layout, tmp_path / "nginx"))
+    reply = say(url, "nobody", "hello")
+    assert reply.status == 503
+    assert reply.texts == [APOLOGY]
+    assert reply.header_values("Retry-After") == ["30"]
+    assert_security_headers(reply)
+
+
+def test_socketio_conversations_stay_on_one_instance(cluster: Cluster) -> None:
+    """Long-polling is many requests per session; nginx keeps a client on one instance."""
+
+    async def chat() -> list[str]:
+        client = Client()
+        await client.start(cluster.public_url)
+        try:
+            first = await client.ask(
+                "what does an assistant practitioner do?", "What assistant practitioners do:"
+            )
+            second = await client.ask("how do they get accredited?", "Accreditation for")
+        finally:
+            await client.stop()
+        return first + second
+
+    texts = asyncio.run(chat())
+    assert any(t.startswith("Accreditation for assistant practitioners:") for t in texts)

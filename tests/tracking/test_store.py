@@ -1,0 +1,171 @@
+"""The conversation log on SQLite and on a real PostgreSQL server: masked, indexed, readable."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.events import ActionExecuted, BotUttered
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import create_engine, delete, select
+
+from bot import serve
+from bot.settings import PROJECT_ROOT, Settings
+from bot.tracking.indexer import reindex
+from bot.tracking.models import Conversation, Message
+from bot.tracking.store import EVENTS, MaskingTrackerStore
+from tests.tracking.helpers import (
+    PERSONAL_MESSAGE,
+    answer,
+    assert_nothing_personal,
+    converse,
+    domain,
+    feedback,
+    fresh_log_url,
+    user,
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return fresh_log_url(request, tmp_path)
+
+
+@pytest.fixture
+def store(log_url: str) -> Iterator[MaskingTrackerStore]:
+    found = MaskingTrackerStore(domain=domain(), host=log_url)
+    yield found
+    found.engine.dispose()
+
+
+async def test_personal_data_is_nowhere_in_the_database(
+    store: MaskingTrackerStore, log_url: str
+) -> None:
+    entity = {"entity": "email", "value": "jane.doe@example.com", "start": 8, "end": 28}
+    await converse(
+        store,
+        "someone",
+        [
+            [user(PERSONAL_MESSAGE, "ask_duties", 0.93, entities=[entity]), *answer()],
+            [user("and my mobile is 07700 900123", "inform_role", 0.31), *answer("Sorry")],
+        ],
+    )
+    assert_nothing_personal(log_url)
+    tracker = await store.retrieve("someone")
+    assert tracker is not None
+    assert tracker.latest_message.text == "and my mobile is [phone]"
+
+
+async def test_the_index_follows_the_conversation(store: MaskingTrackerStore) -> None:
+    await converse(
+        store,
+        "learner",
+        [
+            [user("what does an AP do", "ask_duties", 0.97), *answer()],
+            feedback("not_helpful"),
+            [
+                user(
+                    "blorf qwzx",
+                    "nlu_fallback",
+                    0.55,
+                    ranking=[("nlu_fallback", 0.55), ("ask_overview", 0.32), ("greet", 0.1)],
+                ),
+                ActionExecuted("action_two_stage_fallback"),
+                BotUttered("Did you mean ...?"),
+                ActionExecuted("action_listen"),
+            ],
+            feedback("helpful"),
+        ],
+    )
+    with store.session_scope() as session:
+        conversation = session.execute(select(Conversation)).scalar_one()
+        messages = session.execute(select(Message).order_by(Message.id)).scalars().all()
+        assert (conversation.sender_id, conversation.channel) == ("learner", "rest")
+        assert conversation.message_count == 4
+        assert conversation.fallback is True
+        assert conversation.min_confidence == pytest.approx(0.32)
+        assert (conversation.helpful_count, conversation.not_helpful_count) == (1, 1)
+        assert conversation.negative_feedback is True
+        assert conversation.preview == "what does an AP do"
+        assert [(m.text, m.intent, m.top_intent, m.payload, m.feedback) for m in messages] == [
+            ("what does an AP do", "ask_duties", "ask_duties", False, "not_helpful"),
+            ("/feedback_not_helpful", "feedback_not_helpful", "feedback_not_helpful", True, None),
+            ("blorf qwzx", "nlu_fallback", "ask_overview", False, "helpful"),
+            ("/feedback_helpful", "feedback_helpful", "feedback_helpful", True, None),
+        ]
+        stored_ids = set(session.execute(select(EVENTS.c.id)).scalars())
+        assert {m.event_id for m in messages} <= stored_ids
+
+
+async def test_reindex_rebuilds_the_same_index_from_the_events(
+    store: MaskingTrackerStore,
+) -> None:
+    await converse(
+        store,
+        "a",
+        [[user("what does an AP do", "ask_duties", 0.97), *answer()], feedback("not_helpful")],
+    )
+    await converse(store, "b", [[user("hello", "greet", 0.99), *answer("Hello!")]])
+
+    def snapshot() -> list[tuple[object, ...]]:
+        with store.session_scope() as session:
+            return [
+                (c.sender_id, c.message_count, c.min_confidence, c.not_helpful_count, c.preview)
+                for c in session.execute(select(Conversation).order_by(Conversation.sender_id))
+                .scalars()
+                .all()
+            ]
+
+    before = snapshot()
+    with store.session_scope() as session:
+        session.execute(delete(Message))
+        session.execute(delete(Conversation))
+        session.commit()
+    with store.session_scope() as session:
+        assert reindex(session, EVENTS) > 0
+        session.commit()
+    assert snapshot() == before
+    with store.session_scope() as session:  # and a second run changes nothing
+        reindex(session, EVENTS)
+        session.commit()
+    assert snapshot() == before
+
+
+async def test_rasa_builds_it_from_the_endpoints_file_serve_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = serve.write_endpoints(serve.Ports(rasa=1234, actions=4321), tmp_path)
+    import yaml
+
+    config = yaml.safe_load(path.read_text())["tracker_store"]
+    assert config == {"type": "bot.tracking.store.MaskingTrackerStore"}
+    url = f"sqlite:///{tmp_path / 'from-env.db'}"
+    monkeypatch.setenv("TRACKER_STORE_URL", url)
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        created = TrackerStore.create(EndpointConfig.from_dict(config), domain=domain())
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(created, MaskingTrackerStore)
+    assert str(created.engine.url) == url
+
+
+def test_the_default_log_is_a_sqlite_file_under_var() -> None:
+    settings = Settings.from_env({})
+    assert settings.tracker_store_url == f"sqlite:///{PROJECT_ROOT / 'var' / 'conversations.db'}"
+    url = "postgresql+psycopg2://u@127.0.0.1/log"
+    assert Settings.from_env({"TRACKER_STORE_URL": url}).tracker_store_url == url
+
+
+async def test_events_round_trip_as_json(store: MaskingTrackerStore, log_url: str) -> None:
+    await converse(store, "x", [[user("hello", "greet", 0.99), *answer("Hello!")]])
+    engine = create_engine(log_url, future=True)
+    with engine.connect() as connection:
+        data = [json.loads(d) for d in connection.execute(select(EVENTS.c.data)).scalars()]
+    engine.dispose()
+    assert [d["event"] for d in data if d["event"] in ("user", "bot")] == ["user", "bot"]

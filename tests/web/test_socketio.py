@@ -1,0 +1,167 @@
+"""Rasa's socket.io channel with session persistence: replies arrive, and survive a reconnect.
+
+Rasa 3.6.21 does not await `enter_room`, which python-socketio 5.10 made a coroutine, so with
+session_persistence on the client never joins its session's room and never gets a reply (Rasa
+issue 13027). The lock pins 5.9.0; bot/channels/socketio.py also awaits the call when it is a
+coroutine. These tests show both: real replies from the running server, and that our channel
+joins the room when enter_room is a coroutine while the stock one does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import warnings
+from typing import Any
+
+import pytest
+import socketio
+import yaml
+from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
+
+from bot import serve
+from bot.channels.socketio import SocketIOInput
+from bot.settings import PROJECT_ROOT
+
+TIMEOUT = 60
+
+
+class Client:
+    """A python-socketio client speaking to Rasa as the widget does."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.confirmed: asyncio.Queue[str] = asyncio.Queue()
+        self.sio.on("bot_uttered", self.replies.put_nowait)
+        self.sio.on("session_confirm", self.confirmed.put_nowait)
+        self.session_id: str | None = None
+
+    async def start(self, url: str, session_id: str | None = None) -> str:
+        # Long-polling: the locked python-engineio's websocket client needs a newer aiohttp
+        # than Rasa's (ClientWSTimeout); the browser tests cover the websocket transport.
+        await self.sio.connect(
+            url, socketio_path="/socket.io", transports=["polling"], wait_timeout=TIMEOUT
+        )
+        await self.sio.emit("session_request", {"session_id": session_id})
+        self.session_id = await asyncio.wait_for(self.confirmed.get(), TIMEOUT)
+        return self.session_id
+
+    async def ask(self, message: str, expected: str) -> list[str]:
+        """Send a message; return the texts received up to the one containing `expected`."""
+        await self.sio.emit("user_uttered", {"message": message, "session_id": self.session_id})
+        texts: list[str] = []
+        while not any(expected in text for text in texts):
+            reply = await asyncio.wait_for(self.replies.get(), TIMEOUT)
+            texts.append(reply.get("text", ""))
+        return texts
+
+    async def stop(self) -> None:
+        await self.sio.disconnect()
+
+
+def test_the_widget_channel_is_ours_with_session_persistence() -> None:
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
+    assert credentials["bot.channels.socketio.SocketIOInput"] == {
+        "user_message_evt": "user_uttered",
+        "bot_message_evt": "bot_uttered",
+        "session_persistence": True,
+    }
+
+
+async def test_replies_arrive_with_session_persistence(assistant: serve.Running) -> None:
+    client = Client()
+    session_id = await client.start(assistant.rasa_url)
+    try:
+        texts = await client.ask(
+            "what does an assistant practitioner do?", "What assistant practitioners do:"
+        )
+    finally:
+        await client.stop()
+    assert len(session_id) == 32
+    assert any(t.startswith("What assistant practitioners do:") for t in texts)
+
+
+async def test_a_new_connection_resumes_the_session(assistant: serve.Running) -> None:
+    """What a page reload does: a new socket asks for the same session and the talk goes on."""
+    first = Client()
+    session_id = await first.start(assistant.rasa_url)
+    await first.ask("what does an assistant practitioner do?", "What assistant practitioners do:")
+    await first.stop()
+
+    second = Client()
+    assert await second.start(assistant.rasa_url, session_id) == session_id
+    try:
+        texts = await second.ask("how do they get accredited?", "Accreditation for")
+    finally:
+        await second.stop()
+    assert any(t.startswith("Accreditation for assistant practitioners:") for t in texts)
+
+
+async def _noop(_message: Any) -> None:
+    return None
+
+
+async def _request_session(channel: StockSocketIOInput) -> tuple[socketio.AsyncServer, str]:
+    """A connected client (in the server's books) asks for session "s-1"; return the server."""
+    channel.blueprint(_noop)
+    sio = channel.sio
+    assert sio is not None
+    sid = sio.manager.connect("eio-1", "/")
+    await sio.handlers["/"]["session_request"](sid, {"session_id": "s-1"})
+    return sio, sid
+
+
+def _in_room(sio: socketio.AsyncServer, sid: str, room: str) -> bool:
+    return sid in dict(sio.manager.get_participants("/", room))
+
+
+@pytest.fixture
+def coroutine_enter_room(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make AsyncServer.enter_room a coroutine, as python-socketio 5.10+ has it."""
+    synchronous = socketio.AsyncServer.enter_room
+    if inspect.iscoroutinefunction(synchronous):
+        return  # python-socketio is 5.10 or later: it is a coroutine already
+
+    async def enter_room(self: Any, sid: str, room: str, namespace: str | None = None) -> None:
+        synchronous(self, sid, room, namespace=namespace)
+
+    monkeypatch.setattr(socketio.AsyncServer, "enter_room", enter_room)
+
+
+async def test_our_channel_joins_the_session_room() -> None:
+    sio, sid = await _request_session(SocketIOInput(session_persistence=True))
+    assert _in_room(sio, sid, "s-1")
+
+
+@pytest.mark.usefixtures("coroutine_enter_room")
+async def test_our_channel_joins_the_room_when_enter_room_is_a_coroutine() -> None:
+    sio, sid = await _request_session(SocketIOInput(session_persistence=True))
+    assert _in_room(sio, sid, "s-1")
+
+
+@pytest.mark.usefixtures("coroutine_enter_room")
+async def test_stock_rasa_does_not_join_when_enter_room_is_a_coroutine() -> None:
+    """Why the fix exists (Rasa issue 13027). If Rasa fixes it upstream, this test says so."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "coroutine ... was never awaited"
+        sio, sid = await _request_session(StockSocketIOInput(session_persistence=True))
+    assert not _in_room(sio, sid, "s-1")
+
+
+@pytest.mark.parametrize("data", [None, {}, {"session_id": None}, {"session_id": ""}, [1], "x"])
+async def test_a_missing_or_odd_session_id_gets_a_new_one(data: Any) -> None:
+    channel = SocketIOInput(session_persistence=True)
+    channel.blueprint(_noop)
+    sio = channel.sio
+    assert sio is not None
+    sid = sio.manager.connect("eio-1", "/")
+    confirmed: list[str] = []
+
+    async def emit(event: str, data: Any, **_kwargs: Any) -> None:
+        confirmed.append(data)
+
+    sio.emit = emit
+    await sio.handlers["/"]["session_request"](sid, data)
+    assert len(confirmed) == 1 and len(confirmed[0]) == 32
+    assert _in_room(sio, sid, confirmed[0])
