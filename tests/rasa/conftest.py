@@ -35,9 +35,18 @@ def training_content() -> Any:
 
 
 @pytest.fixture(scope="session")
-def assistant(trained_model: Path) -> Iterator[serve.Running]:
+def assistant(
+    trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[serve.Running]:
+    """The assistant as `make run` starts it, logging to a throw-away conversation log."""
     ports = serve.Ports(rasa=free_port(), actions=free_port())
-    with serve.assistant(ports, model=trained_model, log_dir=ARTIFACTS / "logs") as running:
+    log = tmp_path_factory.mktemp("log") / "conversations.db"
+    with serve.assistant(
+        ports,
+        model=trained_model,
+        log_dir=ARTIFACTS / "logs",
+        extra_env={"TRACKER_STORE_URL": f"sqlite:///{log}"},
+    ) as running:
         yield running
 
 

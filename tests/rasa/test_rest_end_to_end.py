@@ -178,7 +178,8 @@ def test_malformed_json_is_a_client_error(assistant: serve.Running) -> None:
 def test_action_server_down_gets_an_apology(trained_model: Path, tmp_path: Path) -> None:
     """A Rasa server whose action server has gone apologises instead of going silent."""
     ports = serve.Ports(rasa=free_port(), actions=free_port())
-    with serve.assistant(ports, model=trained_model, log_dir=tmp_path) as running:
+    env = {"TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'log.db'}"}
+    with serve.assistant(ports, model=trained_model, log_dir=tmp_path, extra_env=env) as running:
         serve.stop(running.processes["actions"])
         reply = Conversation(running, "down").text("what does an assistant practitioner do?")
     assert reply == APOLOGY
