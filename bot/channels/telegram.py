@@ -92,7 +92,7 @@ def incoming(update: Any) -> tuple[str, str, str | None] | None:
     text = message.get("text")
     if chat.get("id") is None or not isinstance(text, str) or not text.strip():
         return None
-    if text.split(maxsplit=1)[0] == START:
+    if text.split(maxsplit=1)[0].split("@")[0] == START:  # "/start", "/start@OurBot ..."
         text = GREETING
     return str(chat["id"]), text, None
 

@@ -22,7 +22,8 @@ from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-API_TIMEOUT = aiohttp.ClientTimeout(total=30)
+# Below the providers' own webhook timeouts (Twilio and Bot Framework wait 15 s).
+API_TIMEOUT = aiohttp.ClientTimeout(total=10)
 # A check returns None for a genuine request, or why it is refused (for the log).
 Check = Callable[[Request], Awaitable[str | None]]
 

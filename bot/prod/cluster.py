@@ -135,9 +135,14 @@ def write_endpoints(layout: Layout, rasa_port: int, run_dir: Path) -> Path:
 
 
 def rasa_command(
-    layout: Layout, index: int, endpoints: Path, model: Path, token: str | None
+    settings: Settings, layout: Layout, index: int, run_dir: Path, model: Path
 ) -> list[str]:
-    command = serve.rasa_server_command(serve.Ports(rasa=layout.rasa[index]), endpoints, model)
+    """`rasa run` as bot.serve starts it (its endpoints and channels), plus the API if asked."""
+    ports = serve.Ports(rasa=layout.rasa[index], actions=layout.actions_proxy)
+    endpoints = write_endpoints(layout, ports.rasa, run_dir)
+    credentials = serve.write_credentials(ports, run_dir, settings.channels)
+    command = serve.rasa_server_command(ports, endpoints, model, credentials)
+    token = settings.serving.rasa_api_token
     if token is not None:
         command += ["--enable-api", "--auth-token", token]
     return command
@@ -242,11 +247,10 @@ def production(
                 )
             )
         for index, port in enumerate(layout.rasa):
-            endpoints = write_endpoints(layout, port, workdir)
             cluster.rasa.append(
                 Service(
                     f"rasa-{index}",
-                    rasa_command(layout, index, endpoints, model, cluster.api_token),
+                    rasa_command(settings, layout, index, workdir, model),
                     log_path=log_dir / f"rasa-{index}.log",
                     ready=http_ready(f"http://{HOST}:{port}/webhooks/rest/"),
                     env=env,

@@ -213,6 +213,7 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
     messages = conversation_log.user_messages(str(chat_id))
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_not_helpful"]
     assert {m["input_channel"] for m in messages} == {"telegram"}
+    assert conversation_log.channel(str(chat_id)) == "telegram"
 
 
 def test_telegram_long_payloads_are_numbered_and_looked_up(
@@ -323,6 +324,7 @@ def test_messenger_answers_with_quick_replies_and_takes_them(
     messages = conversation_log.user_messages(psid)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
     assert {m["input_channel"] for m in messages} == {"facebook"}
+    assert conversation_log.channel(psid) == "facebook"
 
 
 def test_messenger_refuses_bad_or_missing_signatures_with_403(
@@ -394,6 +396,7 @@ def test_sms_numbers_the_options_and_maps_a_number_back(
     messages = conversation_log.user_messages(phone)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_not_helpful"]
     assert {m["input_channel"] for m in messages} == {"twilio"}
+    assert conversation_log.channel(phone) == "twilio"
 
 
 def test_sms_refuses_unsigned_and_wrongly_signed_requests(
@@ -492,6 +495,7 @@ def test_teams_answers_with_a_hero_card_and_takes_clicks(
     messages = conversation_log.user_messages(user)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
     assert {m["input_channel"] for m in messages} == {"botframework"}
+    assert conversation_log.channel(user) == "botframework"
 
 
 def test_teams_refuses_activities_without_a_valid_connector_token(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.channels import botframework, facebook, slack, telegram, twilio
 
 ANSWER = (
@@ -111,8 +113,12 @@ def test_telegram_long_answer_is_split_at_4096() -> None:
 
 
 def test_telegram_start_command_is_a_greeting() -> None:
-    update = {"update_id": 1, "message": {"chat": {"id": 42}, "text": "/start"}}
-    assert telegram.incoming(update) == ("42", "Hello", None)
+    def update(text: str) -> dict[str, Any]:
+        return {"update_id": 1, "message": {"chat": {"id": 42}, "text": text}}
+
+    assert telegram.incoming(update("/start")) == ("42", "Hello", None)
+    assert telegram.incoming(update("/start@NHSCareersBot")) == ("42", "Hello", None)
+    assert telegram.incoming(update("/starting")) == ("42", "/starting", None)
 
 
 def test_telegram_ignores_updates_without_text() -> None:

@@ -17,9 +17,11 @@
   "use strict";
 
   var script = document.currentScript;
-  if (!script || document.querySelector("[data-careers-chat]")) {
-    return;
+  var html = document.documentElement;
+  if (!script || html.hasAttribute("data-careers-chat-loaded")) {
+    return; // one widget per page, even if the tag is there twice
   }
+  html.setAttribute("data-careers-chat-loaded", "");
   var data = script.dataset;
   var config = {
     serverUrl: data.serverUrl || "",
