@@ -79,8 +79,10 @@ def front_for_one_instance(settings: Settings, cluster: Cluster) -> tuple[str, S
     layout = replace(
         cluster.layout, public=free_port(), actions_proxy=free_port(), rasa=cluster.layout.rasa[:1]
     )
-    config = nginx_config(settings, layout, cluster.workdir / "nginx-one")
-    service = nginx_service(config, LOG_DIR, name="nginx-one")
+    config = nginx_config(
+        settings, layout, cluster.workdir / "nginx-one", log_dir=LOG_DIR, name="nginx-one"
+    )
+    service = nginx_service(config)
     service.start()
     return f"http://127.0.0.1:{layout.public}", service
 

@@ -9,15 +9,24 @@ Stock Rasa 3.6 updates a conversation's ticket lock with a GET and then a SET: t
 taking a ticket for the same conversation at the same moment (a double click, a retry) can
 both get the same number and handle the two messages at once, and the second save then stores
 the wrong slice of events. Here every read-modify-write of a lock holds a short Redis mutex.
+
+And stock Rasa waits for "now serving" to be its own ticket. When its own ticket expires while
+it waits, at the same moment as the ticket of a request that died in flight (an instance
+killed, as in tests/scale/test_failover.py), "now serving" is never its ticket again and the
+message waits forever. Here a message goes ahead as soon as no live ticket before its own is
+left, and takes its ticket back if it had expired, so later messages still wait for it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import redis
+from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME
 from rasa.core.lock_store import RedisLockStore as StockRedisLockStore
 
@@ -63,9 +72,22 @@ class RedisLockStore(StockRedisLockStore):
         with self._mutex(conversation_id):
             return super().issue_ticket(conversation_id, lock_lifetime)
 
-    def update_lock(self, conversation_id: str) -> None:
-        with self._mutex(conversation_id):
-            super().update_lock(conversation_id)
+    async def _acquire_lock(
+        self, conversation_id: str, ticket: int, wait_time_in_seconds: float
+    ) -> TicketLock:
+        """Wait until no live ticket before `ticket` is left; then hold a live `ticket`."""
+        while True:
+            with self._mutex(conversation_id):
+                lock = self.get_lock(conversation_id) or self.create_lock(conversation_id)
+                lock.remove_expired_tickets()
+                if not any(other.number < ticket for other in lock.tickets):
+                    if all(other.number != ticket for other in lock.tickets):
+                        # Ours expired while waiting: take it back, first in line.
+                        lock.tickets.appendleft(Ticket(ticket, time.time() + LOCK_LIFETIME))
+                    self.save_lock(lock)
+                    return lock
+                self.save_lock(lock)
+            await asyncio.sleep(wait_time_in_seconds)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Give the ticket back and delete the lock if nobody waits, as one step."""

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from bot import locks, serve
 from bot.prod import nginx
+from bot.prod.nginx import NginxConfig
 from bot.prod.processes import (
     HOST,
     PostgreSQL,
@@ -87,6 +88,7 @@ class Cluster:
     actions: list[Service] = field(default_factory=list)
     web: Service | None = None
     nginx: Service | None = None
+    nginx_config: NginxConfig | None = None
 
     @property
     def public_url(self) -> str:
@@ -160,9 +162,17 @@ def create_tracker_tables(url: str) -> None:
         engine.dispose()
 
 
-def nginx_config(settings: Settings, layout: Layout, directory: Path) -> nginx.NginxConfig:
+def nginx_config(
+    settings: Settings,
+    layout: Layout,
+    directory: Path,
+    log_dir: Path | None = None,
+    name: str = "nginx",
+) -> nginx.NginxConfig:
     return nginx.NginxConfig(
         directory=directory,
+        log_dir=log_dir,
+        name=name,
         host=HOST,
         public_port=layout.public,
         actions_port=layout.actions_proxy,
@@ -175,12 +185,12 @@ def nginx_config(settings: Settings, layout: Layout, directory: Path) -> nginx.N
     )
 
 
-def nginx_service(config: nginx.NginxConfig, log_dir: Path, name: str = "nginx") -> Service:
+def nginx_service(config: nginx.NginxConfig) -> Service:
     nginx.write(config)
     return Service(
-        name,
+        config.name,
         nginx.command(config),
-        log_path=log_dir / f"{name}.log",
+        log_path=config.error_log.with_name(f"{config.name}.log"),
         ready=port_ready(config.public_port),
         start_timeout=30,
     )
@@ -265,7 +275,8 @@ def production(
             env=serve.base_env(),
             start_timeout=60,
         )
-        cluster.nginx = nginx_service(nginx_config(settings, layout, workdir / "nginx"), log_dir)
+        cluster.nginx_config = nginx_config(settings, layout, workdir / "nginx", log_dir=log_dir)
+        cluster.nginx = nginx_service(cluster.nginx_config)
         everything = [*cluster.actions, *cluster.rasa, cluster.web, cluster.nginx]
         for service in reversed(everything):
             stack.callback(service.stop)

@@ -41,11 +41,22 @@ class NginxConfig:
     max_body_bytes: int
     rate_limit: int
     rate_burst: int
+    # Where the logs go (kept when the run's directory is thrown away); default: directory.
+    log_dir: Path | None = None
+    name: str = "nginx"
     worker_processes: str = "auto"
 
     @property
     def path(self) -> Path:
         return self.directory / "nginx.conf"
+
+    @property
+    def access_log(self) -> Path:
+        return (self.log_dir or self.directory) / f"{self.name}-access.log"
+
+    @property
+    def error_log(self) -> Path:
+        return (self.log_dir or self.directory) / f"{self.name}-error.log"
 
 
 def nginx_string(text: str) -> str:
@@ -70,6 +81,8 @@ def render(config: NginxConfig) -> str:
     apology = json.dumps([{"recipient_id": "", "text": APOLOGY}])
     return template.render(
         directory=config.directory,
+        access_log=config.access_log,
+        error_log=config.error_log,
         host=config.host,
         public_port=config.public_port,
         actions_port=config.actions_port,
@@ -89,6 +102,7 @@ def render(config: NginxConfig) -> str:
 def write(config: NginxConfig) -> Path:
     """Write the configuration and check it with `nginx -t`; ValueError with nginx's words."""
     config.directory.mkdir(parents=True, exist_ok=True)
+    config.access_log.parent.mkdir(parents=True, exist_ok=True)
     # Worker processes run as an unprivileged user when nginx is started as root.
     config.directory.chmod(0o755)
     (config.directory / "tmp").mkdir(exist_ok=True)
@@ -110,5 +124,5 @@ def command(config: NginxConfig) -> list[str]:
         "-c",
         str(config.path),
         "-e",
-        str(config.directory / "error.log"),
+        str(config.error_log),
     ]

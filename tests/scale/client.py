@@ -7,6 +7,7 @@ import json
 import time
 import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -141,8 +142,8 @@ def access_log_size(cluster: Cluster) -> int:
 
 
 def served_by(cluster: Cluster, since: int, path: str = WEBHOOK) -> dict[str, int]:
-    """How many requests for `path` each upstream answered, from nginx's log after `since`."""
-    counts: dict[str, int] = {}
+    """How many requests for `path` each Rasa instance answered, from nginx's log after `since`."""
+    counts = {f"127.0.0.1:{port}": 0 for port in cluster.layout.rasa}
     with _access_log(cluster).open() as log:
         log.seek(since)
         for line in log:
@@ -150,10 +151,11 @@ def served_by(cluster: Cluster, since: int, path: str = WEBHOOK) -> dict[str, in
                 continue
             upstream = line.split("upstream=", 1)[1].split(" upstream_status=", 1)[0]
             last = upstream.split(",")[-1].strip()
-            counts[last] = counts.get(last, 0) + 1
+            if last in counts:
+                counts[last] += 1
     return counts
 
 
-def _access_log(cluster: Cluster) -> Any:
-    assert cluster.nginx is not None
-    return cluster.workdir / "nginx" / "access.log"
+def _access_log(cluster: Cluster) -> Path:
+    assert cluster.nginx_config is not None
+    return cluster.nginx_config.access_log

@@ -6,8 +6,10 @@ the profile whole (`whole_again`) for the next test.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,10 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.training import MODEL_PATH
 from tests.scale.client import wait_until
 
-ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "logs" / "scale"
+# One folder per test session: another session may run at the same time (they share nothing
+# else: every port is free when taken, every data folder is new).
+SESSION = f"{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "logs" / "scale" / SESSION
 API_TOKEN = secrets.token_hex(32)
 # Everyone is 127.0.0.1 here: the load tests must not be rate limited (test_hostile checks
 # the limit on an nginx of its own). A crashed instance's ticket lock expires after 20 s

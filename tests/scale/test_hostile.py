@@ -14,7 +14,7 @@ import pytest
 from bot.channels.guard import APOLOGY
 from bot.channels.rest import too_long_reply
 from bot.prod import nginx
-from bot.prod.cluster import Cluster, nginx_config, nginx_service
+from bot.prod.cluster import Cluster, Layout, nginx_config, nginx_service
 from bot.settings import Settings
 from tests.scale.client import (
     WEBHOOK,
@@ -157,13 +157,18 @@ def test_every_response_has_the_security_headers(
 StartNginx = Callable[[nginx.NginxConfig], str]
 
 
+def extra_nginx_config(settings: Settings, layout: Layout, cluster: Cluster) -> nginx.NginxConfig:
+    name = f"nginx-{layout.public}"
+    return nginx_config(settings, layout, cluster.workdir / name, log_dir=ARTIFACTS, name=name)
+
+
 @pytest.fixture
 def another_nginx() -> Iterator[StartNginx]:
     """Start more nginx servers, with configurations of the test's own; stopped at the end."""
     started = []
 
     def start(config: nginx.NginxConfig) -> str:
-        service = nginx_service(config, ARTIFACTS, name=f"nginx-{config.public_port}")
+        service = nginx_service(config)
         started.append(service)
         service.start()
         return f"http://127.0.0.1:{config.public_port}"
@@ -178,7 +183,7 @@ def test_the_rate_limit_is_per_client_address(
 ) -> None:
     limited = replace(settings, serving=replace(settings.serving, rate_limit=2, rate_burst=3))
     layout = replace(cluster.layout, public=free_port(), actions_proxy=free_port())
-    url = another_nginx(nginx_config(limited, layout, cluster.workdir / f"nginx-{layout.public}"))
+    url = another_nginx(extra_nginx_config(limited, layout, cluster))
     replies = [request(url, "GET", "/webhooks/rest/") for _ in range(20)]
     statuses = [reply.status for reply in replies]
     assert statuses[:4] == [200] * 4  # the burst
@@ -194,7 +199,7 @@ def test_no_instance_answering_gets_the_apology_from_nginx(
 ) -> None:
     nobody = (free_port(), free_port())
     layout = replace(cluster.layout, public=free_port(), actions_proxy=free_port(), rasa=nobody)
-    url = another_nginx(nginx_config(settings, layout, cluster.workdir / f"nginx-{layout.public}"))
+    url = another_nginx(extra_nginx_config(settings, layout, cluster))
     reply = say(url, "nobody", "hello")
     assert reply.status == 503
     assert reply.texts == [APOLOGY]
