@@ -9,6 +9,7 @@ The Rasa server and the action server start once for the end-to-end module, exac
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,17 @@ class ConversationLog:
             )
             return [json.loads(row[0]) for row in rows]
 
-    def user_messages(self, sender_id: str) -> list[dict[str, Any]]:
-        return [e for e in self.events(sender_id) if e.get("event") == "user"]
+    def user_messages(
+        self, sender_id: str, at_least: int = 0, timeout: float = 15.0
+    ) -> list[dict[str, Any]]:
+        """The sender's user events; waits for `at_least` of them, since Rasa saves the
+        tracker after it has sent the replies the test has already seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events(sender_id) if e.get("event") == "user"]
+            if len(found) >= at_least or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
 
     def channel(self, sender_id: str) -> str | None:
         """The channel the review index records for the conversation."""

@@ -122,7 +122,7 @@ def test_slack_answers_with_blocks_and_takes_button_clicks(
         "text": THANKS["helpful"],
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": THANKS["helpful"]}}],
     }
-    messages = conversation_log.user_messages(user)
+    messages = conversation_log.user_messages(user, at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
     assert {m["input_channel"] for m in messages} == {"slack"}
     assert conversation_log.channel(user) == "slack"
@@ -210,7 +210,7 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
     [answered] = fakes.wait_for(lambda c: c.path == f"{TELEGRAM_API}/answerCallbackQuery")
     assert answered.json == {"callback_query_id": "cb-7"}
 
-    messages = conversation_log.user_messages(str(chat_id))
+    messages = conversation_log.user_messages(str(chat_id), at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_not_helpful"]
     assert {m["input_channel"] for m in messages} == {"telegram"}
     assert conversation_log.channel(str(chat_id)) == "telegram"
@@ -321,7 +321,7 @@ def test_messenger_answers_with_quick_replies_and_takes_them(
     thanks = messenger_sent(fakes, psid, count=2)[1]
     assert thanks.json["message"] == {"text": THANKS["helpful"]}
 
-    messages = conversation_log.user_messages(psid)
+    messages = conversation_log.user_messages(psid, at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
     assert {m["input_channel"] for m in messages} == {"facebook"}
     assert conversation_log.channel(psid) == "facebook"
@@ -393,7 +393,7 @@ def test_sms_numbers_the_options_and_maps_a_number_back(
     thanks = sms_sent(fakes, phone, count=2)[1]
     assert thanks.form["Body"] == THANKS["not_helpful"]
 
-    messages = conversation_log.user_messages(phone)
+    messages = conversation_log.user_messages(phone, at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_not_helpful"]
     assert {m["input_channel"] for m in messages} == {"twilio"}
     assert conversation_log.channel(phone) == "twilio"
@@ -492,7 +492,7 @@ def test_teams_answers_with_a_hero_card_and_takes_clicks(
     assert thanks.json["text"] == THANKS["helpful"]
     assert "attachments" not in thanks.json
 
-    messages = conversation_log.user_messages(user)
+    messages = conversation_log.user_messages(user, at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
     assert {m["input_channel"] for m in messages} == {"botframework"}
     assert conversation_log.channel(user) == "botframework"
