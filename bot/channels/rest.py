@@ -19,6 +19,7 @@ What stock Rasa 3.6 does, and what this channel does instead:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import unicodedata
@@ -108,16 +109,14 @@ class RestInput(StockRestInput):
         input_channel: str,
         metadata: dict[str, Any] | None,
     ) -> None:
-        """The streamed reply (`?stream=true`): as stock, ending with the apology on failure."""
+        """The streamed reply (`?stream=true`): as stock, but a failure still ends the stream
+        (the guard has streamed the apology)."""
         collector = QueueOutputChannel(queue)
         message = UserMessage(
             text, collector, sender_id, input_channel=input_channel, metadata=metadata
         )
-        try:
+        with contextlib.suppress(Exception):  # logged, apology sent: bot.channels.guard
             await on_new_message(message)
-        except Exception:
-            logger.exception("handling a message failed; the user was sent an apology")
-            await queue.put(_bot_reply(sender_id, APOLOGY)[0])
         await queue.put("DONE")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
@@ -157,8 +156,8 @@ class RestInput(StockRestInput):
             except asyncio.CancelledError:
                 logger.error("handling a message timed out")
             except Exception:
-                # Whatever the bot said before the failure was not stored: drop it.
-                logger.exception("handling a message failed; the user was sent an apology")
+                # Logged by bot.channels.guard. What the bot said before the failure was not
+                # stored: the apology alone is the answer.
                 return response.json(
                     _bot_reply(sender, APOLOGY),
                     status=503,

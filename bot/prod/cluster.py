@@ -79,9 +79,10 @@ class Cluster:
     layout: Layout
     workdir: Path
     log_dir: Path
-    tracker_store_url: str
-    lock_store_url: str
-    api_token: str | None
+    # May hold passwords: kept out of repr (and so out of test failure reports).
+    tracker_store_url: str = field(repr=False)
+    lock_store_url: str = field(repr=False)
+    api_token: str | None = field(repr=False)
     postgres: PostgreSQL | None = None
     redis: Service | None = None
     rasa: list[Service] = field(default_factory=list)

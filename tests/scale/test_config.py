@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from bot.channels.rest import BadRequest, clean_text, parse_body
 from bot.prod import nginx
@@ -177,3 +179,54 @@ def test_parse_body_accepts_a_message() -> None:
 
 def test_clean_text_keeps_words_and_newlines() -> None:
     assert clean_text("a\x00b\tc\nd\r\x7f\ud800é🙂") == "ab\tc\nd\ré🙂"
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def manifests() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every Kubernetes object in deploy/k8s (the secret example excluded), by kind and name."""
+    found = {}
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        if path.name in ("kustomization.yaml", "secret.example.yaml"):
+            continue
+        for document in yaml.safe_load_all(path.read_text()):
+            found[(document["kind"], document["metadata"]["name"])] = document
+    return found
+
+
+def test_the_kubernetes_manifests_have_the_same_shape_as_run_prod() -> None:
+    objects = manifests()
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    listed = {p.name for p in (DEPLOY / "k8s").glob("*.yaml")} - {
+        "kustomization.yaml",
+        "secret.example.yaml",
+    }
+    assert set(kustomization["resources"]) == listed
+    rasa = objects[("Deployment", "careers-rasa")]
+    assert rasa["spec"]["replicas"] >= 2
+    container = rasa["spec"]["template"]["spec"]["containers"][0]
+    assert "--auth-token=$(RASA_API_TOKEN)" in container["command"]
+    assert {"secretRef": {"name": "careers-secrets"}} in container["envFrom"]
+    endpoints = yaml.safe_load(objects[("ConfigMap", "careers-endpoints")]["data"]["endpoints.yml"])
+    assert endpoints["tracker_store"]["type"] == "bot.tracking.store.MaskingTrackerStore"
+    assert endpoints["lock_store"]["type"] == "bot.locks.RedisLockStore"
+    assert objects[("HorizontalPodAutoscaler", "careers-rasa")]["spec"]["minReplicas"] >= 2
+    socketio = objects[("Ingress", "careers-socketio")]["metadata"]["annotations"]
+    assert socketio["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    webhooks = objects[("Ingress", "careers-webhooks")]["metadata"]["annotations"]
+    assert webhooks["nginx.ingress.kubernetes.io/proxy-body-size"] == "64k"
+    assert "nginx.ingress.kubernetes.io/affinity" not in webhooks
+    config = objects[("ConfigMap", "careers-config")]["data"]
+    assert config["ENVIRONMENT"] == "production"
+    assert "password" not in json.dumps(list(objects.values())).lower()
+
+
+def test_the_migration_job_calls_a_function_that_exists() -> None:
+    job = manifests()[("Job", "careers-create-tables")]
+    code = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert "create_tracker_tables(get_settings().tracker_store_url)" in code
+    compile(code, "migrate-job", "exec")
+    from bot.prod.cluster import create_tracker_tables
+
+    assert callable(create_tracker_tables)

@@ -3,6 +3,7 @@ without a restart, and what was stored before is still there, unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from tests.scale.client import (
     user_texts,
 )
 from tests.scale.conftest import whole_again
+from tests.web.test_socketio import Client
 
 FIRST = "what does an assistant practitioner do?"
 SECOND = "how do they get accredited?"
@@ -90,3 +92,41 @@ def test_a_part_down_then_back(cluster: Cluster, part: str, status_while_down: i
         check_well_formed(after)
     finally:
         whole_again(cluster)
+
+
+async def ask_once(client: Client, message: str) -> str:
+    """Send a message on socket.io; the text of the one reply it gets."""
+    await client.sio.emit("user_uttered", {"message": message, "session_id": client.session_id})
+    reply = await asyncio.wait_for(client.replies.get(), 60)
+    return str(reply.get("text", ""))
+
+
+def test_the_widget_hears_the_apology_while_redis_is_down(cluster: Cluster) -> None:
+    """socket.io (the chat widget) through nginx: stock Rasa would say nothing at all."""
+    assert cluster.redis is not None
+    redis = cluster.redis
+
+    async def chat() -> tuple[str, str]:
+        client = Client()
+        await client.start(cluster.public_url)
+        try:
+            redis.stop()
+            try:
+                down = await ask_once(client, FIRST)
+            finally:
+                redis.start()
+            back = ""
+            for _ in range(10):  # the first try after the restart may meet a stale connection
+                back = await ask_once(client, FIRST)
+                if back != APOLOGY:
+                    break
+            return down, back
+        finally:
+            await client.stop()
+
+    try:
+        down, back = asyncio.run(chat())
+    finally:
+        whole_again(cluster)
+    assert down == APOLOGY
+    assert back.startswith("What assistant practitioners do:")
