@@ -25,14 +25,20 @@ from urllib.parse import quote
 
 import jwt
 from rasa.core.channels.botframework import BotFrameworkInput as StockBotFrameworkInput
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.replies import CHOOSE, split_text
-from bot.channels.webhooks import call_api, channel_settings, json_body, refuse_unverified
+from bot.channels.webhooks import (
+    RenderedOutput,
+    call_api,
+    channel_settings,
+    json_body,
+    refuse_unverified,
+)
 from bot.settings import BotFrameworkSettings
 
 logger = logging.getLogger(__name__)
@@ -184,7 +190,7 @@ async def access_token(settings: BotFrameworkSettings) -> str | None:
     return token
 
 
-class BotFrameworkOutput(OutputChannel):
+class BotFrameworkOutput(RenderedOutput):
     """Replies into the conversation an activity came from, at that activity's serviceUrl."""
 
     @classmethod
@@ -197,14 +203,6 @@ class BotFrameworkOutput(OutputChannel):
         self.conversation = activity["conversation"]
         self.bot = activity.get("recipient")
         self.reply_to = activity.get("id")
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, [])
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self._send(recipient_id, text, buttons)
 
     async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
         token = await access_token(self.settings)

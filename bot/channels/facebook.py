@@ -26,7 +26,13 @@ from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.replies import CHOOSE, split_text
-from bot.channels.webhooks import call_api, channel_settings, json_body, refuse_unverified
+from bot.channels.webhooks import (
+    RenderedOutput,
+    call_api,
+    channel_settings,
+    json_body,
+    refuse_unverified,
+)
 from bot.settings import FacebookSettings
 
 logger = logging.getLogger(__name__)
@@ -96,21 +102,13 @@ def incoming(payload: Any) -> Iterator[tuple[str, str]]:
                 yield sender, text
 
 
-class MessengerOutput(OutputChannel):
+class MessengerOutput(RenderedOutput):
     @classmethod
     def name(cls) -> str:
         return "facebook"
 
     def __init__(self, settings: FacebookSettings) -> None:
         self.settings = settings
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, [])
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self._send(recipient_id, text, buttons)
 
     async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
         url = f"{self.settings.graph_url.rstrip('/')}/me/messages"

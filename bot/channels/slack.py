@@ -22,7 +22,7 @@ from sanic.request import Request
 
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.replies import CHOOSE, split_text
-from bot.channels.webhooks import call_api, channel_settings, refuse_unverified
+from bot.channels.webhooks import RenderedOutput, call_api, channel_settings, refuse_unverified
 from bot.settings import SlackSettings
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[dic
     return messages
 
 
-class SlackOutput(OutputChannel):
+class SlackOutput(RenderedOutput):
     """Posts replies with chat.postMessage to the channel (or thread) the user wrote in."""
 
     @classmethod
@@ -102,14 +102,6 @@ class SlackOutput(OutputChannel):
         self.settings = settings
         self.channel = channel
         self.thread_id = thread_id
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, [])
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self._send(recipient_id, text, buttons)
 
     async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
         url = f"{self.settings.api_url.rstrip('/')}/chat.postMessage"

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramInput as StockTelegramInput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.replies import CHOOSE, option_payload, split_text
 from bot.channels.webhooks import (
+    RenderedOutput,
     call_api,
     channel_settings,
     json_body,
@@ -109,21 +110,13 @@ async def call_bot_api(settings: TelegramSettings, method: str, body: dict[str, 
     return answer
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(RenderedOutput):
     @classmethod
     def name(cls) -> str:
         return "telegram"
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, [])
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self._send(recipient_id, text, buttons)
 
     async def _send(self, chat_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
         for message in render(text, buttons):

@@ -31,7 +31,13 @@ from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.replies import numbered_options, option_number, option_payload, split_text
-from bot.channels.webhooks import call_api, channel_settings, latest_options, refuse_unverified
+from bot.channels.webhooks import (
+    RenderedOutput,
+    call_api,
+    channel_settings,
+    latest_options,
+    refuse_unverified,
+)
 from bot.settings import TwilioSettings
 
 logger = logging.getLogger(__name__)
@@ -86,21 +92,13 @@ def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[str
     return split_text("\n\n".join(parts), MESSAGE_LIMIT)
 
 
-class TwilioOutput(OutputChannel):
+class TwilioOutput(RenderedOutput):
     @classmethod
     def name(cls) -> str:
         return "twilio"
 
     def __init__(self, settings: TwilioSettings) -> None:
         self.settings = settings
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, [])
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self._send(recipient_id, text, buttons)
 
     async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
         settings = self.settings

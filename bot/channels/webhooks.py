@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 import aiohttp
+from rasa.core.channels.channel import OutputChannel
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
@@ -109,3 +110,18 @@ def channel_settings(name: str) -> Any:
         unset = ", ".join(channels.missing.get(name, []))
         raise RasaException(f"The {name} channel is in the credentials file but {unset} not set")
     return section
+
+
+class RenderedOutput(OutputChannel):
+    """An output channel that renders text and buttons together for its platform."""
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, text, [])
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, buttons)
+
+    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
