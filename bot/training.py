@@ -7,6 +7,7 @@ the domain, the role names and terms in the store, and the locked package versio
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -45,12 +46,29 @@ def is_stale(store: RoleStore) -> bool:
 
 
 def train(store: RoleStore, *, force: bool = False, out: TextIO = sys.stdout) -> bool:
-    """Train when stale (or forced); return whether a model was trained."""
+    """Train when stale (or forced); return whether a model was trained.
+
+    A second `train` (say `make test` while `make run` trains) waits for the first and then
+    finds the model fresh, instead of writing the same files at the same time.
+    """
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(MODELS_DIR / ".train.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("Waiting for another training to finish ...", file=out, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _train(store, force=force, out=out)
+
+
+def _train(store: RoleStore, *, force: bool, out: TextIO) -> bool:
     from bot import nlp
 
     if not force and not is_stale(store):
         print(f"The model is up to date: {MODEL_PATH.relative_to(PROJECT_ROOT)}", file=out)
         return False
+    # Taken before training, so an input edited meanwhile leaves the model stale.
+    inputs = fingerprint(store)
     print("Building the spaCy pipeline from the role store ...", file=out, flush=True)
     nlp.build(store)
     print("Training the Rasa model (this takes a few minutes) ...", file=out, flush=True)
@@ -65,6 +83,6 @@ def train(store: RoleStore, *, force: bool = False, out: TextIO = sys.stdout) ->
         "--force",
     ]
     subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True)
-    FINGERPRINT_PATH.write_text(fingerprint(store) + "\n")
+    FINGERPRINT_PATH.write_text(inputs + "\n")
     print(f"Trained {MODEL_PATH.relative_to(PROJECT_ROOT)}", file=out)
     return True
