@@ -206,6 +206,8 @@ class Settings:
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     # Several instances, shared stores, limits on what a request may carry.
     serving: ServingSettings = field(default_factory=ServingSettings)
+    # A newer saved copy of the source page (HTML or text); `bot run` warns when facts are stale.
+    source_page_latest: Path | None = None
 
     @property
     def production(self) -> bool:
@@ -222,6 +224,7 @@ class Settings:
                 f"ENVIRONMENT=production needs REVIEW_SECRET (at least {MIN_SECRET_LENGTH} "
                 'random characters, e.g. python -c "import secrets; print(secrets.token_hex())")'
             )
+        latest = (env.get("SOURCE_PAGE_LATEST") or "").strip()
         return cls(
             role_store_url=env.get("ROLE_STORE_URL") or defaults.role_store_url,
             content_dir=Path(env.get("ROLE_CONTENT_DIR") or defaults.content_dir),
@@ -230,6 +233,7 @@ class Settings:
             review_secret=secret,
             channels=ChannelSettings.from_env(env),
             serving=ServingSettings.from_env(env),
+            source_page_latest=Path(latest) if latest else None,
         )
 
     def console_secret(self) -> str:
