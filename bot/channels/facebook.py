@@ -1,9 +1,10 @@
 """Facebook Messenger (`/webhooks/facebook/webhook`): a Page's webhook, signed by the Meta app.
 
 Every POST must carry X-Hub-Signature-256 ("sha256=" + HMAC-SHA256 of the raw body with the
-app secret) or, failing that, X-Hub-Signature ("sha1=..."); anything else gets 403. (Stock
-Rasa 3.6 checks only the sha1 header and answers a bad one with 200 "not validated".) Every
-event of a batch is handled, not only the first.
+app secret); anything else gets 403, a request signed only with the older SHA-1 header
+(X-Hub-Signature) included, since Meta sends both. (Stock Rasa 3.6 checks only the sha1 header
+and answers a bad one with 200 "not validated".) Every event of a batch is handled, not only
+the first.
 
 Replies go to the Send API at FACEBOOK_GRAPH_URL in parts of at most 2000 characters; options
 become quick replies (titles of at most 20 characters) on the last part.
@@ -43,16 +44,13 @@ QUICK_REPLY_TITLE_LIMIT = 20
 
 
 def signature_problem(app_secret: str, headers: Mapping[str, str], body: bytes) -> str | None:
-    """Why a POST is not signed by the Meta app, or None when it is."""
-    if headers.get("X-Hub-Signature-256"):
-        algorithm, given = "sha256", headers["X-Hub-Signature-256"]
-    elif headers.get("X-Hub-Signature"):
-        algorithm, given = "sha1", headers["X-Hub-Signature"]
-    else:
-        return "no signature"
-    digest = hmac.new(app_secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
-    if not hmac.compare_digest(f"{algorithm}={digest}".encode(), given.encode("utf-8", "replace")):
-        return f"bad {algorithm} signature"
+    """Why a POST is not signed by the Meta app with SHA-256, or None when it is."""
+    given = headers.get("X-Hub-Signature-256") or ""
+    if not given:
+        return "no sha256 signature"
+    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(f"sha256={digest}".encode(), given.encode("utf-8", "replace")):
+        return "bad sha256 signature"
     return None
 
 

@@ -312,11 +312,11 @@ def test_messenger_answers_with_quick_replies_and_takes_them(
         },
     }
 
-    # A quick reply, signed only with the older sha1 header (still accepted).
+    # A quick reply, signed with both headers, as Meta sends them.
     quick = clients.messenger_event(
         psid, {"text": "Helpful", "quick_reply": {"payload": "/feedback_helpful"}}
     )
-    headers = clients.messenger_headers(quick, algorithms=("sha1",))
+    headers = clients.messenger_headers(quick, algorithms=("sha256", "sha1"))
     assert messenger_post(assistant, quick, headers).status == 200
     thanks = messenger_sent(fakes, psid, count=2)[1]
     assert thanks.json["message"] == {"text": THANKS["helpful"]}
@@ -336,6 +336,7 @@ def test_messenger_refuses_bad_or_missing_signatures_with_403(
     bad_sha256 = clients.messenger_headers(body, secret="wrong")
     for headers in [
         {"Content-Type": "application/json"},
+        good_sha1,  # no fall-back to SHA-1 when SHA-256 is missing
         bad_sha256,
         clients.messenger_headers(body, secret="wrong", algorithms=("sha1",)),
         # A wrong sha256 signature is not rescued by a right sha1 one.

@@ -75,10 +75,16 @@ def test_slack_refuses(headers: dict[str, str], reason: str) -> None:
 FB_SECRET = clients.FACEBOOK_APP_SECRET
 
 
-def test_messenger_accepts_sha256_and_sha1_signatures() -> None:
-    for algorithms in [("sha256",), ("sha1",), ("sha256", "sha1")]:
+def test_messenger_accepts_sha256_signatures() -> None:
+    for algorithms in [("sha256",), ("sha256", "sha1")]:
         headers = clients.messenger_headers(BODY, algorithms=algorithms)
         assert facebook.signature_problem(FB_SECRET, headers, BODY) is None
+
+
+def test_messenger_refuses_a_genuine_sha1_signature_alone() -> None:
+    """No fall-back to SHA-1 when the SHA-256 header is missing (issue 14, item 4)."""
+    headers = clients.messenger_headers(BODY, algorithms=("sha1",))
+    assert facebook.signature_problem(FB_SECRET, headers, BODY) == "no sha256 signature"
 
 
 @pytest.mark.parametrize(
