@@ -12,7 +12,7 @@ from typing import TextIO
 
 from bot.review import cli as review_cli
 from bot.settings import PROJECT_ROOT, MissingSecret, get_settings
-from bot.store import TOPICS, ContentError, StoreUnavailable, get_store, read_content
+from bot.store import TOPICS, ContentError, StoreUnavailable, drift, get_store, read_content
 from bot.store.content import uncovered_sentences
 
 
@@ -39,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("topic", nargs="?", type=_topic, help=f"one of {', '.join(TOPICS)}")
     check = store.add_parser("check", help="check the content without loading it")
     check.add_argument("--content", type=Path, help="content folder (default: data/roles)")
+    check.add_argument(
+        "--against",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="a newer saved copy of the source page (HTML or text): which facts are stale "
+        "(exit 1), which sentences are new, which moved heading; bad file: exit 2",
+    )
+    check.add_argument("--json", action="store_true", help="with --against: print JSON")
     nlp = commands.add_parser("nlp", help="the spaCy pipeline").add_subparsers(
         dest="action", required=True
     )
@@ -82,6 +91,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 
             # bot.serve says which messaging channels are on, and why the others are off.
             logging.basicConfig(level=logging.INFO, format="%(message)s")
+            if args.command == "run" and (warning := drift.stale_warning(get_settings())):
+                print(warning, file=sys.stderr)
             return serve.run_forever() if args.command == "run" else serve.shell()
         if args.command == "prod":
             from bot.prod import cluster
@@ -93,6 +104,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             return server.run(args.port, server.PageConfig(rasa_url=args.rasa_url))
         if args.action == "load":
             return _load(args.content, out)
+        if args.action == "check" and args.against:
+            content_dir = args.content or get_settings().content_dir
+            return drift.run(content_dir, args.against, args.json, out)
         if args.action == "check":
             return _check(args.content, out)
         if args.action == "build":
