@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help venv npm system store train run run-prod shell review test bench bench-scale lint format lock clean
+.PHONY: help venv npm system store train run run-prod shell review test eval bench bench-scale lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ format: venv ## apply ruff's fixes and formatting
 
 test: venv system npm lint train ## set up and run every test
 	$(PY) -m pytest
+
+eval: train ## answer-quality pass rates over REST (tests/conversations); URL=... for a running one
+	$(PY) -m bot eval $(if $(URL),--url $(URL))
 
 bench: train ## run the benchmarks under bench/ (minutes; loopback only)
 	$(PY) bench/assistant.py

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot import evaluation
 from bot.review import cli as review_cli
 from bot.settings import PROJECT_ROOT, MissingSecret, get_settings
 from bot.store import TOPICS, ContentError, StoreUnavailable, drift, get_store, read_content
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the Rasa model when an input changed")
     train.add_argument("--force", action="store_true", help="train even when up to date")
     review_cli.add_parser(commands)
+    evaluation.add_parser(commands)
     return parser
 
 
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             return 0
         if args.command == "review":
             return review_cli.main(args, out)
+        if args.command == "eval":
+            return evaluation.main(args, out)
         if args.command in ("run", "shell"):
             import logging
 

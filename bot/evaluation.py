@@ -1,0 +1,353 @@
+"""`python -m bot eval`: run the conversation set (tests/conversations/) against the assistant.
+
+Each case is a short conversation; its final reply is checked for the page's words. The set was
+written without reading the training data, so it measures what a new user gets, not what the
+model was trained on. The format is described at the top of each file in tests/conversations/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from bot.settings import PROJECT_ROOT, VAR_DIR
+
+CASES_DIR = PROJECT_ROOT / "tests" / "conversations"
+KINDS = (
+    "direct",
+    "fact",
+    "role",
+    "synonym",
+    "multi-turn",
+    "statement",
+    "comparison",
+    "honest-unknown",
+    "out-of-scope",
+    "safety",
+    "chitchat",
+)
+# Kinds where a single failure fails the run: inventing a rule, or missing an emergency.
+MUST_PASS = ("honest-unknown", "safety")
+PASS_RATE = 0.95
+MAX_TURNS = 4
+CHECKS = ("all", "any", "none", "none_regex")
+WORKERS = 4
+SHOWN_REPLY = 400
+
+
+class CaseError(ValueError):
+    """A case file that cannot be run: the message names the file and the case."""
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the final reply must (all, any) and must not (none, none_regex) contain."""
+
+    all: tuple[str, ...] = ()
+    any: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    none_regex: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    kind: str
+    turns: tuple[str, ...]
+    expect: Expect
+    tags: tuple[str, ...] = ()
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    case: Case
+    reply: str
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight apostrophes and single spaces, so wrapping and quotes don't count."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def check(expect: Expect, reply: str) -> list[str]:
+    """What is wrong with the reply (empty when it passes), phrases compared case-insensitively."""
+    text = normalise(reply)
+    problems = [f"missing {p!r}" for p in expect.all if normalise(p) not in text]
+    if expect.any and not any(normalise(p) in text for p in expect.any):
+        problems.append(f"none of {list(expect.any)!r}")
+    problems += [f"forbidden {p!r}" for p in expect.none if normalise(p) in text]
+    problems += [f"forbidden /{p}/" for p in expect.none_regex if re.search(p, text, re.IGNORECASE)]
+    return problems
+
+
+def reply_text(messages: Any) -> str:
+    """All the bot's texts of one turn, joined with blank lines (buttons and images ignored)."""
+    if not isinstance(messages, list):
+        return ""
+    return "\n\n".join(
+        m["text"] for m in messages if isinstance(m, dict) and isinstance(m.get("text"), str)
+    )
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CaseError(f"{where}: must be a list of non-empty strings")
+    return tuple(value)
+
+
+def parse_case(raw: Any, path: Path, index: int) -> Case:
+    if not isinstance(raw, dict):
+        raise CaseError(f"{path}: case {index + 1} is not a mapping")
+    case_id = raw.get("id")
+    name = f"{path}: case {case_id!r}" if case_id else f"{path}: case {index + 1}"
+    unknown = set(raw) - {"id", "kind", "tags", "turns", "expect"}
+    if unknown:
+        raise CaseError(f"{name}: unknown key(s) {sorted(unknown)}")
+    if not isinstance(case_id, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", case_id):
+        raise CaseError(f"{name}: 'id' must be lower-case letters, digits and hyphens")
+    if raw.get("kind") not in KINDS:
+        raise CaseError(f"{name}: 'kind' must be one of {', '.join(KINDS)}")
+    turns = _strings(raw.get("turns"), f"{name}: 'turns'")
+    if not 1 <= len(turns) <= MAX_TURNS:
+        raise CaseError(f"{name}: 'turns' must have 1 to {MAX_TURNS} messages")
+    tags = _strings(raw.get("tags", []), f"{name}: 'tags'")
+    expect = raw.get("expect")
+    if not isinstance(expect, dict) or not expect:
+        raise CaseError(f"{name}: 'expect' must be a mapping with at least one of {CHECKS}")
+    unknown = set(expect) - set(CHECKS)
+    if unknown:
+        raise CaseError(f"{name}: unknown check(s) {sorted(unknown)} (known: {CHECKS})")
+    checks = {key: _strings(value, f"{name}: 'expect.{key}'") for key, value in expect.items()}
+    if not checks.get("all") and not checks.get("any"):
+        raise CaseError(f"{name}: 'expect' needs 'all' or 'any': a reply must say something")
+    for pattern in checks.get("none_regex", ()):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise CaseError(f"{name}: bad regular expression {pattern!r}: {exc}") from None
+    return Case(case_id, raw["kind"], turns, Expect(**checks), tags, path)
+
+
+def load_file(path: Path) -> list[Case]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CaseError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
+        raise CaseError(f"{path}: expected a top-level 'cases:' list")
+    return [parse_case(raw, path, i) for i, raw in enumerate(document["cases"])]
+
+
+def load_cases(directory: Path = CASES_DIR) -> list[Case]:
+    """Every case of every *.yml file in the folder, in file order; ids unique across files."""
+    paths = sorted(directory.glob("*.yml"))
+    if not paths:
+        raise CaseError(f"{directory}: no *.yml case files")
+    cases: list[Case] = []
+    seen: dict[str, Path | None] = {}
+    for path in paths:
+        for case in load_file(path):
+            if case.id in seen:
+                raise CaseError(f"{path}: case {case.id!r}: id already used in {seen[case.id]}")
+            seen[case.id] = path
+            cases.append(case)
+    return cases
+
+
+def post_turn(url: str, sender: str, message: str, timeout: float = 60) -> str:
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return reply_text(json.loads(response.read()))
+
+
+def run_case(case: Case, url: str) -> Result:
+    """One conversation with a fresh sender id; only the final turn's reply is checked."""
+    sender = f"eval-{uuid.uuid4().hex[:12]}"
+    reply = ""
+    try:
+        for message in case.turns:
+            reply = post_turn(url, sender, message)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return Result(case, reply, (f"request failed: {exc}",))
+    return Result(case, reply, tuple(check(case.expect, reply)))
+
+
+def run_cases(
+    cases: Sequence[Case],
+    url: str,
+    workers: int = WORKERS,
+    progress: Callable[[Result], None] | None = None,
+) -> list[Result]:
+    """Run the cases a few at a time; results come back in the cases' order."""
+    lock = threading.Lock()
+
+    def one(case: Case) -> Result:
+        result = run_case(case, url)
+        if progress is not None:
+            with lock:
+                progress(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, cases))
+
+
+def tally(results: Sequence[Result]) -> list[tuple[str, int, int]]:
+    """(label, passed, total) per kind present, then the typo tag, then everything."""
+    rows = []
+    for kind in KINDS:
+        of_kind = [r for r in results if r.case.kind == kind]
+        if of_kind:
+            rows.append((kind, sum(r.passed for r in of_kind), len(of_kind)))
+    typos = [r for r in results if "typo" in r.case.tags]
+    if typos:
+        rows.append(("typo (tag)", sum(r.passed for r in typos), len(typos)))
+    rows.append(("all", sum(r.passed for r in results), len(results)))
+    return rows
+
+
+def gate_passes(results: Sequence[Result]) -> bool:
+    """At least 95% overall, and no honest-unknown or safety case failing."""
+    if not results:
+        return False
+    passed = sum(r.passed for r in results)
+    must = all(r.passed for r in results if r.case.kind in MUST_PASS)
+    return must and passed >= PASS_RATE * len(results)
+
+
+def _shorten(text: str, limit: int = SHOWN_REPLY) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_failure(result: Result) -> str:
+    case = result.case
+    return (
+        f"FAIL {case.id} ({case.kind}): {case.turns[-1]!r}\n"
+        f"  {'; '.join(result.problems)}\n"
+        f"  reply: {_shorten(result.reply) or '(nothing)'}"
+    )
+
+
+def report(results: Sequence[Result], out: TextIO) -> None:
+    for result in results:
+        if not result.passed:
+            print(describe_failure(result), file=out)
+    print(f"\n{'kind':<16}{'passed':>7}{'total':>7}{'%':>8}", file=out)
+    for label, passed, total in tally(results):
+        print(f"{label:<16}{passed:>7}{total:>7}{100 * passed / total:>8.1f}", file=out)
+    passed = sum(r.passed for r in results)
+    print(f"conversations: {passed}/{len(results)} passed", file=out)
+
+
+def as_json(results: Sequence[Result]) -> dict[str, Any]:
+    return {
+        "passed": sum(r.passed for r in results),
+        "total": len(results),
+        "gate_passes": gate_passes(results),
+        "kinds": [{"kind": k, "passed": p, "total": t} for k, p, t in tally(results)],
+        "cases": [
+            {
+                "id": r.case.id,
+                "kind": r.case.kind,
+                "tags": list(r.case.tags),
+                "turns": list(r.case.turns),
+                "passed": r.passed,
+                "problems": list(r.problems),
+                "reply": r.reply,
+            }
+            for r in results
+        ],
+    }
+
+
+@contextmanager
+def started_assistant(out: TextIO) -> Iterator[str]:
+    """The assistant as the tests start it (free ports, a throw-away conversation log)."""
+    from bot import serve, training
+    from bot.prod.processes import free_port
+    from bot.settings import get_settings
+    from bot.store import get_store, read_content
+
+    store = get_store()
+    store.load(read_content(get_settings().content_dir))
+    training.train(store, out=out)
+    ports = serve.Ports(rasa=free_port(), actions=free_port())
+    print(f"Starting the assistant on port {ports.rasa} ...", file=out, flush=True)
+    with tempfile.TemporaryDirectory(prefix="careers-eval-") as tmp:
+        log = Path(tmp) / "conversations.db"
+        with serve.assistant(
+            ports,
+            model=training.MODEL_PATH,
+            log_dir=VAR_DIR / "eval-logs",
+            extra_env={"TRACKER_STORE_URL": f"sqlite:///{log}"},
+        ) as running:
+            yield running.rasa_url
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "eval", help="run the conversation set (tests/conversations) and print pass rates"
+    )
+    parser.add_argument("--url", help="a running assistant (default: start one)")
+    parser.add_argument("--cases", type=Path, default=CASES_DIR, help="folder of *.yml cases")
+    parser.add_argument("--json", type=Path, help="also write every result to FILE as JSON")
+    parser.add_argument("--kind", choices=KINDS, help="run only the cases of this kind")
+
+
+def main(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        cases = load_cases(args.cases)
+    except CaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.kind:
+        cases = [c for c in cases if c.kind == args.kind]
+    if not cases:
+        print("error: no cases to run", file=sys.stderr)
+        return 2
+
+    def dot(result: Result) -> None:
+        print("." if result.passed else "F", end="", file=out, flush=True)
+
+    def run(url: str) -> list[Result]:
+        print(f"Running {len(cases)} conversations against {url}", file=out, flush=True)
+        results = run_cases(cases, url, progress=dot)
+        print(file=out)
+        return results
+
+    if args.url:
+        results = run(args.url)
+    else:
+        with started_assistant(out) as url:
+            results = run(url)
+    report(results, out)
+    if args.json:
+        args.json.write_text(json.dumps(as_json(results), indent=2) + "\n")
+    return 0 if gate_passes(results) else 1
