@@ -45,6 +45,23 @@ _BULLET = "•◦▪‣·*\u2013\u2014-"
 _BULLET_TOKEN = re.compile(rf"(?<!\S)[{_BULLET}]+(?!\S)")
 _LEADING_BULLET = re.compile(rf"^\s*[{_BULLET}]+\s*")
 _SENTENCE_END = (".", ",", ":", ";", "!", "?")
+# What may join two quotes that make up one sentence ("... patients and they clean ...").
+_JOINING_WORDS = frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "although",
+        "though",
+        "however",
+        "so",
+        "also",
+        "then",
+        "while",
+        "whereas",
+        "yet",
+    ]
+)
 
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # Elements that start a new line of text; any other element (a, span, strong...) is inline.
@@ -349,7 +366,7 @@ def _covered(sentence: str, covering: set[str]) -> bool:
     """Whether quotes and `not_facts` account for every word of the sentence.
 
     A quote may be part of a sentence (two facts from one sentence), so a sentence is covered
-    when nothing but punctuation is left after taking out every quote found in it.
+    when nothing but punctuation and joining words is left once every quote in it is taken out.
     """
     if sentence in covering:
         return True
@@ -357,7 +374,7 @@ def _covered(sentence: str, covering: set[str]) -> bool:
     for part in sorted(covering, key=len, reverse=True):
         if part in rest:
             rest = rest.replace(part, " ")
-    return not re.search(r"\w", rest)
+    return all(word in _JOINING_WORDS for word in re.findall(r"\w+", rest))
 
 
 def match_source(content: Content, page: Page, path: Path) -> SourceSpec:
