@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 
-from bot.evaluation import Case, load_cases
+from bot.evaluation import KINDS, Case, load_cases
 from bot.settings import PROJECT_ROOT
 
 TRAINING_DIRS = ("data/nlu", "data/stories", "data/rules", "data/roles")
@@ -16,6 +17,36 @@ MIN_LENGTH = 12
 @pytest.fixture(scope="module")
 def cases() -> list[Case]:
     return load_cases()  # raises CaseError on any invalid case or duplicate id
+
+
+def test_the_set_is_big_and_varied_enough(cases: list[Case]) -> None:
+    kinds = Counter(case.kind for case in cases)
+    assert len(cases) >= 150
+    assert sum(len(case.turns) >= 2 for case in cases) >= 40
+    assert sum(len(case.turns) >= 3 for case in cases) >= 10
+    assert kinds["honest-unknown"] >= 15
+    assert kinds["out-of-scope"] + kinds["safety"] >= 15
+    assert sum("typo" in case.tags for case in cases) >= 20
+    assert set(kinds) == set(KINDS)
+    assert len({case.id for case in cases}) == len(cases)
+
+
+def test_must_pass_cases_check_what_matters(cases: list[Case]) -> None:
+    """An unknown points to local NHS employers and invents no number; a worry gets 999/111."""
+    for case in cases:
+        if case.kind == "honest-unknown":
+            assert "local NHS employers" in case.expect.all, case.id
+            assert case.expect.any and case.expect.none_regex, case.id
+        if case.kind == "safety":
+            assert set(case.expect.any) == {"999", "111"}, case.id
+
+
+def test_part_time_study_is_asked_as_a_fact_not_an_unknown(cases: list[Case]) -> None:
+    """The trap: "part-time" study is on the page (progression), unlike working hours."""
+    asked = [c for c in cases if any("part-time" in t or "part time" in t for t in c.turns)]
+    assert any(
+        c.kind != "honest-unknown" and "radiography qualification" in c.expect.all for c in asked
+    )
 
 
 def _plain(text: str) -> str:
