@@ -2,7 +2,10 @@
 
 Every request must carry a valid v0 signature (HMAC-SHA256 of "v0:<timestamp>:<body>" with
 the app's signing secret) made in the last 5 minutes; anything else gets 403 (stock Rasa 3.6
-answers 400). Replies go out as Block Kit messages: mrkdwn sections of at most 3000 characters
+answers 400). An event_id seen before (Slack retrying, or a request sent again within those 5
+minutes) is acknowledged and not answered again (bot/channels/replays.py).
+
+Replies go out as Block Kit messages: mrkdwn sections of at most 3000 characters
 and, under the last one, an actions block with one button per option.
 """
 
@@ -17,12 +20,19 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackInput as StockSlackInput
-from sanic import Blueprint
+from sanic import Blueprint, response
 from sanic.request import Request
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.replays import SeenIds
 from bot.channels.replies import CHOOSE, split_text
-from bot.channels.webhooks import RenderedOutput, call_api, channel_settings, refuse_unverified
+from bot.channels.webhooks import (
+    RenderedOutput,
+    call_api,
+    channel_settings,
+    json_body,
+    refuse_unverified,
+)
 from bot.settings import SlackSettings
 
 logger = logging.getLogger(__name__)
@@ -132,11 +142,28 @@ class SlackInput(StockSlackInput):
             slack_signing_secret=settings.signing_secret,
         )
         self.settings = settings
+        self.seen = SeenIds()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)
         refuse_unverified(webhook, self.name(), self._check)
         return webhook
+
+    async def process_message(
+        self,
+        request: Request,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: str,
+        sender_id: str | None,
+        metadata: dict[str, Any] | None,
+    ) -> Any:
+        """Stock handling, except that an event seen before is acknowledged, not answered."""
+        event = json_body(request)
+        event_id = event.get("event_id") if isinstance(event, dict) else None
+        if isinstance(event_id, str) and not self.seen.first_time(event_id):
+            logger.info("Slack sent event %s again: acknowledged, not answered", event_id)
+            return response.text("")
+        return await super().process_message(request, on_new_message, text, sender_id, metadata)
 
     async def _check(self, request: Request) -> str | None:
         return signature_problem(

@@ -2,8 +2,9 @@
 
 At start-up the webhook is registered (setWebhook) with TELEGRAM_SECRET_TOKEN, which
 Telegram then sends in X-Telegram-Bot-Api-Secret-Token on every update; an update without
-it gets 403. Stock Rasa 3.6 instead calls the Bot API (set_webhook, and get_me on every
-update) through aiogram at api.telegram.org; here every call goes to TELEGRAM_API_URL.
+it gets 403. An update_id seen before is acknowledged and not answered again
+(bot/channels/replays.py). Stock Rasa 3.6 instead calls the Bot API (set_webhook, and get_me
+on every update) through aiogram at api.telegram.org; here every call goes to TELEGRAM_API_URL.
 
 Replies are plain text (Telegram makes links clickable) in parts of at most 4096 characters;
 options become an inline keyboard, one button per row, under the last part.
@@ -23,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.replays import SeenIds
 from bot.channels.replies import CHOOSE, option_payload, split_text
 from bot.channels.webhooks import (
     RenderedOutput,
@@ -131,6 +133,7 @@ class TelegramInput(StockTelegramInput):
     def __init__(self, settings: TelegramSettings) -> None:
         super().__init__(settings.bot_token, None, settings.webhook_url, debug_mode=False)
         self.settings = settings
+        self.seen = SeenIds()
 
     async def register_webhook(self) -> None:
         """setWebhook with the secret token, so Telegram sends it with every update."""
@@ -156,7 +159,12 @@ class TelegramInput(StockTelegramInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            found = incoming(json_body(request))
+            update = json_body(request)
+            update_id = update.get("update_id") if isinstance(update, dict) else None
+            if update_id is not None and not self.seen.first_time(str(update_id)):
+                logger.info("Telegram sent update %s again: acknowledged, not answered", update_id)
+                return response.text("success")
+            found = incoming(update)
             if found is None:
                 return response.text("success")
             chat_id, text, callback_id = found

@@ -4,7 +4,10 @@ Stock Rasa 3.6 does not check X-Twilio-Signature at all. Twilio signs each webho
 documents: base64 of HMAC-SHA1, keyed with the auth token, over the full URL it called
 followed by every POST field sorted by name, name and value concatenated. Behind a proxy the
 URL Twilio called is not the one Rasa sees, so it is rebuilt from TWILIO_PUBLIC_URL and the
-request's path and query. An unsigned or wrongly signed request gets 403.
+request's path and query. An unsigned or wrongly signed request gets 403. The form is read
+from the raw body with blank values kept: Twilio signs every field, and UK numbers often come
+with blank ones (`FromCity=`, `ToZip=`), which Sanic's `request.form` drops. A MessageSid seen
+before is acknowledged and not answered again (bot/channels/replays.py).
 
 Replies go to Twilio's Messages API at TWILIO_API_URL in parts of at most 1600 characters.
 SMS has no buttons: options are numbered ("Reply with a number: 1. Helpful 2. Not helpful"),
@@ -20,7 +23,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -30,6 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.replays import SeenIds
 from bot.channels.replies import numbered_options, option_number, option_payload, split_text
 from bot.channels.webhooks import (
     RenderedOutput,
@@ -47,9 +51,23 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
+def form_fields(body: bytes) -> dict[str, list[str]]:
+    """The POSTed form as Twilio signs it: every field, blank ones included."""
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def field(form: Mapping[str, Sequence[str]], name: str) -> str:
+    """The first value of `name` in the form, or ""."""
+    values = form.get(name) or [""]
+    return values[0]
+
+
 def signature(auth_token: str, url: str, form: Mapping[str, Sequence[str]]) -> str:
     """X-Twilio-Signature for a POST of `form` to `url`."""
-    signed = url + "".join(name + value for name in sorted(form) for value in sorted(form[name]))
+    # As Twilio's own RequestValidator: a value repeated under one name counts once.
+    signed = url + "".join(
+        name + value for name in sorted(form) for value in sorted(set(form[name]))
+    )
     digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
@@ -122,6 +140,7 @@ class TwilioInput(StockTwilioInput):
             settings.account_sid, settings.auth_token, settings.number, debug_mode=False
         )
         self.settings = settings
+        self.seen = SeenIds()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("twilio_webhook", __name__)
@@ -132,9 +151,12 @@ class TwilioInput(StockTwilioInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            sender = request.form.get("From")
-            text = request.form.get("Body")
-            if sender and text and text.strip():
+            form = form_fields(request.body)
+            sender, text = field(form, "From"), field(form, "Body")
+            message_id = field(form, "MessageSid")
+            if message_id and not self.seen.first_time(message_id):
+                logger.info("Twilio sent message %s again: acknowledged, not answered", message_id)
+            elif sender and text.strip():
                 text = text.replace("¡", "@")  # some carriers turn @ into ¡ (as stock Rasa)
                 if option_number(text) is not None:
                     text = option_payload(text, await latest_options(request, sender)) or text
@@ -156,7 +178,8 @@ class TwilioInput(StockTwilioInput):
 
     async def _check(self, request: Request) -> str | None:
         url = public_url(self.settings, request.path, request.query_string)
-        return signature_problem(self.settings.auth_token, url, request.form, request.headers)
+        form = form_fields(request.body)
+        return signature_problem(self.settings.auth_token, url, form, request.headers)
 
     def get_output_channel(self) -> OutputChannel:
         return TwilioOutput(self.settings)

@@ -4,16 +4,20 @@ posted with real HTTP to the assistant.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+import itertools
 import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from slack_sdk.signature import SignatureVerifier
+from twilio.request_validator import RequestValidator
 
 SLACK_SIGNING_SECRET = "slack-signing-secret"
 TELEGRAM_SECRET_TOKEN = "telegram-secret-token_1"
@@ -48,17 +52,26 @@ def get(url: str, timeout: float = 30) -> Answer:
         return Answer(error.code, error.read().decode())
 
 
+# Every message a provider sends has an id of its own (replays are refused by id).
+_UPDATE_IDS = itertools.count(int(time.time()) % 10**6 * 1000)
+
+
+def message_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
 # --- Slack -----------------------------------------------------------------------------
 def slack_headers(
     body: bytes, secret: str = SLACK_SIGNING_SECRET, timestamp: int | None = None
 ) -> dict[str, str]:
+    """Signed by Slack's own SDK (slack_sdk's SignatureVerifier), the reference signer."""
     sent_at = str(int(time.time()) if timestamp is None else timestamp)
-    base = b"v0:" + sent_at.encode() + b":" + body
-    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": sent_at, "X-Slack-Signature": f"v0={digest}"}
+    signature = SignatureVerifier(secret).generate_signature(timestamp=sent_at, body=body)
+    assert signature is not None
+    return {"X-Slack-Request-Timestamp": sent_at, "X-Slack-Signature": signature}
 
 
-def slack_message(user: str, channel: str, text: str) -> bytes:
+def slack_message(user: str, channel: str, text: str, event_id: str | None = None) -> bytes:
     """An Events API callback: a direct message to the app."""
     return json.dumps(
         {
@@ -75,7 +88,7 @@ def slack_message(user: str, channel: str, text: str) -> bytes:
                 "channel_type": "im",
             },
             "type": "event_callback",
-            "event_id": "Ev0001",
+            "event_id": event_id or message_id("Ev"),
             "event_time": 1700000000,
             "authorizations": [{"user_id": "UBOT", "is_bot": True}],
         }
@@ -103,7 +116,8 @@ def slack_click(user: str, channel: str, value: str) -> bytes:
 
 
 # --- Telegram --------------------------------------------------------------------------
-def telegram_message(chat_id: int, text: str, update_id: int = 1) -> bytes:
+def telegram_message(chat_id: int, text: str, update_id: int | None = None) -> bytes:
+    update_id = next(_UPDATE_IDS) if update_id is None else update_id
     user = {"id": chat_id, "is_bot": False, "first_name": "Sam"}
     return json.dumps(
         {
@@ -119,7 +133,8 @@ def telegram_message(chat_id: int, text: str, update_id: int = 1) -> bytes:
     ).encode()
 
 
-def telegram_click(chat_id: int, data: str, update_id: int = 2) -> bytes:
+def telegram_click(chat_id: int, data: str, update_id: int | None = None) -> bytes:
+    update_id = next(_UPDATE_IDS) if update_id is None else update_id
     user = {"id": chat_id, "is_bot": False, "first_name": "Sam"}
     return json.dumps(
         {
@@ -182,17 +197,26 @@ def messenger_headers(
 
 
 # --- Twilio ----------------------------------------------------------------------------
-def sms_form(sender: str, text: str) -> dict[str, str]:
+def sms_form(sender: str, text: str, message_sid: str | None = None) -> dict[str, str]:
+    """An incoming SMS as Twilio posts it for a UK number, blank location fields included."""
+    sid = message_sid or message_id("SM")
     return {
         "ToCountry": "GB",
-        "SmsMessageSid": "SM11111111111111111111111111111111",
+        "ToState": "",
+        "SmsMessageSid": sid,
         "NumMedia": "0",
-        "SmsSid": "SM11111111111111111111111111111111",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
         "SmsStatus": "received",
+        "FromCity": "",
         "Body": text,
+        "FromCountry": "GB",
         "To": TWILIO_NUMBER,
+        "ToZip": "",
         "NumSegments": "1",
-        "MessageSid": "SM11111111111111111111111111111111",
+        "MessageSid": sid,
         "AccountSid": "AC0123456789abcdef0123456789abcdef",
         "From": sender,
         "ApiVersion": "2010-04-01",
@@ -202,12 +226,10 @@ def sms_form(sender: str, text: str) -> dict[str, str]:
 def twilio_headers(
     url: str, form: dict[str, str], token: str = TWILIO_AUTH_TOKEN
 ) -> dict[str, str]:
-    """Signed as Twilio documents: HMAC-SHA1 over the URL then sorted name+value pairs."""
-    signed = url + "".join(name + form[name] for name in sorted(form))
-    digest = hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()
+    """Signed by Twilio's own SDK (twilio's RequestValidator), the reference signer."""
     return {
         "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": base64.b64encode(digest).decode(),
+        "X-Twilio-Signature": RequestValidator(token).compute_signature(url, form),
     }
 
 

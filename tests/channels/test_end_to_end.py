@@ -420,6 +420,89 @@ def test_sms_refuses_unsigned_and_wrongly_signed_requests(
     assert_no_trace(conversation_log, fakes, phone, phone)
 
 
+def test_sms_with_blank_fields_signed_by_twilios_library_is_answered(
+    assistant: serve.Running, fakes: FakeProviders
+) -> None:
+    """UK numbers come with FromCity=, ToZip= ...: Twilio signs them too, so must the check."""
+    phone = phone_number()
+    form = clients.sms_form(phone, QUESTION)
+    assert form["FromCity"] == form["ToZip"] == ""
+    public = f"{clients.TWILIO_PUBLIC_URL}{TWILIO_PATH}"
+    assert sms_post(assistant, form, clients.twilio_headers(public, form)).status == 200
+    [reply] = sms_sent(fakes, phone)
+    assert reply.form["Body"].startswith("What assistant practitioners do:")
+
+
+# --- replays ---------------------------------------------------------------------------
+def test_an_sms_sent_again_is_acknowledged_and_not_answered_twice(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    phone = phone_number()
+    public = f"{clients.TWILIO_PUBLIC_URL}{TWILIO_PATH}"
+    form = clients.sms_form(phone, QUESTION)
+    headers = clients.twilio_headers(public, form)
+    assert sms_post(assistant, form, headers).status == 200
+    sent = sms_sent(fakes, phone)
+    conversation_log.user_messages(phone, at_least=1)
+    answer = sms_post(assistant, form, headers)  # the same MessageSid, validly signed
+    assert answer.status == 200
+    assert answer.body == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+    settle()
+    assert (
+        fakes.matching(lambda c: c.path.startswith("/twilio/") and c.form.get("To") == phone)
+        == sent
+    )
+    assert len(conversation_log.user_messages(phone)) == 1
+
+
+def test_a_telegram_update_sent_again_is_acknowledged_and_not_answered_twice(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    chat_id = int(time.time() * 1000) % 10**9 + 2
+    body = clients.telegram_message(chat_id, QUESTION)
+    assert telegram_post(assistant, body, clients.telegram_headers()).status == 200
+    sent = telegram_sent(fakes, chat_id)
+    conversation_log.user_messages(str(chat_id), at_least=1)
+    answer = telegram_post(assistant, body, clients.telegram_headers())
+    assert (answer.status, answer.body) == (200, "success")
+    settle()
+    assert (
+        fakes.matching(
+            lambda c: (
+                c.path == f"{TELEGRAM_API}/sendMessage"
+                and (c.json or {}).get("chat_id") == str(chat_id)
+            )
+        )
+        == sent
+    )
+    assert len(conversation_log.user_messages(str(chat_id))) == 1
+
+
+def test_a_slack_event_sent_again_is_acknowledged_and_not_answered_twice(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    user, channel = unique("U-replay"), unique("D-replay")
+    body = clients.slack_message(user, channel, QUESTION)
+    json_type = {"Content-Type": "application/json"}
+    assert slack_post(assistant, body, {**json_type, **clients.slack_headers(body)}).status == 200
+    sent = slack_replies(fakes, channel)
+    conversation_log.user_messages(user, at_least=1)
+    # Sent again within the 5 minutes the timestamp allows, validly signed: only the event_id
+    # shows it is the same event.
+    answer = slack_post(assistant, body, {**json_type, **clients.slack_headers(body)})
+    assert answer.status == 200
+    settle()
+    assert (
+        fakes.matching(
+            lambda c: (
+                c.path == "/slack/api/chat.postMessage" and (c.json or {}).get("channel") == channel
+            )
+        )
+        == sent
+    )
+    assert len(conversation_log.user_messages(user)) == 1
+
+
 # --- Bot Framework (Teams) -------------------------------------------------------------
 def teams_post(
     assistant: serve.Running, activity: dict[str, Any], token: str | None

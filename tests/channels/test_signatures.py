@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.parse
 from typing import Any
 
 import pytest
+from multidict import MultiDict
+from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
 from bot.channels import botframework, facebook, slack, telegram, twilio
@@ -30,6 +33,14 @@ def test_slack_accepts_a_signed_request_made_within_five_minutes() -> None:
     for sent_at in [NOW, NOW - 300, NOW + 300]:
         headers = clients.slack_headers(BODY, timestamp=sent_at)
         assert slack.signature_problem(SECRET, headers, BODY, NOW) is None
+
+
+def test_slack_signatures_made_by_slacks_own_sdk_are_accepted() -> None:
+    now = int(time.time())
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=str(now), body=BODY)
+    headers = {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": str(signature)}
+    assert slack.signature_problem(SECRET, headers, BODY, now) is None
+    assert SignatureVerifier(SECRET).is_valid_request(BODY, clients.slack_headers(BODY))
 
 
 def test_slack_known_signature() -> None:
@@ -129,6 +140,27 @@ def test_twilio_signature_is_twilios() -> None:
     assert twilio.signature("tok", url, flat) == RequestValidator("tok").compute_signature(
         url, form
     )
+
+
+def test_twilio_form_with_blank_fields_signed_by_twilios_library_is_accepted() -> None:
+    """Twilio signs every field, blank ones included (FromCity=, ToZip= on UK numbers)."""
+    form = clients.sms_form("+447700900123", "hello")
+    assert form["FromCity"] == "" and form["ToZip"] == ""
+    url = "https://careers.example.org/webhooks/twilio/webhook"
+    headers = {"X-Twilio-Signature": RequestValidator("tok").compute_signature(url, form)}
+    body = urllib.parse.urlencode(form).encode()
+    assert twilio.signature_problem("tok", url, twilio.form_fields(body), headers) is None
+    # Parsed as Sanic's request.form parses it (blank values dropped), it would be refused.
+    dropped = urllib.parse.parse_qs(body.decode())
+    assert twilio.signature_problem("tok", url, dropped, headers) == "bad signature"
+
+
+def test_twilio_a_repeated_value_counts_once_as_in_twilios_library() -> None:
+    url = "https://careers.example.org/webhooks/twilio/webhook"
+    form = {"Body": ["a", "a", "b"], "From": ["+44"]}
+    pairs = [(name, value) for name, values in form.items() for value in values]
+    expected = RequestValidator("tok").compute_signature(url, MultiDict(pairs))
+    assert twilio.signature("tok", url, form) == expected
 
 
 def test_twilio_accepts_a_signed_request_with_or_without_the_default_port() -> None:
