@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 LOCAL_SECRET_PATH = VAR_DIR / "review-secret"
+LOCAL_SENDER_ID_KEY_PATH = VAR_DIR / "sender-id-key"
 MIN_SECRET_LENGTH = 32
 
 
@@ -206,6 +207,9 @@ class Settings:
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     # Several instances, shared stores, limits on what a request may carry.
     serving: ServingSettings = field(default_factory=ServingSettings)
+    # Keys the HMAC that replaces sender ids (phone numbers) in the conversation log; None
+    # means the generated local one.
+    sender_id_key: str | None = field(default=None, repr=False)
     # A newer saved copy of the source page (HTML or text); `bot run` warns when facts are stale.
     source_page_latest: Path | None = None
 
@@ -225,6 +229,14 @@ class Settings:
                 'random characters, e.g. python -c "import secrets; print(secrets.token_hex())")'
             )
         latest = (env.get("SOURCE_PAGE_LATEST") or "").strip()
+        sender_id_key = env.get("SENDER_ID_KEY") or None
+        if environment == "production" and (
+            sender_id_key is None or len(sender_id_key) < MIN_SECRET_LENGTH
+        ):
+            raise MissingSecret(
+                f"ENVIRONMENT=production needs SENDER_ID_KEY (at least {MIN_SECRET_LENGTH} "
+                "random characters; keep it: a new key makes returning users new ones)"
+            )
         return cls(
             role_store_url=env.get("ROLE_STORE_URL") or defaults.role_store_url,
             content_dir=Path(env.get("ROLE_CONTENT_DIR") or defaults.content_dir),
@@ -234,23 +246,45 @@ class Settings:
             channels=ChannelSettings.from_env(env),
             serving=ServingSettings.from_env(env),
             source_page_latest=Path(latest) if latest else None,
+            sender_id_key=sender_id_key,
         )
 
     def console_secret(self) -> str:
         """REVIEW_SECRET, or for local use a random one kept in var/ (made on first use)."""
         if self.review_secret is not None:
             return self.review_secret
-        path = LOCAL_SECRET_PATH
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first
-                pass
-            else:
-                with os.fdopen(descriptor, "w") as file:
-                    file.write(secrets.token_hex(32) + "\n")
-        return path.read_text().strip()
+        return _local_secret(LOCAL_SECRET_PATH)
+
+    def sender_id_secret(self) -> str:
+        """SENDER_ID_KEY, or for local use a random one kept in var/ (made on first use).
+
+        Every process that writes or reads the log (Rasa instances, the console) must use the
+        same key: they share var/ locally, and the environment in production.
+        """
+        if self.sender_id_key is not None:
+            return self.sender_id_key
+        return _local_secret(LOCAL_SENDER_ID_KEY_PATH)
+
+
+def _local_secret(path: Path) -> str:
+    """A random secret kept in `path` (mode 0600), made by whichever process asks first.
+
+    Written to a file of its own and then linked into place, so a process starting at the
+    same moment reads either no file or the whole secret, never an empty one.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another process made it first
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)

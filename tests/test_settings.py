@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from bot.settings import PROJECT_ROOT, Settings
 
 
@@ -19,3 +21,29 @@ def test_environment_overrides() -> None:
 
 def test_empty_variable_falls_back_to_default() -> None:
     assert Settings.from_env({"ROLE_STORE_URL": ""}).role_store_url.startswith("sqlite:///")
+
+
+def test_production_needs_a_sender_id_key() -> None:
+    from bot.settings import MissingSecret
+
+    production = {"ENVIRONMENT": "production", "REVIEW_SECRET": "r" * 40}
+    with pytest.raises(MissingSecret, match="SENDER_ID_KEY"):
+        Settings.from_env(production)
+    with pytest.raises(MissingSecret, match="SENDER_ID_KEY"):
+        Settings.from_env({**production, "SENDER_ID_KEY": "short"})
+    settings = Settings.from_env({**production, "SENDER_ID_KEY": "s" * 40})
+    assert settings.sender_id_secret() == "s" * 40
+    assert "s" * 40 not in repr(settings)
+
+
+def test_locally_the_sender_id_key_is_made_once_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.settings
+
+    path = tmp_path / "var" / "sender-id-key"
+    monkeypatch.setattr(bot.settings, "LOCAL_SENDER_ID_KEY_PATH", path)
+    first = Settings.from_env({}).sender_id_secret()
+    assert len(first) == 64
+    assert Settings.from_env({}).sender_id_secret() == first
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from bot import locks, serve
+from bot.db import make_engine
 from bot.prod import nginx
 from bot.prod.nginx import NginxConfig
 from bot.prod.processes import (
@@ -156,7 +156,7 @@ def create_tracker_tables(url: str) -> None:
     instances' CREATE TABLEs can collide in PostgreSQL and stop one of them."""
     from bot.tracking.store import create_tables
 
-    engine = create_engine(url)
+    engine = make_engine(url)
     try:
         create_tables(engine)
     finally:

@@ -9,15 +9,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import create_engine, delete, event, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, delete, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from bot.db import make_engine
 from bot.store.api import Comparison, FactInfo, RoleInfo, SourceInfo, StoreUnavailable
 from bot.store.content import Content, normalise_name
 from bot.store.models import TOPICS, Base, Fact, Role, RoleName, Source, Term, fact_roles
@@ -27,24 +26,6 @@ _FUZZY_MIN_LENGTH = 6
 _FUZZY_CUTOFF = 0.85
 _FUZZY_MAX_LENGTH = 80
 _ARTICLES = ("a ", "an ", "the ")
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys on and a busy timeout for concurrent use."""
-    kwargs: dict[str, object] = {"future": True, "pool_pre_ping": True}
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.execute("PRAGMA foreign_keys=ON")
-
-    return engine
 
 
 class SqlRoleStore:

@@ -4,27 +4,35 @@ Rasa loads it from the endpoints file (`tracker_store: type: bot.tracking.store.
 MaskingTrackerStore`, which bot.serve writes). The database URL comes from the settings
 (TRACKER_STORE_URL, by default var/conversations.db), so no password is written to disk.
 
-On every save, the new events are masked (bot.tracking.masking), inserted, and folded into
-the index rows the review console reads, all in one transaction.
+On every save, the new events are masked (bot.tracking.masking), inserted under the sender's
+pseudonym (bot.tracking.identity), and folded into the index rows the review console reads,
+all in one transaction; then the same masked events are published, under the pseudonym, to
+the event broker if one is configured. The raw sender id is only in the tracker Rasa holds in
+memory (to reply), never in a row, a broker message, a log line or an SQL error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import (
+    SQLTrackerStore,
+    TrackerEventDiffEngine,
+    TrackerStore,
+    create_engine_kwargs,
+)
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db import make_engine
 from bot.settings import get_settings
 from bot.tracking import models
+from bot.tracking.identity import pseudonym
 from bot.tracking.indexer import index_events
 from bot.tracking.masking import mask_event
 
@@ -50,21 +58,11 @@ def create_tables(engine: Any) -> None:
 
 
 def sqlite_pragmas(engine: Any) -> None:
-    """Let the Rasa server and the console share a SQLite file: WAL and a busy timeout."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+    """Kept for callers written before bot.db: `make_engine` sets the SQLite pragmas itself."""
 
 
 class MaskingTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore that masks personal data and keeps the review index up to date."""
+    """SQLTrackerStore that masks personal data, pseudonymises senders, keeps the index."""
 
     def __init__(
         self,
@@ -72,26 +70,65 @@ class MaskingTrackerStore(SQLTrackerStore):
         host: str | None = None,
         event_broker: Any = None,
         url: str | None = None,
+        sender_id_key: str | None = None,
         **kwargs: Any,
     ) -> None:
+        # Not SQLTrackerStore.__init__: its engine has no pre-ping (the first message after a
+        # database restart failed), and it retries a database that is down forever.
         url = url or host or get_settings().tracker_store_url
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
-        sqlite_pragmas(self.engine)
-        self.engine.dispose()  # reconnect, so every pooled connection gets the pragmas
+        self.engine = make_engine(url, **create_engine_kwargs(url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
+        self._key = sender_id_key or get_settings().sender_id_secret()
         create_tables(self.engine)
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+
+    def pseudonym(self, sender_id: str) -> str:
+        return pseudonym(sender_id, self._key)
+
+    def _event_query(
+        self, session: Session, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Any:
+        """Rasa's query for a sender's events, by pseudonym (retrieve and save both use it)."""
+        return super()._event_query(
+            session, self.pseudonym(sender_id), fetch_events_from_all_sessions
+        )
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """The stored events, as a tracker that keeps the raw `sender_id` (in memory only)."""
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
+            events = [json.loads(row.data) for row in rows]
+        if not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's streaming, with the events masked and the sender pseudonymised."""
+        if self.event_broker is None:
+            return
+        old = await self.retrieve(tracker.sender_id)
+        new = TrackerEventDiffEngine.event_difference(old, tracker)
+        self._publish(tracker.sender_id, [mask_event(event.as_dict()) for event in new])
+
+    def _publish(self, sender_id: str, masked: list[dict[str, Any]]) -> None:
+        if self.event_broker is None:
+            return
+        key = self.pseudonym(sender_id)
+        for data in masked:
+            self.event_broker.publish({**data, "sender_id": key})
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Insert the tracker's new events, masked, and index them, in one transaction."""
-        await self.stream_events(tracker)
+        """Insert the tracker's new events, masked, and index them, in one transaction; then
+        publish those masked events to the event broker, if any."""
+        key = self.pseudonym(tracker.sender_id)
         with self.session_scope() as session:
             rows = []
             for tracker_event in self._additional_events(session, tracker):
                 data = mask_event(tracker_event.as_dict())
                 row = self.SQLEvent(
-                    sender_id=tracker.sender_id,
+                    sender_id=key,
                     type_name=tracker_event.type_name,
                     timestamp=data.get("timestamp"),
                     intent_name=(data.get("parse_data") or {})
@@ -103,6 +140,7 @@ class MaskingTrackerStore(SQLTrackerStore):
                 session.add(row)
                 rows.append((row, data))
             session.flush()
-            index_events(session, tracker.sender_id, [(row.id, data) for row, data in rows])
+            index_events(session, key, [(row.id, data) for row, data in rows])
             session.commit()
-        logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
+        self._publish(tracker.sender_id, [data for _row, data in rows])
+        logger.debug("Stored %d event(s) of conversation %s", len(rows), key)

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.channels.guard import APOLOGY
+from bot.db import make_engine
 from bot.prod.cluster import Cluster
+from bot.tracking.identity import pseudonym
 
 WEBHOOK = "/webhooks/rest/webhook"
 
@@ -92,7 +94,7 @@ def wait_until(cluster: Cluster, timeout: float = 120, message: str = "hello") -
 
 
 def engine(cluster: Cluster) -> Engine:
-    return create_engine(cluster.tracker_store_url, pool_pre_ping=True)
+    return make_engine(cluster.tracker_store_url)
 
 
 @dataclass(frozen=True)
@@ -104,14 +106,14 @@ class Stored:
 
 
 def stored_events(db: Engine, sender: str) -> list[Stored]:
-    """Rasa's `events` rows for one conversation, in the order they were inserted."""
+    """Rasa's `events` rows for one conversation (stored under its pseudonym), in order."""
     with db.connect() as connection:
         rows = connection.execute(
             text(
                 "SELECT id, type_name, timestamp, data FROM events "
                 "WHERE sender_id = :sender ORDER BY id"
             ),
-            {"sender": sender},
+            {"sender": pseudonym(sender)},
         ).all()
     return [Stored(r.id, r.type_name, r.timestamp, json.loads(r.data)) for r in rows]
 

@@ -1,0 +1,62 @@
+"""The one engine factory: every database of the project is opened with `make_engine`.
+
+The role store, the conversation log (Rasa's tracker store), the review console and the
+benchmarks all connect through here, so each gets the same treatment:
+
+- pool pre-ping: a pooled connection is checked before use, so the first query after a
+  PostgreSQL restart reconnects instead of failing (stock Rasa's engine has none: the first
+  message after a restart got the apology);
+- SQLite: WAL, a 30 s busy timeout and foreign keys, so the Rasa server and the console can
+  share one file;
+- no bound values in SQL error messages (they end up in logs);
+- PostgreSQL: the session time zone is UTC, as the naive UTC datetimes we store assume; and
+  Rasa's pool settings (SQL_POOL_SIZE, SQL_MAX_OVERFLOW, POSTGRESQL_SCHEMA) are honoured.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime every DateTime column holds."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def make_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
+    """A 2.0-style engine for `url` (SQLite file or server), with pre-ping and our pragmas."""
+    parsed = make_url(url)
+    # hide_parameters: an SQL error's message (logged, shown in tracebacks) names the
+    # statement but not the values, which may be what a user typed.
+    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True, "hide_parameters": True}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {**kwargs.get("connect_args", {}), **engine_kwargs.pop("connect_args", {})}
+    if parsed.get_backend_name() == "postgresql":
+        # Appended to any options the caller gives (Rasa's POSTGRESQL_SCHEMA search path).
+        options = connect_args.get("options", "")
+        connect_args["options"] = f"{options} -c timezone=UTC".strip()
+    kwargs.update(engine_kwargs)
+    if connect_args:
+        kwargs["connect_args"] = connect_args
+    engine = create_engine(parsed, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
