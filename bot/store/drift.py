@@ -14,8 +14,10 @@ import json
 import re
 import sys
 import textwrap
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -146,19 +148,23 @@ class Page:
             lines.append(PageLine(text, heading, is_heading))
         return cls(tuple(lines))
 
+    @cached_property
+    def _folded(self) -> tuple[str, list[int]]:
+        """The whole page folded into one line, and where each of its lines starts in it."""
+        starts: list[int] = []
+        position = 0
+        for line in self.lines:
+            starts.append(position)
+            position += len(fold(line.text)) + 1
+        return " ".join(fold(line.text) for line in self.lines), starts
+
     def heading_of(self, quote: str) -> str | None:
         """The heading above where `quote` starts (it may span lines); None when it is absent."""
-        folded = [fold(line.text) for line in self.lines]
-        joined = " ".join(folded)
+        joined, starts = self._folded
         found = re.search(rf"(?<!\w){re.escape(fold(quote))}(?!\w)", joined)
         if found is None:
             return None
-        end = -1
-        for line, text in zip(self.lines, folded, strict=True):
-            end += len(text) + 1
-            if found.start() <= end:
-                return line.heading
-        return None  # pragma: no cover - a match always starts inside a line
+        return self.lines[bisect_right(starts, found.start()) - 1].heading
 
     def sentences(self) -> list[tuple[str, str]]:
         """Each sentence, bullet and heading of the page once, with the heading it is under."""
