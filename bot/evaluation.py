@@ -345,8 +345,12 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
     if args.url:
         results = run(args.url)
     else:
-        with started_assistant(out) as url:
-            results = run(url)
+        try:
+            with started_assistant(out) as url:
+                results = run(url)
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"error: {exc} (logs in {VAR_DIR / 'eval-logs'})", file=sys.stderr)
+            return 1
     report(results, out)
     if args.json:
         args.json.write_text(json.dumps(as_json(results), indent=2) + "\n")

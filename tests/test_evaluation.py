@@ -7,6 +7,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,18 @@ def test_cli_exits_2_naming_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 2
     assert output == ""
     assert f"error: {path}: case 'x': 'expect'" in capsys.readouterr().err
+
+
+def test_cli_says_why_when_the_assistant_does_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @contextmanager
+    def never_starts(out: Any) -> Iterator[str]:
+        raise TimeoutError("the Rasa server did not answer within 300 s")
+        yield ""
+
+    _write(tmp_path, "cases.yml", GOOD)
+    monkeypatch.setattr(evaluation, "started_assistant", never_starts)
+    code, _ = _eval("--cases", str(tmp_path))
+    assert code == 1
+    assert "error: the Rasa server did not answer within 300 s (logs in" in capsys.readouterr().err
