@@ -31,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.conversations import TEAMS, conversation_id, platform_id
 from bot.channels.replies import CHOOSE, split_text
 from bot.channels.webhooks import (
     RenderedOutput,
@@ -215,7 +216,7 @@ class BotFrameworkOutput(RenderedOutput):
             body = {
                 **message,
                 "from": self.bot,
-                "recipient": {"id": recipient_id},
+                "recipient": {"id": platform_id(TEAMS, recipient_id)},
                 "conversation": self.conversation,
             }
             if self.reply_to:
@@ -263,7 +264,7 @@ class BotFrameworkInput(StockBotFrameworkInput):
                 message = UserMessage(
                     text,
                     BotFrameworkOutput(self.settings, activity),
-                    sender,
+                    conversation_id(TEAMS, sender),
                     input_channel=self.name(),
                     metadata=self.get_metadata(request),
                 )

@@ -26,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.conversations import MESSENGER, conversation_id, platform_id
 from bot.channels.replies import CHOOSE, split_text
 from bot.channels.webhooks import (
     RenderedOutput,
@@ -112,7 +113,7 @@ class MessengerOutput(RenderedOutput):
         url = f"{self.settings.graph_url.rstrip('/')}/me/messages"
         for message in render(text, buttons):
             body = {
-                "recipient": {"id": recipient_id},
+                "recipient": {"id": platform_id(MESSENGER, recipient_id)},
                 "messaging_type": "RESPONSE",
                 "message": message,
             }
@@ -158,7 +159,11 @@ class FacebookInput(StockFacebookInput):
             for sender, text in incoming(json_body(request)):
                 output = self.get_output_channel()
                 message = UserMessage(
-                    text, output, sender, input_channel=self.name(), metadata=metadata
+                    text,
+                    output,
+                    conversation_id(MESSENGER, sender),
+                    input_channel=self.name(),
+                    metadata=metadata,
                 )
                 try:
                     await on_new_message(message)

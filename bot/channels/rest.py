@@ -11,6 +11,9 @@ What stock Rasa 3.6 does, and what this channel does instead:
 - control characters and unpaired surrogates are dropped from the message (PostgreSQL refuses
   a NUL, and the whole turn would be lost);
 - `input_channel` is always "rest": the client cannot write what the review console shows;
+- the conversation id is "rest:<sender>" (bot/channels/conversations.py), so a client that
+  posts a phone number as its sender cannot write into that number's SMS conversation; the
+  replies are still addressed (`recipient_id`) to the sender the client gave;
 - when the message cannot be handled (the tracker store or the lock store is down: see
   bot/channels/guard.py), stock Rasa logs it and answers 200 with nothing, or with half an
   answer that was never stored; here the answer is the apology alone, with a 503.
@@ -36,6 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 import bot.channels  # noqa: F401  (installs the guards)
+from bot.channels.conversations import REST, conversation_id, platform_id
 from bot.channels.guard import APOLOGY
 from bot.settings import get_settings
 
@@ -99,6 +103,28 @@ def _bot_reply(sender: str, text: str) -> list[dict[str, Any]]:
     return [{"recipient_id": sender, "text": text}]
 
 
+class RestOutput(CollectingOutputChannel):
+    """The replies, collected for the answer, addressed to the sender the client gave."""
+
+    def __init__(self, client_sender: str) -> None:
+        super().__init__()
+        self.client_sender = client_sender
+
+    async def _persist_message(self, message: dict[str, Any]) -> None:
+        await super()._persist_message({**message, "recipient_id": self.client_sender})
+
+
+class RestStreamOutput(QueueOutputChannel):
+    """The replies, streamed (`?stream=true`), addressed to the sender the client gave."""
+
+    def __init__(self, queue: Queue, client_sender: str) -> None:
+        super().__init__(queue)
+        self.client_sender = client_sender
+
+    async def _persist_message(self, message: dict[str, Any]) -> None:
+        await super()._persist_message({**message, "recipient_id": self.client_sender})
+
+
 class RestInput(StockRestInput):
     @staticmethod
     async def on_message_wrapper(
@@ -111,7 +137,7 @@ class RestInput(StockRestInput):
     ) -> None:
         """The streamed reply (`?stream=true`): as stock, but a failure still ends the stream
         (the guard has streamed the apology)."""
-        collector = QueueOutputChannel(queue)
+        collector = RestStreamOutput(queue, platform_id(REST, sender_id))
         message = UserMessage(
             text, collector, sender_id, input_channel=input_channel, metadata=metadata
         )
@@ -141,16 +167,17 @@ class RestInput(StockRestInput):
                 logger.info("a message of %d characters was not handled", len(text))
                 return response.json(_bot_reply(sender, too_long_reply(limits.max_message_length)))
             text = clean_text(text)
+            conversation = conversation_id(REST, sender)
             if bool_arg(request, "stream", default=False):
                 return response.stream(
-                    self.stream_response(on_new_message, text, sender, self.name(), metadata),
+                    self.stream_response(on_new_message, text, conversation, self.name(), metadata),
                     content_type="text/event-stream",
                 )
-            collector = CollectingOutputChannel()
+            collector = RestOutput(sender)
             try:
                 await on_new_message(
                     UserMessage(
-                        text, collector, sender, input_channel=self.name(), metadata=metadata
+                        text, collector, conversation, input_channel=self.name(), metadata=metadata
                     )
                 )
             except asyncio.CancelledError:

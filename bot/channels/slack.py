@@ -24,6 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.conversations import SLACK, conversation_id, platform_id
 from bot.channels.replays import SeenIds
 from bot.channels.replies import CHOOSE, split_text
 from bot.channels.webhooks import (
@@ -117,7 +118,7 @@ class SlackOutput(RenderedOutput):
         url = f"{self.settings.api_url.rstrip('/')}/chat.postMessage"
         headers = {"Authorization": f"Bearer {self.settings.bot_token}"}
         for message in render(text, buttons):
-            body = {"channel": self.channel or recipient_id, **message}
+            body = {"channel": self.channel or platform_id(SLACK, recipient_id), **message}
             if self.thread_id:
                 body["thread_ts"] = self.thread_id
             answer = await call_api(
@@ -157,13 +158,15 @@ class SlackInput(StockSlackInput):
         sender_id: str | None,
         metadata: dict[str, Any] | None,
     ) -> Any:
-        """Stock handling, except that an event seen before is acknowledged, not answered."""
+        """Stock handling, except that an event seen before is acknowledged, not answered,
+        and the conversation id is in Slack's namespace."""
         event = json_body(request)
         event_id = event.get("event_id") if isinstance(event, dict) else None
         if isinstance(event_id, str) and not self.seen.first_time(event_id):
             logger.info("Slack sent event %s again: acknowledged, not answered", event_id)
             return response.text("")
-        return await super().process_message(request, on_new_message, text, sender_id, metadata)
+        conversation = conversation_id(SLACK, sender_id) if sender_id else None
+        return await super().process_message(request, on_new_message, text, conversation, metadata)
 
     async def _check(self, request: Request) -> str | None:
         return signature_problem(

@@ -24,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.conversations import TELEGRAM, conversation_id, platform_id
 from bot.channels.replays import SeenIds
 from bot.channels.replies import CHOOSE, option_payload, split_text
 from bot.channels.webhooks import (
@@ -120,7 +121,8 @@ class TelegramOutput(RenderedOutput):
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
 
-    async def _send(self, chat_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+        chat_id = platform_id(TELEGRAM, recipient_id)
         for message in render(text, buttons):
             await call_bot_api(self.settings, "sendMessage", {"chat_id": chat_id, **message})
 
@@ -168,16 +170,18 @@ class TelegramInput(StockTelegramInput):
             if found is None:
                 return response.text("success")
             chat_id, text, callback_id = found
+            conversation = conversation_id(TELEGRAM, chat_id)
             if callback_id is not None:
                 await call_bot_api(
                     self.settings, "answerCallbackQuery", {"callback_query_id": callback_id}
                 )
                 if text.startswith("#"):
-                    text = option_payload(text, await latest_options(request, chat_id)) or text
+                    options = await latest_options(request, conversation)
+                    text = option_payload(text, options) or text
             message = UserMessage(
                 text,
                 output,
-                chat_id,
+                conversation,
                 input_channel=self.name(),
                 metadata=self.get_metadata(request),
             )

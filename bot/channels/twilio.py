@@ -33,6 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.conversations import SMS, conversation_id, platform_id
 from bot.channels.replays import SeenIds
 from bot.channels.replies import numbered_options, option_number, option_payload, split_text
 from bot.channels.webhooks import (
@@ -126,7 +127,7 @@ class TwilioOutput(RenderedOutput):
         )
         auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
         for body in render(text, buttons):
-            form = {"To": recipient_id, "From": settings.number, "Body": body}
+            form = {"To": platform_id(SMS, recipient_id), "From": settings.number, "Body": body}
             await call_api("Twilio Messages API", "POST", url, data=form, auth=auth)
 
 
@@ -157,13 +158,15 @@ class TwilioInput(StockTwilioInput):
             if message_id and not self.seen.first_time(message_id):
                 logger.info("Twilio sent message %s again: acknowledged, not answered", message_id)
             elif sender and text.strip():
+                conversation = conversation_id(SMS, sender)
                 text = text.replace("¡", "@")  # some carriers turn @ into ¡ (as stock Rasa)
                 if option_number(text) is not None:
-                    text = option_payload(text, await latest_options(request, sender)) or text
+                    options = await latest_options(request, conversation)
+                    text = option_payload(text, options) or text
                 message = UserMessage(
                     text,
                     self.get_output_channel(),
-                    sender,
+                    conversation,
                     input_channel=self.name(),
                     metadata=self.get_metadata(request),
                 )

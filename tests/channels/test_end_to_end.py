@@ -18,6 +18,15 @@ import pytest
 
 from actions.feedback import FEEDBACK_BUTTONS, THANKS
 from bot import serve
+from bot.channels.conversations import (
+    MESSENGER,
+    REST,
+    SLACK,
+    SMS,
+    TEAMS,
+    TELEGRAM,
+    conversation_id,
+)
 from bot.channels.slack import escape
 from tests.channels import clients
 from tests.channels.conftest import ConversationLog, rasa_log
@@ -47,8 +56,11 @@ def duties_answer(assistant: serve.Running) -> str:
     return answer
 
 
-def assert_no_trace(log: ConversationLog, fakes: FakeProviders, sender: str, marker: str) -> None:
+def assert_no_trace(
+    log: ConversationLog, fakes: FakeProviders, namespace: str, sender: str, marker: str
+) -> None:
     """Nothing of `sender` in the conversation log, and nothing sent mentioning `marker`."""
+    assert log.events(conversation_id(namespace, sender)) == []
     assert log.events(sender) == []
     assert (
         fakes.matching(lambda call: marker in json.dumps([call.json, call.form, call.path])) == []
@@ -122,10 +134,10 @@ def test_slack_answers_with_blocks_and_takes_button_clicks(
         "text": THANKS["helpful"],
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": THANKS["helpful"]}}],
     }
-    messages = conversation_log.user_messages(user, at_least=2)
+    messages = conversation_log.user_messages(conversation_id(SLACK, user), at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
     assert {m["input_channel"] for m in messages} == {"slack"}
-    assert conversation_log.channel(user) == "slack"
+    assert conversation_log.channel(conversation_id(SLACK, user)) == "slack"
 
 
 def test_slack_refuses_unsigned_forged_and_replayed_requests(
@@ -148,7 +160,7 @@ def test_slack_refuses_unsigned_forged_and_replayed_requests(
         answer = slack_post(assistant, request_body, headers)
         assert answer.status == 403, answer
     settle()
-    assert_no_trace(conversation_log, fakes, user, channel)
+    assert_no_trace(conversation_log, fakes, SLACK, user, channel)
 
 
 # --- Telegram --------------------------------------------------------------------------
@@ -210,10 +222,10 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
     [answered] = fakes.wait_for(lambda c: c.path == f"{TELEGRAM_API}/answerCallbackQuery")
     assert answered.json == {"callback_query_id": "cb-7"}
 
-    messages = conversation_log.user_messages(str(chat_id), at_least=2)
+    messages = conversation_log.user_messages(conversation_id(TELEGRAM, str(chat_id)), at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_not_helpful"]
     assert {m["input_channel"] for m in messages} == {"telegram"}
-    assert conversation_log.channel(str(chat_id)) == "telegram"
+    assert conversation_log.channel(conversation_id(TELEGRAM, str(chat_id))) == "telegram"
 
 
 def test_telegram_long_payloads_are_numbered_and_looked_up(
@@ -257,7 +269,7 @@ def test_telegram_refuses_updates_without_the_secret_token(
     ]:
         assert telegram_post(assistant, body, headers).status == 403
     settle()
-    assert_no_trace(conversation_log, fakes, str(chat_id), str(chat_id))
+    assert_no_trace(conversation_log, fakes, TELEGRAM, str(chat_id), str(chat_id))
 
 
 # --- Facebook Messenger ----------------------------------------------------------------
@@ -321,10 +333,10 @@ def test_messenger_answers_with_quick_replies_and_takes_them(
     thanks = messenger_sent(fakes, psid, count=2)[1]
     assert thanks.json["message"] == {"text": THANKS["helpful"]}
 
-    messages = conversation_log.user_messages(psid, at_least=2)
+    messages = conversation_log.user_messages(conversation_id(MESSENGER, psid), at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
     assert {m["input_channel"] for m in messages} == {"facebook"}
-    assert conversation_log.channel(psid) == "facebook"
+    assert conversation_log.channel(conversation_id(MESSENGER, psid)) == "facebook"
 
 
 def test_messenger_refuses_bad_or_missing_signatures_with_403(
@@ -344,7 +356,7 @@ def test_messenger_refuses_bad_or_missing_signatures_with_403(
     ]:
         assert messenger_post(assistant, body, headers).status == 403
     settle()
-    assert_no_trace(conversation_log, fakes, psid, psid)
+    assert_no_trace(conversation_log, fakes, MESSENGER, psid, psid)
 
 
 # --- Twilio SMS ------------------------------------------------------------------------
@@ -394,10 +406,10 @@ def test_sms_numbers_the_options_and_maps_a_number_back(
     thanks = sms_sent(fakes, phone, count=2)[1]
     assert thanks.form["Body"] == THANKS["not_helpful"]
 
-    messages = conversation_log.user_messages(phone, at_least=2)
+    messages = conversation_log.user_messages(conversation_id(SMS, phone), at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_not_helpful"]
     assert {m["input_channel"] for m in messages} == {"twilio"}
-    assert conversation_log.channel(phone) == "twilio"
+    assert conversation_log.channel(conversation_id(SMS, phone)) == "twilio"
 
 
 def test_sms_refuses_unsigned_and_wrongly_signed_requests(
@@ -417,7 +429,7 @@ def test_sms_refuses_unsigned_and_wrongly_signed_requests(
     ]:
         assert sms_post(assistant, form, headers).status == 403
     settle()
-    assert_no_trace(conversation_log, fakes, phone, phone)
+    assert_no_trace(conversation_log, fakes, SMS, phone, phone)
 
 
 def test_sms_with_blank_fields_signed_by_twilios_library_is_answered(
@@ -433,6 +445,29 @@ def test_sms_with_blank_fields_signed_by_twilios_library_is_answered(
     assert reply.form["Body"].startswith("What assistant practitioners do:")
 
 
+def test_a_rest_client_cannot_write_into_an_sms_conversation(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    """Each channel has its own conversation ids: posting a phone number as the REST sender
+    starts a REST conversation, and the SMS conversation of that number is untouched."""
+    phone = phone_number()
+    public = f"{clients.TWILIO_PUBLIC_URL}{TWILIO_PATH}"
+    form = clients.sms_form(phone, QUESTION)
+    assert sms_post(assistant, form, clients.twilio_headers(public, form)).status == 200
+    sms_sent(fakes, phone)
+    sms_conversation = conversation_id(SMS, phone)
+    assert len(conversation_log.user_messages(sms_conversation, at_least=1)) == 1
+
+    replies = post_json(
+        f"{assistant.rasa_url}/webhooks/rest/webhook", {"sender": phone, "message": "hello"}
+    )
+    assert replies and {reply["recipient_id"] for reply in replies} == {phone}
+    rest_messages = conversation_log.user_messages(conversation_id(REST, phone), at_least=1)
+    assert [m["text"] for m in rest_messages] == ["hello"]
+    assert [m["text"] for m in conversation_log.user_messages(sms_conversation)] == [QUESTION]
+    assert conversation_log.events(phone) == []
+
+
 # --- replays ---------------------------------------------------------------------------
 def test_an_sms_sent_again_is_acknowledged_and_not_answered_twice(
     assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
@@ -443,7 +478,7 @@ def test_an_sms_sent_again_is_acknowledged_and_not_answered_twice(
     headers = clients.twilio_headers(public, form)
     assert sms_post(assistant, form, headers).status == 200
     sent = sms_sent(fakes, phone)
-    conversation_log.user_messages(phone, at_least=1)
+    conversation_log.user_messages(conversation_id(SMS, phone), at_least=1)
     answer = sms_post(assistant, form, headers)  # the same MessageSid, validly signed
     assert answer.status == 200
     assert answer.body == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -452,7 +487,7 @@ def test_an_sms_sent_again_is_acknowledged_and_not_answered_twice(
         fakes.matching(lambda c: c.path.startswith("/twilio/") and c.form.get("To") == phone)
         == sent
     )
-    assert len(conversation_log.user_messages(phone)) == 1
+    assert len(conversation_log.user_messages(conversation_id(SMS, phone))) == 1
 
 
 def test_a_telegram_update_sent_again_is_acknowledged_and_not_answered_twice(
@@ -462,7 +497,7 @@ def test_a_telegram_update_sent_again_is_acknowledged_and_not_answered_twice(
     body = clients.telegram_message(chat_id, QUESTION)
     assert telegram_post(assistant, body, clients.telegram_headers()).status == 200
     sent = telegram_sent(fakes, chat_id)
-    conversation_log.user_messages(str(chat_id), at_least=1)
+    conversation_log.user_messages(conversation_id(TELEGRAM, str(chat_id)), at_least=1)
     answer = telegram_post(assistant, body, clients.telegram_headers())
     assert (answer.status, answer.body) == (200, "success")
     settle()
@@ -475,7 +510,7 @@ def test_a_telegram_update_sent_again_is_acknowledged_and_not_answered_twice(
         )
         == sent
     )
-    assert len(conversation_log.user_messages(str(chat_id))) == 1
+    assert len(conversation_log.user_messages(conversation_id(TELEGRAM, str(chat_id)))) == 1
 
 
 def test_a_slack_event_sent_again_is_acknowledged_and_not_answered_twice(
@@ -486,7 +521,7 @@ def test_a_slack_event_sent_again_is_acknowledged_and_not_answered_twice(
     json_type = {"Content-Type": "application/json"}
     assert slack_post(assistant, body, {**json_type, **clients.slack_headers(body)}).status == 200
     sent = slack_replies(fakes, channel)
-    conversation_log.user_messages(user, at_least=1)
+    conversation_log.user_messages(conversation_id(SLACK, user), at_least=1)
     # Sent again within the 5 minutes the timestamp allows, validly signed: only the event_id
     # shows it is the same event.
     answer = slack_post(assistant, body, {**json_type, **clients.slack_headers(body)})
@@ -500,7 +535,7 @@ def test_a_slack_event_sent_again_is_acknowledged_and_not_answered_twice(
         )
         == sent
     )
-    assert len(conversation_log.user_messages(user)) == 1
+    assert len(conversation_log.user_messages(conversation_id(SLACK, user))) == 1
 
 
 # --- Bot Framework (Teams) -------------------------------------------------------------
@@ -576,10 +611,10 @@ def test_teams_answers_with_a_hero_card_and_takes_clicks(
     assert thanks.json["text"] == THANKS["helpful"]
     assert "attachments" not in thanks.json
 
-    messages = conversation_log.user_messages(user, at_least=2)
+    messages = conversation_log.user_messages(conversation_id(TEAMS, user), at_least=2)
     assert [m["text"] for m in messages] == [QUESTION, "/feedback_helpful"]
     assert {m["input_channel"] for m in messages} == {"botframework"}
-    assert conversation_log.channel(user) == "botframework"
+    assert conversation_log.channel(conversation_id(TEAMS, user)) == "botframework"
 
 
 def test_teams_refuses_activities_without_a_valid_connector_token(
@@ -607,7 +642,7 @@ def test_teams_refuses_activities_without_a_valid_connector_token(
     other = {**activity, "channelId": "skype"}
     assert teams_post(assistant, other, bot_connector_token(key, serviceurl=service)).status == 403
     settle()
-    assert_no_trace(conversation_log, fakes, user, conversation)
+    assert_no_trace(conversation_log, fakes, TEAMS, user, conversation)
 
 
 # --- all channels ----------------------------------------------------------------------
