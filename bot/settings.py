@@ -19,6 +19,8 @@ VAR_DIR = PROJECT_ROOT / "var"
 LOCAL_SECRET_PATH = VAR_DIR / "review-secret"
 LOCAL_SENDER_ID_KEY_PATH = VAR_DIR / "sender-id-key"
 MIN_SECRET_LENGTH = 32
+# What ENVIRONMENT may say: a typo ("prod") must stop start-up, not quietly mean "local".
+ENVIRONMENTS = ("local", "production")
 
 
 class MissingSecret(RuntimeError):
@@ -222,6 +224,10 @@ class Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
         environment = (env.get("ENVIRONMENT") or defaults.environment).strip().lower()
+        if environment not in ENVIRONMENTS:
+            raise ValueError(
+                f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
+            )
         secret = env.get("REVIEW_SECRET") or None
         if environment == "production" and (secret is None or len(secret) < MIN_SECRET_LENGTH):
             raise MissingSecret(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -104,6 +105,7 @@ def create_app(
             web.get("/dashboard", dashboard, name="dashboard"),
             web.get("/export", export_page, name="export"),
             web.get("/export.yml", export_file, name="export_file"),
+            web.get("/logins", login_attempts, name="logins"),
             web.get("/api/conversations", api_conversations, name="api_conversations"),
             web.get(r"/api/conversations/{id:\d+}", api_transcript, name="api_transcript"),
         ]
@@ -178,8 +180,15 @@ def _back(conversation_id: int, anchor: str = "") -> web.HTTPSeeOther:
     return web.HTTPSeeOther(f"/conversations/{conversation_id}{anchor}")
 
 
+# A path on this site: "/" then printable ASCII other than a space or backslash, and not
+# "//" (another host). Browsers drop tabs and newlines from URLs ("/\t/evil.example" becomes
+# "//evil.example"), so anything outside that set is refused, not cleaned.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """`target` if it is a path on this site, else the conversation list."""
+    if target and _LOCAL_PATH.fullmatch(target):
         return target
     return "/"
 
@@ -203,7 +212,9 @@ async def login_form(request: web.Request) -> web.Response:
     return _login_page(request)
 
 
-def _login_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+def _login_page(
+    request: web.Request, error: str = "", status: int = 200, next_page: str | None = None
+) -> web.Response:
     config: Config = request.app[CONFIG]
     # Keep the browser's nonce if it has one: other requests that land on /login (the
     # favicon, a second tab) must not invalidate the form already shown.
@@ -216,7 +227,7 @@ def _login_page(request: web.Request, error: str = "", status: int = 200) -> web
         status=status,
         error=error,
         login_token=auth.sign(config.secret, nonce),
-        next=_safe_next(request.query.get("next")),
+        next=_safe_next(next_page if next_page is not None else request.query.get("next")),
     )
     _cookie(response, config, LOGIN_COOKIE, nonce)
     return response
@@ -229,16 +240,29 @@ async def login(request: web.Request) -> web.StreamResponse:
     nonce = auth.unsign(config.secret, str(form.get("csrf_token", "")))
     if nonce is None or not auth.tokens_match(request.cookies.get(LOGIN_COOKIE), nonce):
         return _login_page(request, "The form had expired: please try again.", status=403)
-    cookie = await asyncio.to_thread(
+    next_page = str(form.get("next", "/"))
+    result = await asyncio.to_thread(
         request.app[LOG].log_in,
         str(form.get("username", "")),
         str(form.get("password", "")),
         config.secret,
+        request.remote or "unknown",
     )
-    if cookie is None:
-        return _login_page(request, "Wrong username or password.", status=401)
-    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
-    _cookie(response, config, SESSION_COOKIE, cookie)
+    if result.retry_after:
+        minutes = math.ceil(result.retry_after / 60)
+        page = _login_page(
+            request,
+            "Too many failed logins for this username or from this address: try again in "
+            f"{minutes} minute{'' if minutes == 1 else 's'}.",
+            status=429,
+            next_page=next_page,
+        )
+        page.headers["Retry-After"] = str(result.retry_after)
+        return page
+    if result.cookie is None:
+        return _login_page(request, "Wrong username or password.", status=401, next_page=next_page)
+    response = web.HTTPSeeOther(_safe_next(next_page))
+    _cookie(response, config, SESSION_COOKIE, result.cookie)
     response.del_cookie(LOGIN_COOKIE, path="/")
     raise response
 
@@ -390,6 +414,11 @@ async def export_file(request: web.Request) -> web.Response:
         content_type="application/x-yaml",
         headers={"Content-Disposition": 'attachment; filename="relabelled_nlu.yml"'},
     )
+
+
+async def login_attempts(request: web.Request) -> web.Response:
+    attempts = await asyncio.to_thread(request.app[LOG].login_attempts)
+    return render(request, "logins.html", attempts=attempts)
 
 
 # --- JSON API ------------------------------------------------------------------------------

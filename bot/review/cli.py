@@ -48,7 +48,7 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
         count = _log().reindex()
         print(f"Read {count} event(s) not yet in the index.", file=out)
         return 0
-    except (AuthError, MissingSecret) as exc:
+    except (AuthError, MissingSecret, ValueError) as exc:  # ValueError: a setting's value
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -266,8 +266,10 @@ def _conditions(filters: Filters) -> list[Any]:
 class ConversationLog:
     """The conversation log's database as the console uses it: one short session per call."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, scrypt_n: int = auth.SCRYPT_N) -> None:
+        """`scrypt_n` below auth.SCRYPT_N is for tests only (hashing at 2^17 takes ~0.5 s)."""
         self.engine = engine
+        self.scrypt_n = scrypt_n
         self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
 
     def create_tables(self) -> None:
@@ -283,13 +285,36 @@ class ConversationLog:
 
     def set_trainer(self, username: str, password: str, *, reset: bool = False) -> bool:
         with self.session() as session:
-            return auth.set_trainer(session, username, password, reset=reset)
+            return auth.set_trainer(session, username, password, reset=reset, n=self.scrypt_n)
 
-    def log_in(self, username: str, password: str, secret: str) -> str | None:
-        """A signed session cookie for a right username and password, else None."""
+    def log_in(
+        self, username: str, password: str, secret: str, address: str = "unknown"
+    ) -> auth.LoginResult:
+        """A signed session cookie for a right username and password, unless throttled.
+
+        Each step is its own transaction: scrypt (~0.5 s) never runs while the database is
+        locked, and a throttled attempt never reaches it.
+        """
         with self.session() as session:
-            trainer = auth.authenticate(session, username, password)
-            return auth.start_session(session, trainer, secret) if trainer else None
+            attempt, wait = auth.begin_attempt(session, username, address)
+            found = None if attempt is None else auth.stored_hash(session, username)
+        if attempt is None:
+            return auth.LoginResult(None, retry_after=wait)
+        right = auth.check_password(found, password, self.scrypt_n)
+        rehashed = None
+        if right and found and auth.needs_rehash(found[1], self.scrypt_n):
+            rehashed = auth.hash_password(password, n=self.scrypt_n)
+        with self.session() as session:
+            auth.end_attempt(session, attempt, right)
+            if not right or found is None:
+                return auth.LoginResult(None)
+            if rehashed:
+                auth.set_hash(session, found[0], rehashed)
+            return auth.LoginResult(auth.start_session(session, found[0], secret))
+
+    def login_attempts(self, limit: int = 200) -> list[review_models.LoginAttempt]:
+        with self.session() as session:
+            return auth.recent_attempts(session, limit)
 
     def signed_in(self, cookie: str | None, secret: str) -> auth.SignedIn | None:
         with self.session() as session:

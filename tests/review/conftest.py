@@ -17,7 +17,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered
 
 from bot import serve, training
 from bot.review.app import create_app, domain_intents
-from bot.review.queries import ConversationLog
+from bot.review.queries import ConversationLog, ConversationRow, Filters
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store import Content, SqlRoleStore
 from bot.store.sql import make_engine
@@ -38,6 +38,8 @@ SECRET = "test-secret-" + "x" * 40
 TRAINER = "trainer"
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# scrypt's cost in tests that are not about it: 2^17 (production) takes ~0.5 s per login.
+TEST_SCRYPT_N = 2**10
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,6 +50,24 @@ def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'conversations.db'}"
+
+
+# fill()'s conversations by their first message: the log keeps only a keyed hash of a sender.
+FIRST_MESSAGES = {
+    "alice": "what does an AP do",
+    "bob": "blorf qwzx",
+    "carol": "<script>",
+    "dan": "roughly how many months",
+}
+
+
+def name_of(row: ConversationRow) -> str:
+    """Which of fill()'s conversations `row` is."""
+    return next(name for name, start in FIRST_MESSAGES.items() if row.preview.startswith(start))
+
+
+def find(log: ConversationLog, name: str) -> ConversationRow:
+    return next(r for r in log.conversations(Filters()).rows if name_of(r) == name)
 
 
 async def fill(url: str) -> None:
@@ -105,7 +125,7 @@ async def fill(url: str) -> None:
 
 @pytest.fixture
 def log(sqlite_url: str) -> Iterator[ConversationLog]:
-    found = ConversationLog(make_engine(sqlite_url))
+    found = ConversationLog(make_engine(sqlite_url), scrypt_n=TEST_SCRYPT_N)
     found.create_tables()
     yield found
     found.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -11,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.review.app import LOG
 from bot.review.queries import Filters
-from tests.review.conftest import PASSWORD, csrf_token, fill, log_in
+from tests.review.conftest import PASSWORD, csrf_token, fill, find, log_in
 
 PUBLIC = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login")}
 
@@ -95,7 +96,7 @@ async def test_user_text_is_escaped_and_no_script_may_run(
 ) -> None:
     await fill(sqlite_url)
     await log_in(client)
-    carol = next(r for r in app[LOG].conversations(_all()).rows if r.sender_id == "carol")
+    carol = find(app[LOG], "carol")
     for path in ("/", f"/conversations/{carol.id}"):
         response = await client.get(path)
         html = await response.text()
@@ -110,7 +111,7 @@ async def test_relabel_then_export(
 ) -> None:
     await fill(sqlite_url)
     await log_in(client)
-    dan = next(r for r in app[LOG].conversations(_all()).rows if r.sender_id == "dan")
+    dan = find(app[LOG], "dan")
     message = app[LOG].transcript(dan.id).turns
     message_id = next(t.message.id for t in message if t.kind == "user" and t.message)
     token = await csrf_token(client, f"/conversations/{dan.id}")
@@ -141,7 +142,22 @@ async def test_logging_out_ends_the_session(client: TestClient) -> None:
     assert (await client.get("/", allow_redirects=False)).status == 303
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r/evil.example",
+        " //evil.example",
+        "/ /evil.example",
+        "\t//evil.example",
+        "/\x00/evil.example",
+        "javascript:alert(1)",
+    ],
+)
 async def test_after_login_only_local_pages_are_opened(client: TestClient, target: str) -> None:
     form = await (await client.get("/login")).text()
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)
@@ -159,11 +175,70 @@ async def test_after_login_only_local_pages_are_opened(client: TestClient, targe
     assert response.headers["Location"] == "/"
 
 
+async def test_the_reported_open_redirect_is_closed(client: TestClient) -> None:
+    """Issue 14: /login?next=/%09/evil.example sent the trainer to //evil.example."""
+    form = await (await client.get("/login?next=/%09/evil.example")).text()
+    found = re.search(r'name="next" value="([^"]*)"', form)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert found is not None and token is not None
+    assert found.group(1) == "/"
+    response = await client.post(
+        "/login",
+        data={
+            "username": "trainer",
+            "password": PASSWORD,
+            "csrf_token": token.group(1),
+            "next": "/\t/evil.example",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303 and response.headers["Location"] == "/"
+
+
+async def test_a_local_next_page_is_kept(client: TestClient) -> None:
+    target = "/dashboard?from=2026-01-01&to=2026-01-31"
+    form = await (await client.get("/login?" + urlencode({"next": target}))).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    response = await client.post(
+        "/login",
+        data={
+            "username": "trainer",
+            "password": PASSWORD,
+            "csrf_token": token.group(1),
+            "next": target,
+        },
+        allow_redirects=False,
+    )
+    assert response.headers["Location"] == target
+
+
+async def test_logins_are_throttled_after_five_failures(client: TestClient) -> None:
+    for _ in range(5):
+        assert (await log_in(client, password="not the password")).status == 401
+    refused = await log_in(client)  # the right password, refused unchecked
+    assert refused.status == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 30
+    assert "Too many failed logins" in await refused.text()
+    assert "review_session" not in refused.cookies
+    assert (await client.get("/", allow_redirects=False)).status == 303
+
+
+async def test_the_console_shows_the_login_audit_trail(
+    app: web.Application, client: TestClient
+) -> None:
+    await log_in(client, password="wrong <b>pw</b>")
+    await log_in(client)
+    html = await (await client.get("/logins")).text()
+    assert html.count("wrong username or password") == 1 and "logged in" in html
+    assert "<b>pw" not in html and "wrong &lt;b&gt;" not in html
+
+
 async def test_the_json_api_filters_like_the_page(client: TestClient, sqlite_url: str) -> None:
     await fill(sqlite_url)
     await log_in(client)
     data = await (await client.get("/api/conversations?negative=1")).json()
-    assert [c["sender_id"] for c in data["conversations"]] == ["alice"]
+    assert [c["preview"] for c in data["conversations"]] == ["what does an AP do"]
     assert (await client.get("/api/conversations?below=abc")).status == 400
     transcript = await (
         await client.get(f"/api/conversations/{data['conversations'][0]['id']}")

@@ -6,28 +6,30 @@ import os
 import stat
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot import settings as settings_module
 from bot.review import auth
-from bot.review.models import LoginSession
+from bot.review.models import LoginAttempt, LoginSession
 from bot.review.queries import ConversationLog
 from bot.settings import MissingSecret, Settings
 from bot.store.sql import make_engine
 from tests.review.conftest import SECRET
 
 
-def test_passwords_are_salted_scrypt_hashes() -> None:
+def test_passwords_are_salted_scrypt_hashes_at_owasps_cost() -> None:
     first, second = auth.hash_password("a long password"), auth.hash_password("a long password")
-    assert first.startswith("scrypt$16384$8$1$") and first != second
+    assert first.startswith("scrypt$131072$8$1$") and first != second
     assert auth.verify_password("a long password", first)
     assert not auth.verify_password("a long passworD", first)
     assert not auth.verify_password("a long password", first[:-4] + "AAA=")
     assert not auth.verify_password("a long password", "md5$whatever")
+    # A corrupt row claiming a huge cost is refused, not computed.
+    assert not auth.verify_password("a long password", first.replace("$131072$", "$4194304$"))
 
 
 def test_trainer_accounts(log: ConversationLog) -> None:
@@ -38,17 +40,17 @@ def test_trainer_accounts(log: ConversationLog) -> None:
     assert log.set_trainer("ann", "long enough pw") is True
     with pytest.raises(auth.AuthError, match="exists"):
         log.set_trainer("ann", "another long pw")
-    cookie = log.log_in("ann", "long enough pw", SECRET)
+    cookie = log.log_in("ann", "long enough pw", SECRET).cookie
     assert cookie is not None and log.signed_in(cookie, SECRET) is not None
     assert log.set_trainer("ann", "another long pw", reset=True) is False
     assert log.signed_in(cookie, SECRET) is None  # a new password ends old sessions
-    assert log.log_in("ann", "long enough pw", SECRET) is None
-    assert log.log_in("nobody", "long enough pw", SECRET) is None
+    assert log.log_in("ann", "long enough pw", SECRET) == auth.LoginResult(None)
+    assert log.log_in("nobody", "long enough pw", SECRET) == auth.LoginResult(None)
 
 
 def test_session_cookies_are_signed_and_expire(log: ConversationLog) -> None:
     log.set_trainer("ann", "long enough pw")
-    cookie = log.log_in("ann", "long enough pw", SECRET)
+    cookie = log.log_in("ann", "long enough pw", SECRET).cookie
     assert cookie is not None
     token, _, mac = cookie.rpartition(".")
     assert log.signed_in(f"{token}.{'0' * len(mac)}", SECRET) is None
@@ -73,7 +75,7 @@ def test_add_user_reads_the_password_from_stdin(tmp_path: Path) -> None:
     )
     assert (done.returncode, done.stdout) == (0, "Created trainer 'maria'.\n")
     log = ConversationLog(make_engine(url))
-    assert log.log_in("maria", "a good long password", SECRET) is not None
+    assert log.log_in("maria", "a good long password", SECRET).cookie is not None
     log.engine.dispose()
 
 
@@ -87,15 +89,18 @@ def test_add_user_prompts_twice(monkeypatch: pytest.MonkeyPatch, log: Conversati
     assert main(["review", "add-user", "zed"]) == 1
     answers = iter(["same long password", "same long password"])
     assert main(["review", "add-user", "zed"]) == 0
-    assert log.log_in("zed", "same long password", SECRET) is not None
+    assert log.log_in("zed", "same long password", SECRET).cookie is not None
 
 
 def test_production_needs_a_real_secret() -> None:
+    other_secrets = {"SENDER_ID_KEY": "k" * 40}
     with pytest.raises(MissingSecret):
-        Settings.from_env({"ENVIRONMENT": "production"})
+        Settings.from_env({"ENVIRONMENT": "production", **other_secrets})
     with pytest.raises(MissingSecret):
-        Settings.from_env({"ENVIRONMENT": "production", "REVIEW_SECRET": "short"})
-    settings = Settings.from_env({"ENVIRONMENT": "production", "REVIEW_SECRET": SECRET})
+        Settings.from_env({"ENVIRONMENT": "production", "REVIEW_SECRET": "short", **other_secrets})
+    settings = Settings.from_env(
+        {"ENVIRONMENT": "production", "REVIEW_SECRET": SECRET, **other_secrets}
+    )
     assert settings.production and settings.console_secret() == SECRET
     assert "x" * 40 not in repr(settings)
 
@@ -128,3 +133,158 @@ def test_the_local_secret_is_generated_once_and_private(
     secret = settings.console_secret()
     assert len(secret) == 64 and settings.console_secret() == secret
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_hash_made_at_the_old_cost_is_redone_at_owasps_on_login(sqlite_url: str) -> None:
+    """Trainers made before the cost went up (2^14) get a 2^17 hash at their next login."""
+    old = ConversationLog(make_engine(sqlite_url), scrypt_n=2**14)
+    old.create_tables()
+    old.set_trainer("ann", "long enough pw")
+    production = ConversationLog(make_engine(sqlite_url))
+    assert production.scrypt_n == 2**17
+
+    def stored() -> str:
+        with production.session() as session:
+            found = auth.stored_hash(session, "ann")
+        assert found is not None
+        return found[1]
+
+    assert stored().startswith("scrypt$16384$")
+    assert production.log_in("ann", "a wrong password", SECRET).cookie is None
+    assert stored().startswith("scrypt$16384$")  # only a right password is rehashed
+    assert production.log_in("ann", "long enough pw", SECRET).cookie is not None
+    assert stored().startswith("scrypt$131072$8$1$")
+    assert production.log_in("ann", "long enough pw", SECRET).cookie is not None
+    old.engine.dispose()
+    production.engine.dispose()
+
+
+class Clock:
+    """auth's clock, moved by the test (sessions and throttling are about time passing)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = datetime.now(timezone.utc).replace(tzinfo=None)
+        monkeypatch.setattr(auth, "_now", lambda: self.now)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+@pytest.fixture
+def scrypt_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each password check that reaches scrypt (the real one runs; this only counts)."""
+    runs: list[str] = []
+    real = auth.verify_password
+
+    def counted(password: str, stored: str) -> bool:
+        runs.append(password)
+        return real(password, stored)
+
+    monkeypatch.setattr(auth, "verify_password", counted)
+    return runs
+
+
+def test_sessions_end_after_30_idle_minutes(log: ConversationLog, clock: Clock) -> None:
+    log.set_trainer("ann", "long enough pw")
+    cookie = log.log_in("ann", "long enough pw", SECRET).cookie
+    clock.advance(minutes=29)
+    assert log.signed_in(cookie, SECRET) is not None  # used: 30 more minutes from now
+    clock.advance(minutes=29)
+    assert log.signed_in(cookie, SECRET) is not None
+    clock.advance(minutes=31)
+    assert log.signed_in(cookie, SECRET) is None
+
+
+def test_sessions_end_8_hours_after_login_however_busy(log: ConversationLog, clock: Clock) -> None:
+    log.set_trainer("ann", "long enough pw")
+    cookie = log.log_in("ann", "long enough pw", SECRET).cookie
+    for _ in range(7 * 3 + 2):  # every 20 minutes for 7 h 40 min
+        clock.advance(minutes=20)
+        assert log.signed_in(cookie, SECRET) is not None
+    clock.advance(minutes=21)
+    assert log.signed_in(cookie, SECRET) is None
+
+
+def test_five_failures_for_a_username_then_refused_unchecked_with_a_growing_delay(
+    log: ConversationLog, clock: Clock, scrypt_runs: list[str]
+) -> None:
+    log.set_trainer("ann", "long enough pw")
+    for number in range(5):
+        assert log.log_in("ann", f"wrong {number}", SECRET, "10.0.0.1") == auth.LoginResult(None)
+        clock.advance(seconds=1)
+    assert len(scrypt_runs) == 5
+    # The right password, from another address, is refused without checking it.
+    refused = log.log_in("ann", "long enough pw", SECRET, "10.0.0.2")
+    assert refused.cookie is None and 25 <= refused.retry_after <= 30
+    assert len(scrypt_runs) == 5
+    clock.advance(seconds=30)
+    assert log.log_in("ann", "wrong again", SECRET, "10.0.0.2").cookie is None  # the 6th
+    assert len(scrypt_runs) == 6
+    assert log.log_in("ann", "long enough pw", SECRET, "10.0.0.2").retry_after == 60
+    clock.advance(seconds=61)
+    assert log.log_in("ann", "wrong, 7th", SECRET, "10.0.0.2").cookie is None
+    assert log.log_in("ann", "long enough pw", SECRET, "10.0.0.2").retry_after == 120
+    clock.advance(seconds=121)
+    # A successful login wipes the slate for the username.
+    assert log.log_in("ann", "long enough pw", SECRET, "10.0.0.2").cookie is not None
+    assert log.log_in("ann", "wrong after", SECRET, "10.0.0.2") == auth.LoginResult(None)
+    assert [auth.delay_after(n).total_seconds() for n in (4, 5, 6, 10, 30)] == [
+        0,
+        30,
+        60,
+        960,
+        3600,
+    ]
+
+
+def test_five_failures_from_an_address_throttle_every_username_from_it(
+    log: ConversationLog, clock: Clock, scrypt_runs: list[str]
+) -> None:
+    log.set_trainer("ann", "long enough pw")
+    for name in ("bob", "carl", "dora", "eve", "fay"):
+        assert log.log_in(name, "guess password", SECRET, "192.0.2.7").cookie is None
+    assert log.log_in("ann", "long enough pw", SECRET, "192.0.2.7").retry_after > 0
+    assert len(scrypt_runs) == 5
+    assert log.log_in("ann", "long enough pw", SECRET, "192.0.2.8").cookie is not None
+
+
+def test_every_login_is_in_the_audit_trail_without_its_password(
+    log: ConversationLog, clock: Clock
+) -> None:
+    log.set_trainer("ann", "long enough pw")
+    for _ in range(5):
+        log.log_in("ann", "s3cret-wrong-pw", SECRET, "10.0.0.1")
+    log.log_in("ann", "long enough pw", SECRET, "10.0.0.1")
+    log.log_in("ghost\x00\u202e", "s3cret-wrong-pw", SECRET, "10.0.0.3")
+    attempts = log.login_attempts()
+    assert [(a.username, a.address, a.outcome) for a in attempts] == [
+        ("ghost", "10.0.0.3", "failed"),
+        ("ann", "10.0.0.1", "throttled"),
+        *[("ann", "10.0.0.1", "failed")] * 5,
+    ]
+    with log.session() as session:
+        rows = session.execute(select(LoginAttempt)).scalars().all()
+    assert "s3cret" not in repr([vars(r) for r in rows])
+
+
+def test_environment_accepts_only_its_known_values(tmp_path: Path) -> None:
+    for typo in ("prod", "staging", "productoin"):
+        with pytest.raises(ValueError, match="ENVIRONMENT must be one of local, production"):
+            Settings.from_env({"ENVIRONMENT": typo})
+    assert Settings.from_env({"ENVIRONMENT": " Local "}).environment == "local"
+    assert Settings.from_env({}).environment == "local"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "review", "serve", "--port", "1"],
+        env={**os.environ, "ENVIRONMENT": "prod", "TRACKER_STORE_URL": f"sqlite:///{tmp_path}/l"},
+        cwd=settings_module.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "ENVIRONMENT must be one of local, production, not 'prod'" in done.stderr

@@ -10,10 +10,10 @@ from pathlib import Path
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
 from bot.review.export import build_export, normalise
-from bot.review.queries import ConversationLog, Filters, Labelled
+from bot.review.queries import ConversationLog, Labelled
 from bot.settings import PROJECT_ROOT
 from bot.store.sql import make_engine
-from tests.review.conftest import fill
+from tests.review.conftest import fill, find
 
 
 def labelled(text: str, label: str = "ask_training") -> Labelled:
@@ -60,7 +60,7 @@ async def test_the_export_command(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
     await fill(url)
     log = ConversationLog(make_engine(url))
-    dan = next(r for r in log.conversations(Filters()).rows if r.sender_id == "dan")
+    dan = find(log, "dan")
     message = next(t.message for t in log.transcript(dan.id).turns if t.message)
     log.set_label(message.id, "ask_training", "trainer")
     log.engine.dispose()

@@ -9,7 +9,7 @@ import pytest
 
 from bot.review.queries import ConversationLog, Filters, NotFound
 from bot.store.sql import make_engine
-from tests.review.conftest import fill
+from tests.review.conftest import fill, find, name_of
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ async def log(log_url: str) -> AsyncIterator[ConversationLog]:
 
 
 def senders(log: ConversationLog, **query: str) -> list[str]:
-    return sorted(r.sender_id for r in log.conversations(Filters.from_query(query)).rows)
+    return sorted(name_of(r) for r in log.conversations(Filters.from_query(query)).rows)
 
 
 def test_each_filter(log: ConversationLog) -> None:
@@ -47,7 +47,7 @@ def test_each_filter(log: ConversationLog) -> None:
 
 
 def test_review_status_tags_and_notes(log: ConversationLog) -> None:
-    alice = next(r for r in log.conversations(Filters()).rows if r.sender_id == "alice")
+    alice = find(log, "alice")
     log.set_reviewed(alice.id, True, "trainer")
     assert senders(log, status="reviewed") == ["alice"]
     assert senders(log, status="unreviewed") == ["bob", "carol", "dan"]
@@ -77,7 +77,7 @@ def test_pages(log: ConversationLog) -> None:
 
 
 def test_transcript_shows_intents_confidences_and_replies(log: ConversationLog) -> None:
-    bob = next(r for r in log.conversations(Filters()).rows if r.sender_id == "bob")
+    bob = find(log, "bob")
     turns = log.transcript(bob.id).turns
     user = next(t for t in turns if t.kind == "user")
     assert user.message is not None
@@ -88,7 +88,7 @@ def test_transcript_shows_intents_confidences_and_replies(log: ConversationLog) 
 
 
 def test_labels_and_the_labelled_list(log: ConversationLog) -> None:
-    alice = next(r for r in log.conversations(Filters()).rows if r.sender_id == "alice")
+    alice = find(log, "alice")
     messages = [t.message for t in log.transcript(alice.id).turns if t.message]
     typed, pressed = messages
     assert pressed.payload
