@@ -15,7 +15,7 @@ import re
 import sys
 import textwrap
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -49,58 +49,14 @@ _LEADING_BULLET = re.compile(rf"^\s*[{_BULLET}]+\s*")
 _SENTENCE_END = (".", ",", ":", ";", "!", "?")
 # What may join two quotes that make up one sentence ("... patients and they clean ...").
 _JOINING_WORDS = frozenset(
-    [
-        "and",
-        "or",
-        "but",
-        "although",
-        "though",
-        "however",
-        "so",
-        "also",
-        "then",
-        "while",
-        "whereas",
-        "yet",
-    ]
+    "and or but although though however so also then while whereas yet".split()  # noqa: SIM905
 )
 
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # Elements that start a new line of text; any other element (a, span, strong...) is inline.
 _BLOCK_TAGS = _HEADING_TAGS | frozenset(
-    [
-        "address",
-        "article",
-        "blockquote",
-        "body",
-        "caption",
-        "dd",
-        "details",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "summary",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
+    "address article blockquote body caption dd details div dl dt fieldset figcaption figure "  # noqa: SIM905
+    "footer header hr li main ol p pre section summary table tbody td tfoot th thead tr ul".split()
 )
 # Never the article: page furniture, and what a browser does not show.
 _NOT_ARTICLE = (
@@ -151,12 +107,13 @@ class Page:
     @cached_property
     def _folded(self) -> tuple[str, list[int]]:
         """The whole page folded into one line, and where each of its lines starts in it."""
+        folded = [fold(line.text) for line in self.lines]
         starts: list[int] = []
         position = 0
-        for line in self.lines:
+        for text in folded:
             starts.append(position)
-            position += len(fold(line.text)) + 1
-        return " ".join(fold(line.text) for line in self.lines), starts
+            position += len(text) + 1
+        return " ".join(folded), starts
 
     def heading_of(self, quote: str) -> str | None:
         """The heading above where `quote` starts (it may span lines); None when it is absent."""
@@ -218,18 +175,22 @@ def html_page(html: str) -> Page:
     root = tree.css_first("main, [role=main]") or tree.css_first("article") or tree.body
     if root is None:
         return Page(())
-    for node in root.css(_NOT_ARTICLE):
-        node.decompose()
-    for node in root.css("header, footer"):
-        if not _inside(node, ("article", "main")):
+    furniture = root.css(_NOT_ARTICLE) + [
+        node for node in root.css("header, footer") if not _inside(node, ("article", "main"))
+    ]
+    # Remove outermost first and never a node inside one already removed (freed memory).
+    removed = {node.mem_id for node in furniture}
+    for node in furniture:
+        if not _inside(node, removed=removed):
             node.decompose()
     return Page.from_blocks(_blocks(root))
 
 
-def _inside(node: LexborNode, tags: tuple[str, ...]) -> bool:
+def _inside(node: LexborNode, tags: Collection[str] = (), removed: Collection[int] = ()) -> bool:
+    """Whether an ancestor of `node` has one of `tags` or is one of the `removed` nodes."""
     parent = node.parent
     while parent is not None:
-        if parent.tag in tags:
+        if parent.tag in tags or parent.mem_id in removed:
             return True
         parent = parent.parent
     return False

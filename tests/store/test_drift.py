@@ -303,6 +303,17 @@ def test_html_without_main_drops_the_page_header_and_footer() -> None:
     ]
 
 
+def test_furniture_inside_furniture_is_removed_once() -> None:
+    page = html_page(
+        "<main>"
+        + "<aside><nav><form><button>Go</button></form></nav><div hidden><nav>y</nav></div></aside>"
+        * 50
+        + "<h2>The job</h2><p>They assist.</p><footer><nav>Top</nav><p>Updated 2024.</p></footer>"
+        "</main>"
+    )
+    assert [line.text for line in page.lines] == ["The job", "They assist.", "Updated 2024."]
+
+
 def test_deeply_nested_html_does_not_crash(tmp_path: Path) -> None:
     page = tmp_path / "nested.html"
     page.write_text("<html><body>" + "<div>" * 20000 + "The job" + "</div>" * 20000)
