@@ -1,50 +1,222 @@
-"""The socket.io channel the web widget uses: stock Rasa, with our guard and one fix.
+"""The socket.io channel the web widget uses: Rasa's, with the REST channel's limits.
 
-The fix: with session_persistence on, Rasa 3.6.21 joins the client to its session's room with
-`sio.enter_room(...)` and does not await it. Since python-socketio 5.10 that method is a
+What stock Rasa 3.6 does, and what this channel does instead:
+
+- engine.io accepts packets of up to 1 MB, and WebSocket frames pass nginx's body and rate
+  limits; here the engine.io buffer is the REST channel's body limit (MAX_BODY_BYTES, 64 kB):
+  a bigger packet is refused by engine.io before any handler runs, and the connection closed;
+- any `message` (of any type and size) reaches the pipeline; here it must be a string, one over
+  MAX_MESSAGE_LENGTH characters gets the REST channel's polite reply and is neither sent to NLU
+  nor stored, and control characters are dropped (bot/channels/rest.py);
+- a connection may send messages as fast as it likes; here it may send BURST at once, then one
+  every 1 / MESSAGES_PER_SECOND seconds, and a faster one gets a polite reply and is dropped;
+- the client chooses its session id, which is the conversation id (any string: someone else's,
+  a phone number); here the server issues it (SessionIds): a random id signed with HMAC, which
+  a client can give back to resume its conversation but cannot invent. The conversation id is
+  "web:<the random id>" (bot/channels/conversations.py).
+
+And one fix: with session_persistence on, Rasa 3.6.21 joins the client to its session's room
+with `sio.enter_room(...)` and does not await it. Since python-socketio 5.10 that method is a
 coroutine, so the room is never joined and replies, sent to the room, never arrive (Rasa issue
-13027). requirements.lock pins python-socketio 5.9.0; this handler awaits the call when it is a
+13027). requirements.lock pins python-socketio 5.9.0; this channel awaits the call when it is a
 coroutine, so an upgrade does not silently break the widget (tests/web/test_socketio.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
-import uuid
+import json
+import logging
+import re
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import UserMessage, decode_bearer_token
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
-from sanic import Blueprint
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
 
 import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels.conversations import WEB, conversation_id
+from bot.channels.rest import clean_text, too_long_reply
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
 
 MAX_SESSION_ID_LENGTH = 128
+MESSAGES_PER_SECOND = 0.5
+BURST = 5
+TOO_FAST = (
+    "Sorry, that is more messages than I can answer at once. Please wait a moment, "
+    "then ask one question at a time."
+)
+_RANDOM_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def session_id_from(data: Any) -> str:
-    """The session id a client asked to resume, or a new one (as Rasa: a uuid4 hex)."""
-    requested = data.get("session_id") if isinstance(data, dict) else None
-    if isinstance(requested, str) and 0 < len(requested) <= MAX_SESSION_ID_LENGTH:
-        return requested
-    return uuid.uuid4().hex
+class SessionIds:
+    """Session ids the server issues: "<random id>.<HMAC of it>", checked when given back."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    @classmethod
+    def from_settings(cls) -> SessionIds:
+        """Keyed from SENDER_ID_KEY (which production must set), so every Rasa instance accepts
+        the ids the others issued."""
+        secret = get_settings().sender_id_secret().encode()
+        return cls(hmac.new(secret, b"careers web widget session ids", hashlib.sha256).digest())
+
+    def _signature(self, random_id: str) -> str:
+        return hmac.new(self.key, random_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def new(self) -> str:
+        random_id = secrets.token_hex(16)
+        return f"{random_id}.{self._signature(random_id)}"
+
+    def conversation(self, session_id: Any) -> str | None:
+        """The conversation id of a session id this server issued, else None."""
+        if not isinstance(session_id, str) or len(session_id) > MAX_SESSION_ID_LENGTH:
+            return None
+        random_id, _, signature = session_id.partition(".")
+        if not _RANDOM_ID.fullmatch(random_id):
+            return None
+        if not hmac.compare_digest(signature.encode(), self._signature(random_id).encode()):
+            return None
+        return conversation_id(WEB, random_id)
+
+
+class MessageRate:
+    """A token bucket per connection: `burst` messages at once, then `per_second`."""
+
+    def __init__(
+        self,
+        per_second: float = MESSAGES_PER_SECOND,
+        burst: int = BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_second = per_second
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        tokens, then = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.per_second)
+        allowed = tokens >= 1
+        self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+        return allowed
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)
+
+
+def message_text(data: Any) -> str | None:
+    """The `message` of a user_uttered event when it is a string, else None."""
+    message = data.get("message") if isinstance(data, dict) else None
+    return message if isinstance(message, str) else None
+
+
+def message_metadata(data: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The metadata of a user_uttered event when it is an object (or JSON text of one)."""
+    metadata = data.get(key)
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except (ValueError, RecursionError):
+            return None
+    return metadata if isinstance(metadata, dict) else None
 
 
 class SocketIOInput(StockSocketIOInput):
+    session_ids: SessionIds | None = None
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        socketio_webhook = super().blueprint(on_new_message)
-        sio = self.sio
-        assert sio is not None  # set by the stock blueprint()
+        """Stock Rasa's blueprint, rewritten: see the module docstring for what differs."""
+        limits = get_settings().serving
+        session_ids = self.session_ids = self.session_ids or SessionIds.from_settings()
+        rate = MessageRate()
+        conversations: dict[str, str] = {}  # socket id -> conversation id
+        namespace = self.namespace
+        # cors_allowed_origins=[]: CORS is left to Sanic, as in stock Rasa.
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=[],
+            max_http_buffer_size=limits.max_body_bytes,
+        )
+        webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
 
-        @sio.on("session_request", namespace=self.namespace)
+        async def reply(sid: str, text: str) -> None:
+            await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=namespace)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, environ: dict[str, Any], auth: Any) -> bool:
+            if not self.jwt_key:
+                return True
+            token = auth.get("token") if isinstance(auth, dict) else None
+            return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str) -> None:
+            conversations.pop(sid, None)
+            rate.forget(sid)
+
+        @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any) -> None:
-            """Replaces the stock handler: the same, but enter_room is awaited when async."""
-            session_id = session_id_from(data)
-            if self.session_persistence:
-                joined = sio.enter_room(sid, session_id, namespace=self.namespace)
-                if inspect.isawaitable(joined):
-                    await joined
-            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            """A session id the client was given before is resumed; anything else, a new one."""
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = requested
+            conversation = session_ids.conversation(requested)
+            if conversation is None or not self.session_persistence:
+                session_id = session_ids.new()
+                conversation = session_ids.conversation(session_id)
+            assert conversation is not None
+            conversations[sid] = conversation
+            joined = sio.enter_room(sid, conversation, namespace=namespace)
+            if inspect.isawaitable(joined):  # python-socketio 5.10+ (Rasa issue 13027)
+                await joined
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
-        return socketio_webhook
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            conversation = conversations.get(sid)
+            if conversation is None:
+                logger.warning("A socket.io message before session_request was ignored")
+                return
+            if not rate.allow(sid):
+                logger.info("A socket.io connection sent messages too fast; one was dropped")
+                await reply(sid, TOO_FAST)
+                return
+            text = message_text(data)
+            if text is None:
+                logger.info("A socket.io message without a text message was ignored")
+                return
+            if len(text) > limits.max_message_length:
+                logger.info("a message of %d characters was not handled", len(text))
+                await reply(sid, too_long_reply(limits.max_message_length))
+                return
+            text = clean_text(text)
+            if not text.strip():
+                return
+            message = UserMessage(
+                text,
+                SocketIOOutput(sio, self.bot_message_evt),
+                conversation,
+                input_channel=self.name(),
+                metadata=message_metadata(data, self.metadata_key or "metadata"),
+            )
+            await on_new_message(message)
+
+        return webhook

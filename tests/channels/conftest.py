@@ -19,12 +19,15 @@ from sqlalchemy import create_engine, text
 
 from bot import serve
 from bot.settings import PROJECT_ROOT
+from bot.tracking.identity import pseudonym
 from bot.training import MODEL_PATH
 from tests.channels import clients
 from tests.channels.fakes import FakeProviders, fake_providers
 from tests.servers import free_port
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+# The log stores sender ids only as this key's pseudonyms (bot/tracking/identity.py).
+SENDER_ID_KEY = "channels-test-sender-id-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,11 @@ def assistant(fakes: FakeProviders, log_url: str) -> Iterator[serve.Running]:
     if not MODEL_PATH.exists():
         pytest.fail(f"no trained model at {MODEL_PATH}: run `make train` first")
     ports = serve.Ports(rasa=free_port(), actions=free_port())
-    extra_env = {**channel_env(fakes), "TRACKER_STORE_URL": log_url}
+    extra_env = {
+        **channel_env(fakes),
+        "TRACKER_STORE_URL": log_url,
+        "SENDER_ID_KEY": SENDER_ID_KEY,
+    }
     with serve.assistant(
         ports, model=MODEL_PATH, log_dir=ARTIFACTS / "logs", extra_env=extra_env
     ) as running:
@@ -78,7 +85,9 @@ def assistant(fakes: FakeProviders, log_url: str) -> Iterator[serve.Running]:
 
 
 class ConversationLog:
-    """What the tracker store kept: Rasa's events table, read with plain SQL."""
+    """What the tracker store kept: Rasa's events table, read with plain SQL.
+
+    Conversations are looked up by their id's pseudonym, the only form the log keeps."""
 
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
@@ -87,7 +96,7 @@ class ConversationLog:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"),
-                {"sender": sender_id},
+                {"sender": pseudonym(sender_id, SENDER_ID_KEY)},
             )
             return [json.loads(row[0]) for row in rows]
 
@@ -108,7 +117,7 @@ class ConversationLog:
         with self.engine.connect() as connection:
             return connection.execute(
                 text("SELECT channel FROM log_conversations WHERE sender_id = :sender"),
-                {"sender": sender_id},
+                {"sender": pseudonym(sender_id, SENDER_ID_KEY)},
             ).scalar()
 
 

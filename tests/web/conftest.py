@@ -8,9 +8,11 @@ and the test fails if one went anywhere but 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,9 +25,11 @@ from playwright.sync_api import (
     Playwright,
     sync_playwright,
 )
+from sqlalchemy import create_engine, text
 
 from bot import serve
 from bot.settings import PROJECT_ROOT
+from bot.tracking.identity import pseudonym
 from bot.training import MODEL_PATH
 from tests.servers import free_port
 
@@ -41,6 +45,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ANSWER_TIMEOUT_MS = 60_000
+# The log stores conversation ids only as this key's pseudonyms (bot/tracking/identity.py).
+SENDER_ID_KEY = "web-test-sender-id-key-0123456789abcdef01"
 
 
 @pytest.fixture(scope="session")
@@ -52,10 +58,33 @@ def model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def assistant(model: Path) -> Iterator[serve.Running]:
+def log_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's conversation log (the tracker store's database)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('web') / 'conversations.db'}"
+
+
+@pytest.fixture(scope="session")
+def assistant(model: Path, log_url: str) -> Iterator[serve.Running]:
     ports = serve.Ports(rasa=free_port(), actions=free_port())
-    with serve.assistant(ports, model=model, log_dir=ARTIFACTS / "logs") as running:
+    extra_env = {"TRACKER_STORE_URL": log_url, "SENDER_ID_KEY": SENDER_ID_KEY}
+    with serve.assistant(
+        ports, model=model, log_dir=ARTIFACTS / "logs", extra_env=extra_env
+    ) as running:
         yield running
+
+
+def logged_events(log_url: str, sender_id: str) -> list[dict[str, Any]]:
+    """The events the tracker store kept for one conversation (found by its pseudonym)."""
+    engine = create_engine(log_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"),
+                {"sender": pseudonym(sender_id, SENDER_ID_KEY)},
+            )
+            return [json.loads(row[0]) for row in rows]
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -116,7 +116,7 @@ def stored_session_id(page: Page) -> str:
         )
     )
     session_id: str = stored["sessionId"]
-    assert re.fullmatch(r"[0-9a-f]{32}", session_id)
+    assert re.fullmatch(r"[0-9a-f]{32}\.[0-9a-f]{32}", session_id)  # issued by the server
     return session_id
 
 

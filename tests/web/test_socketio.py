@@ -9,8 +9,8 @@ joins the room when enter_room is a coroutine while the stock one does not.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,50 +22,13 @@ import yaml
 from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
 
 from bot import serve
-from bot.channels.socketio import SocketIOInput
+from bot.channels.socketio import SessionIds, SocketIOInput
 from bot.settings import PROJECT_ROOT
 from tests.servers import free_port
 from tests.web.conftest import ARTIFACTS
+from tests.web.sockets import Client
 
-TIMEOUT = 60
-
-
-class Client:
-    """A python-socketio client speaking to Rasa as the widget does."""
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.confirmed: asyncio.Queue[str] = asyncio.Queue()
-        self.sio.on("bot_uttered", self.replies.put_nowait)
-        self.sio.on("session_confirm", self.confirmed.put_nowait)
-        self.session_id: str | None = None
-
-    async def start(self, url: str, session_id: str | None = None) -> str:
-        # Long-polling: the locked python-engineio's websocket client needs a newer aiohttp
-        # than Rasa's (ClientWSTimeout); the browser tests cover the websocket transport.
-        await self.sio.connect(
-            url, socketio_path="/socket.io", transports=["polling"], wait_timeout=TIMEOUT
-        )
-        await self.sio.emit("session_request", {"session_id": session_id})
-        self.session_id = await asyncio.wait_for(self.confirmed.get(), TIMEOUT)
-        return self.session_id
-
-    async def ask(self, message: str, expected: str) -> list[str]:
-        """Send a message; return the texts received up to the one containing `expected`."""
-        await self.sio.emit("user_uttered", {"message": message, "session_id": self.session_id})
-        texts: list[str] = []
-        while not any(expected in text for text in texts):
-            try:
-                reply = await asyncio.wait_for(self.replies.get(), TIMEOUT)
-            except asyncio.TimeoutError:
-                message = f"no reply containing {expected!r} in {TIMEOUT} s: {texts}"
-                raise AssertionError(message) from None
-            texts.append(reply.get("text", ""))
-        return texts
-
-    async def stop(self) -> None:
-        await self.sio.disconnect()
+SESSION_ID = re.compile(r"[0-9a-f]{32}\.[0-9a-f]{32}")
 
 
 def test_the_widget_channel_is_ours_with_session_persistence() -> None:
@@ -86,7 +49,7 @@ async def test_replies_arrive_with_session_persistence(assistant: serve.Running)
         )
     finally:
         await client.stop()
-    assert len(session_id) == 32
+    assert SESSION_ID.fullmatch(session_id)
     assert any(t.startswith("What assistant practitioners do:") for t in texts)
 
 
@@ -161,13 +124,20 @@ async def _noop(_message: Any) -> None:
 
 
 async def _request_session(channel: StockSocketIOInput) -> tuple[socketio.AsyncServer, str]:
-    """A connected client (in the server's books) asks for session "s-1"; return the server."""
+    """A connected client (in the server's books) asks for a session; return the server."""
+    if isinstance(channel, SocketIOInput):
+        channel.session_ids = SESSION_IDS
     channel.blueprint(_noop)
     sio = channel.sio
     assert sio is not None
     sid = sio.manager.connect("eio-1", "/")
-    await sio.handlers["/"]["session_request"](sid, {"session_id": "s-1"})
+    await sio.handlers["/"]["session_request"](sid, {"session_id": ISSUED})
     return sio, sid
+
+
+SESSION_IDS = SessionIds(b"k" * 32)
+ISSUED = SESSION_IDS.new()
+ISSUED_ROOM = "web:" + ISSUED.partition(".")[0]
 
 
 def _in_room(sio: socketio.AsyncServer, sid: str, room: str) -> bool:
@@ -189,13 +159,13 @@ def coroutine_enter_room(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_our_channel_joins_the_session_room() -> None:
     sio, sid = await _request_session(SocketIOInput(session_persistence=True))
-    assert _in_room(sio, sid, "s-1")
+    assert _in_room(sio, sid, ISSUED_ROOM)
 
 
 @pytest.mark.usefixtures("coroutine_enter_room")
 async def test_our_channel_joins_the_room_when_enter_room_is_a_coroutine() -> None:
     sio, sid = await _request_session(SocketIOInput(session_persistence=True))
-    assert _in_room(sio, sid, "s-1")
+    assert _in_room(sio, sid, ISSUED_ROOM)
 
 
 @pytest.mark.usefixtures("coroutine_enter_room")
@@ -204,22 +174,4 @@ async def test_stock_rasa_does_not_join_when_enter_room_is_a_coroutine() -> None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # "coroutine ... was never awaited"
         sio, sid = await _request_session(StockSocketIOInput(session_persistence=True))
-    assert not _in_room(sio, sid, "s-1")
-
-
-@pytest.mark.parametrize("data", [None, {}, {"session_id": None}, {"session_id": ""}, [1], "x"])
-async def test_a_missing_or_odd_session_id_gets_a_new_one(data: Any) -> None:
-    channel = SocketIOInput(session_persistence=True)
-    channel.blueprint(_noop)
-    sio = channel.sio
-    assert sio is not None
-    sid = sio.manager.connect("eio-1", "/")
-    confirmed: list[str] = []
-
-    async def emit(event: str, data: Any, **_kwargs: Any) -> None:
-        confirmed.append(data)
-
-    sio.emit = emit
-    await sio.handlers["/"]["session_request"](sid, data)
-    assert len(confirmed) == 1 and len(confirmed[0]) == 32
-    assert _in_room(sio, sid, confirmed[0])
+    assert not _in_room(sio, sid, ISSUED)
