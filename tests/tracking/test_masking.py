@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.settings import PROJECT_ROOT
 from bot.store import Content
-from bot.tracking.masking import is_valid_nhs_number, mask, mask_event
+from bot.tracking.masking import is_valid_nhs_number, mask, mask_event, passes_luhn
 
 # 943 476 5919 is the NHS's own example number; 401 023 2137 another valid one.
 VALID_NHS = ["9434765919", "4010232137"]
@@ -49,6 +49,36 @@ VALID_NHS = ["9434765919", "4010232137"]
             "I'm jo@x.org, 07700 900123, LS1 4AP, NHS 943 476 5919",
             "I'm [email], [phone], [postcode], NHS [nhs number]",
         ),
+        # National Insurance numbers, with or without spaces and suffix.
+        ("my NI number is QQ 12 34 56 C", "my NI number is [ni number]"),
+        ("ni: qq123456c.", "ni: [ni number]."),
+        ("AB123456", "[ni number]"),
+        # Payment cards (Luhn), grouped or not; a failing 16 digits is still a [number].
+        ("card 4111 1111 1111 1111 exp", "card [card number] exp"),
+        ("5500-0000-0000-0004", "[card number]"),
+        ("378282246310005", "[card number]"),
+        ("4111 1111 1111 1112", "[number]"),
+        # Dotted, international and +-less phone numbers.
+        ("call 07700.900.123", "call [phone]"),
+        ("020.7946.0958", "[phone]"),
+        ("+33 1 23 45 67 89", "[phone]"),
+        ("+1 (555) 123-4567 or", "[phone] or"),
+        ("+91 98765 43210", "[phone]"),
+        ("+353 85 123 4567", "[phone]"),
+        ("447700900123", "[number]"),
+        ("44 7700 900123", "[number]"),
+        ("7700 900123", "[number]"),
+        ("0033 1 23 45 67 89", "[number]"),
+        ("(555) 123-4567", "[number]"),
+        # Dates (of birth, most likely).
+        ("born 01/02/1990", "born [date]"),
+        ("dob 1.2.90 thanks", "dob [date] thanks"),
+        ("DOB: 31-12-2001", "DOB: [date]"),
+        ("1990-02-01", "[date]"),
+        ("12/31/1990", "[date]"),
+        ("born on 1st February 1990", "born on [date]"),
+        ("3 of march, 1985", "[date]"),
+        ("born Feb 1, 1990.", "born [date]."),
     ],
 )
 def test_personal_data_is_masked(text: str, expected: str) -> None:
@@ -73,6 +103,16 @@ def test_personal_data_is_masked(text: str, expected: str) -> None:
         "http://www.nhscareers.nhs.uk/explore-by-career/",
         "I am 17",
         "AP vs ISW",
+        "4 GCSEs",
+        "level 3",
+        "call 111 or 999",
+        "starting in September 2025",
+        "in 2019 2020 2021",
+        "from 2019-2024",
+        "band 5, 37.5 hours, £25,000 to £35,000",
+        "3 or 4 days a week, 9 to 5",
+        "version 1.2.3",
+        "A levels: 2 of them",
         "what's the difference between an AP and a radiography assistant",
         "call 07700",  # too short for a phone number
         "12 345",
@@ -178,3 +218,40 @@ def test_any_mobile_number_is_masked(before: str, after: str, subscriber: int, p
 def test_masking_is_idempotent(text: str) -> None:
     once = mask(text)
     assert mask(once) == once
+
+
+def test_client_metadata_is_masked_whatever_its_keys() -> None:
+    """Keys that hold structure in what Rasa builds ("name", "message_id") are trusted only
+    there: under client-sent metadata, at any depth, every string is masked."""
+    event = {
+        "event": "user",
+        "name": "not a real key of user events",
+        "text": "hello",
+        "metadata": {
+            "name": "Jane 07700 900123",
+            "message_id": "QQ123456C",
+            "user": {"name": "jane.doe@example.com", "entity": ["SW1A 1AA"]},
+        },
+        "parse_data": {"metadata": {"event": "born 01/02/1990"}},
+    }
+    masked = mask_event(event)
+    assert masked["metadata"] == {
+        "name": "Jane [phone]",
+        "message_id": "[ni number]",
+        "user": {"name": "[email]", "entity": ["[postcode]"]},
+    }
+    assert masked["parse_data"]["metadata"] == {"event": "born [date]"}
+    assert masked["name"] == event["name"]
+
+
+@given(
+    digits=st.lists(st.integers(0, 9), min_size=15, max_size=15),
+    grouped=st.booleans(),
+)
+def test_any_card_number_is_masked(digits: list[int], grouped: bool) -> None:
+    body = "".join(map(str, digits))
+    check = next(str(d) for d in range(10) if passes_luhn(body + str(d)))
+    number = body + check
+    text = " ".join(number[i : i + 4] for i in range(0, 16, 4)) if grouped else number
+    masked = mask(f"my card is {text} ok")
+    assert masked == "my card is [card number] ok"

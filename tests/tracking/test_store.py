@@ -23,6 +23,7 @@ from tests.tracking.helpers import (
     assert_nothing_personal,
     converse,
     domain,
+    dump,
     feedback,
     fresh_log_url,
     user,
@@ -170,3 +171,45 @@ async def test_events_round_trip_as_json(store: MaskingTrackerStore, log_url: st
         data = [json.loads(d) for d in connection.execute(select(EVENTS.c.data)).scalars()]
     engine.dispose()
     assert [d["event"] for d in data if d["event"] in ("user", "bot")] == ["user", "bot"]
+
+
+# What issue 14 found the masking let through, as a user would type it.
+MORE_PERSONAL = [
+    ("QQ 12 34 56 C", "[ni number]"),
+    ("4111 1111 1111 1111", "[card number]"),
+    ("+33 1 23 45 67 89", "[phone]"),
+    ("07700.900.456", "[phone]"),
+    ("447700900789", "[number]"),
+    ("01/02/1990", "[date]"),
+    ("14th March 1988", "[date]"),
+]
+CARE_WORDS = ["level 3", "4 GCSEs", "999", "NHS 111"]
+
+
+async def test_more_personal_data_and_client_metadata_are_nowhere(
+    store: MaskingTrackerStore, log_url: str
+) -> None:
+    message = (
+        "my NI is QQ 12 34 56 C, card 4111 1111 1111 1111, in Paris +33 1 23 45 67 89 or "
+        "07700.900.456 or 447700900789, born 01/02/1990 (my son 14th March 1988). "
+        "Is level 3 with 4 GCSEs enough? I called 999 and NHS 111"
+    )
+    turn = user(message, "ask_entry_requirements", 0.8)
+    # What a client may send along (REST and socket.io metadata), under keys that are
+    # structure elsewhere in an event.
+    turn.metadata = {
+        "name": "QQ 12 34 56 C",
+        "message_id": "4111 1111 1111 1111",
+        "contact": {"name": "+33 1 23 45 67 89", "entity": ["07700.900.456 447700900789"]},
+        "event": "01/02/1990 and 14th March 1988",
+    }
+    await converse(store, "someone", [[turn, *answer()]])
+    stored = dump(log_url)
+    squeezed = "".join(stored.split())
+    for raw, label in MORE_PERSONAL:
+        assert raw not in stored
+        assert "".join(raw.split()) not in squeezed
+        assert label in stored
+    for word in CARE_WORDS:
+        assert word in stored
+    assert '"contact": {"name": "[phone]"' in stored  # the metadata was stored, masked
