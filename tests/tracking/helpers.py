@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import create_engine, inspect, select, text
 
 from bot.review import models as review_models
@@ -130,3 +133,21 @@ def assert_nothing_personal(url: str) -> None:
 
 def now() -> float:
     return time.time()
+
+
+class CollectingBroker(EventBroker):
+    """An event broker that keeps what it is sent, in this process: loaded by Rasa from an
+    endpoints file's `event_broker: type: tests.tracking.helpers.CollectingBroker`."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    @classmethod
+    async def from_endpoint_config(
+        cls, broker_config: EndpointConfig, event_loop: Any = None
+    ) -> CollectingBroker:
+        return cls()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        # A copy as JSON, as a real broker would send it over the wire.
+        self.published.append(json.loads(json.dumps(event)))
