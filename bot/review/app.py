@@ -10,10 +10,13 @@ conversation log's database; it serves everything it needs itself.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import math
 import re
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
@@ -27,7 +30,14 @@ from aiohttp import web
 
 from bot.review import auth, charts
 from bot.review.export import build_export
-from bot.review.queries import OUT_OF_SCOPE, ConversationLog, Filters, NotFound
+from bot.review.grouping import REASONS, Group, group
+from bot.review.queries import (
+    MAX_GROUP_MESSAGES,
+    OUT_OF_SCOPE,
+    ConversationLog,
+    Filters,
+    NotFound,
+)
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.store.sql import make_engine
 from bot.tracking.store import sqlite_pragmas
@@ -106,6 +116,12 @@ def create_app(
             web.get("/export", export_page, name="export"),
             web.get("/export.yml", export_file, name="export_file"),
             web.get("/logins", login_attempts, name="logins"),
+            web.get("/unanswered", unanswered_page, name="unanswered"),
+            web.get("/unanswered.csv", unanswered_csv, name="unanswered_csv"),
+            web.post("/unanswered/label", label_group, name="label_group"),
+            web.post("/unanswered/gap", gap_group, name="gap_group"),
+            web.get("/gaps", gaps_page, name="gaps"),
+            web.post(r"/gaps/{id:\d+}/delete", delete_gap, name="delete_gap"),
             web.get("/api/conversations", api_conversations, name="api_conversations"),
             web.get(r"/api/conversations/{id:\d+}", api_transcript, name="api_transcript"),
         ]
@@ -377,7 +393,10 @@ def _range(request: web.Request) -> tuple[date, date]:
 
 async def dashboard(request: web.Request) -> web.Response:
     start, end = _range(request)
-    stats = request.app[LOG].stats(start, end)
+    log = request.app[LOG]
+    stats = log.stats(start, end)
+    unanswered = await asyncio.to_thread(log.unanswered, start, end)
+    by_day = Counter(m.sent_at.date() for m in unanswered)
     tick = max(1, len(stats.days) // 8)
     per_day = charts.columns([(d, float(n)) for d, n, _ in stats.days], tick_every=tick)
     rate = charts.columns(
@@ -391,6 +410,10 @@ async def dashboard(request: web.Request) -> web.Response:
         end=end,
         per_day=per_day,
         rate=rate,
+        unanswered=len(unanswered),
+        unanswered_per_day=charts.columns(
+            [(d, float(by_day.get(d, 0))) for d, _, _ in stats.days], tick_every=tick
+        ),
         intents=charts.rows(stats.top_intents),
         feedback=charts.rows(
             [("Helpful", stats.helpful), ("Not helpful", stats.not_helpful)],
@@ -419,6 +442,160 @@ async def export_file(request: web.Request) -> web.Response:
 async def login_attempts(request: web.Request) -> web.Response:
     attempts = await asyncio.to_thread(request.app[LOG].login_attempts)
     return render(request, "logins.html", attempts=attempts)
+
+
+# --- unanswered messages and content gaps --------------------------------------------------
+
+GROUPS_PER_PAGE = 50
+DONE = {
+    "label": "Labelled {n} message{s}: {they} in the export now.",
+    "gap": "Put {n} message{s} in a content gap: see Content gaps.",
+}
+
+
+def _groups(request: web.Request) -> tuple[date, date, bool, list[Group]]:
+    """The range and "include handled" choice of the query, and the groups for them."""
+    start, end = _range(request)
+    handled = request.query.get("all") in ("1", "on")
+    messages = request.app[LOG].unanswered(start, end, handled=handled)
+    return start, end, handled, group(messages)
+
+
+def _unanswered_query(start: date, end: date, handled: bool) -> dict[str, str]:
+    query = {"from": start.isoformat(), "to": end.isoformat()}
+    return {**query, "all": "1"} if handled else query
+
+
+async def unanswered_page(request: web.Request) -> web.Response:
+    start, end, handled, groups = await asyncio.to_thread(_groups, request)
+    query = _unanswered_query(start, end, handled)
+    pages = max(1, math.ceil(len(groups) / GROUPS_PER_PAGE))
+    page = min(_page_number(request), pages)
+    done = DONE.get(request.query.get("done", ""))
+    count = request.query.get("n", "")
+    done_text = ""
+    if done and count.isdigit():
+        n = int(count)
+        done_text = done.format(
+            n=n, s="" if n == 1 else "s", they="it is" if n == 1 else "they are"
+        )
+    return render(
+        request,
+        "unanswered.html",
+        start=start,
+        end=end,
+        handled=handled,
+        groups=groups[(page - 1) * GROUPS_PER_PAGE : page * GROUPS_PER_PAGE],
+        first_number=(page - 1) * GROUPS_PER_PAGE + 1,
+        total_groups=len(groups),
+        total_messages=sum(g.count for g in groups),
+        page=page,
+        pages=pages,
+        page_link=lambda n: "/unanswered?" + urlencode({**query, "page": str(n)}),
+        query=query,
+        csv_link="/unanswered.csv?" + urlencode(query),
+        reasons=REASONS,
+        intents=request.app[CONFIG].intents,
+        gaps=request.app[LOG].gaps(),
+        done=done_text,
+    )
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV value a spreadsheet shows as text: a leading = + - @ would start a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def unanswered_csv(request: web.Request) -> web.Response:
+    start, end, _handled, groups = await asyncio.to_thread(_groups, request)
+    gap_notes = {gap.id: gap.note for gap in request.app[LOG].gaps()}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["group", "messages", "first_asked", "last_asked", "why", "labelled_as",
+         "content_gap", "examples"]
+    )  # fmt: skip
+    for number, found in enumerate(groups, start=1):
+        writer.writerow(
+            csv_cell(value)
+            for value in (
+                number,
+                found.count,
+                found.first.strftime("%Y-%m-%d %H:%M"),
+                found.last.strftime("%Y-%m-%d %H:%M"),
+                "; ".join(f"{REASONS[r]} ({n})" for r, n in found.reasons),
+                "; ".join(found.labels),
+                "; ".join(gap_notes.get(i, "") for i in found.gap_ids),
+                " | ".join(found.examples),
+            )
+        )
+    name = f"unanswered-{start.isoformat()}-to-{end.isoformat()}.csv"
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def _group_form(request: web.Request) -> tuple[Any, list[int], str]:
+    """The posted form, its message ids, and the Unanswered page to go back to."""
+    form = await request.post()
+    ids: list[int] = []
+    for value in form.getall("message", []):
+        if not isinstance(value, str) or not value.isdigit():
+            raise web.HTTPBadRequest(text="message ids are whole numbers")
+        ids.append(int(value))
+    if not ids or len(ids) > MAX_GROUP_MESSAGES:
+        raise web.HTTPBadRequest(text=f"a group is 1 to {MAX_GROUP_MESSAGES} messages")
+    back = Filters.from_query({k: str(form.get(k, "")) for k in ("from", "to")})
+    query = {
+        "from": back.date_from.isoformat() if back.date_from else "",
+        "to": back.date_to.isoformat() if back.date_to else "",
+        "all": "1" if form.get("all") == "1" else "",
+    }
+    return form, ids, urlencode({k: v for k, v in query.items() if v})
+
+
+async def label_group(request: web.Request) -> web.StreamResponse:
+    form, ids, back = await _group_form(request)
+    label = str(form.get("label", "")).strip()
+    if label not in request.app[CONFIG].intents:
+        raise web.HTTPBadRequest(text=f"unknown intent '{label[:100]}'")
+    done = request.app[LOG].label_messages(ids, label, request["user"].username)
+    raise web.HTTPSeeOther(f"/unanswered?{back}&done=label&n={done}")
+
+
+async def gap_group(request: web.Request) -> web.StreamResponse:
+    form, ids, back = await _group_form(request)
+    chosen = str(form.get("gap", "")).strip()
+    if chosen and not chosen.isdigit():
+        raise web.HTTPBadRequest(text="choose a content gap from the list")
+    try:
+        request.app[LOG].mark_gap(
+            ids,
+            request["user"].username,
+            note=str(form.get("note", "")),
+            gap_id=int(chosen) if chosen else None,
+        )
+    except NotFound:
+        raise web.HTTPNotFound(text="no such content gap") from None
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    raise web.HTTPSeeOther(f"/unanswered?{back}&done=gap&n={len(set(ids))}")
+
+
+async def gaps_page(request: web.Request) -> web.Response:
+    return render(request, "gaps.html", gaps=request.app[LOG].gaps())
+
+
+async def delete_gap(request: web.Request) -> web.StreamResponse:
+    try:
+        request.app[LOG].delete_gap(_id(request))
+    except NotFound:
+        raise web.HTTPNotFound(text="no such content gap") from None
+    raise web.HTTPSeeOther("/gaps")
 
 
 # --- JSON API ------------------------------------------------------------------------------

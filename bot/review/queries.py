@@ -21,11 +21,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.review import auth
 from bot.review import models as review_models
-from bot.tracking.indexer import reindex
-from bot.tracking.models import Conversation, Message, Tag, conversation_tags
+from bot.review.grouping import Unanswered
+from bot.review.models import ContentGap, GapMessage
+from bot.tracking.indexer import FALLBACK_ACTIONS, reindex
+from bot.tracking.models import NOT_HELPFUL, Conversation, Message, Tag, conversation_tags
 from bot.tracking.store import EVENTS, create_tables
 
 PER_PAGE = 50
+# The actions that mean "the assistant could not answer the message before": why, by name.
+UNANSWERED_ACTIONS = {
+    **dict.fromkeys(FALLBACK_ACTIONS, "fallback"),
+    "action_not_on_page": "not_on_page",
+    "utter_out_of_scope": "out_of_scope",
+}
+# A group's label or gap is applied to at most this many messages at once (a form's size).
+MAX_GROUP_MESSAGES = 5000
+GAP_NOTE_MAX = 2000
 OUT_OF_SCOPE = "out_of_scope"
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,59}$")
 STATUSES = ("any", "unreviewed", "reviewed")
@@ -182,6 +193,20 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """A content gap: the trainer's note and the messages put in it."""
+
+    id: int
+    note: str
+    created_by: str
+    created_at: datetime
+    count: int
+    first: datetime | None
+    last: datetime | None
+    examples: list[str]
+
+
+@dataclass(frozen=True)
 class Labelled:
     text: str
     label: str
@@ -190,6 +215,11 @@ class Labelled:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """The UTC moments a range of whole days starts and ends (end excluded)."""
+    return datetime.combine(date_from, time()), datetime.combine(date_to + timedelta(1), time())
 
 
 def _row(c: Conversation, tags: tuple[str, ...] = ()) -> ConversationRow:
@@ -538,6 +568,189 @@ class ConversationLog:
             helpful=int(totals[2] or 0),
             not_helpful=int(totals[3] or 0),
         )
+
+    # --- unanswered messages and content gaps ----------------------------------------------
+
+    def unanswered(
+        self, date_from: date, date_to: date, *, handled: bool = True
+    ) -> list[Unanswered]:
+        """Typed messages the assistant could not answer, sent in the range of days.
+
+        A message counts when the next thing the assistant did was a fallback, "the page
+        doesn't cover it" or "out of scope", or when the answer to it was rated not helpful.
+        `handled=False` leaves out those a trainer has labelled or put in a content gap.
+        """
+        start, end = day_bounds(date_from, date_to)
+        # The user message an action answered: the conversation's last one before it.
+        before = (
+            select(func.max(Message.event_id))
+            .where(Message.conversation_id == Conversation.id, Message.event_id < EVENTS.c.id)
+            .correlate(Conversation, EVENTS)
+            .scalar_subquery()
+        )
+        columns = (
+            Message.id,
+            Message.conversation_id,
+            Message.text,
+            Message.sent_at,
+            Message.label,
+            GapMessage.gap_id,
+        )
+        by_action = (
+            select(*columns, EVENTS.c.action_name)
+            .select_from(EVENTS)
+            .join(Conversation, Conversation.sender_id == EVENTS.c.sender_id)
+            .join(
+                Message,
+                and_(Message.conversation_id == Conversation.id, Message.event_id == before),
+            )
+            .outerjoin(GapMessage, GapMessage.message_id == Message.id)
+            .where(
+                EVENTS.c.type_name == "action",
+                EVENTS.c.action_name.in_(sorted(UNANSWERED_ACTIONS)),
+                EVENTS.c.timestamp >= start.replace(tzinfo=timezone.utc).timestamp(),
+                EVENTS.c.timestamp < end.replace(tzinfo=timezone.utc).timestamp(),
+                Message.payload.is_(False),
+            )
+        )
+        rated = (
+            select(*columns)
+            .outerjoin(GapMessage, GapMessage.message_id == Message.id)
+            .where(
+                Message.feedback == NOT_HELPFUL,
+                Message.payload.is_(False),
+                Message.sent_at >= start,
+                Message.sent_at < end,
+            )
+        )
+        found: dict[int, tuple[Any, set[str]]] = {}
+        with self.session() as session:
+            for *row, action in session.execute(by_action):
+                found.setdefault(row[0], (row, set()))[1].add(UNANSWERED_ACTIONS[action])
+            for row in session.execute(rated):
+                found.setdefault(row[0], (tuple(row), set()))[1].add("not_helpful")
+        messages = [
+            Unanswered(
+                id=row[0],
+                conversation_id=row[1],
+                text=row[2],
+                sent_at=row[3],
+                label=row[4],
+                gap_id=row[5],
+                reasons=frozenset(reasons),
+            )
+            for row, reasons in found.values()
+            if start <= row[3] < end
+        ]
+        if not handled:
+            messages = [m for m in messages if m.label is None and m.gap_id is None]
+        return sorted(messages, key=lambda m: m.id)
+
+    def typed_messages(self, date_from: date, date_to: date) -> int:
+        """How many messages people typed in the range (button presses not counted)."""
+        start, end = day_bounds(date_from, date_to)
+        with self.session() as session:
+            return int(
+                session.execute(
+                    select(func.count())
+                    .select_from(Message)
+                    .where(
+                        Message.payload.is_(False), Message.sent_at >= start, Message.sent_at < end
+                    )
+                ).scalar_one()
+            )
+
+    def label_messages(self, message_ids: list[int], label: str | None, by: str) -> int:
+        """Label typed messages (a group of them) with an intent; returns how many."""
+        ids = sorted(set(message_ids))[:MAX_GROUP_MESSAGES]
+        with self.session() as session:
+            done = session.execute(
+                update(Message)
+                .where(Message.id.in_(ids), Message.payload.is_(False))
+                .values(
+                    label=label,
+                    labelled_by=by if label else None,
+                    labelled_at=_now() if label else None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return int(done.rowcount)
+
+    def mark_gap(
+        self, message_ids: list[int], by: str, *, note: str = "", gap_id: int | None = None
+    ) -> int:
+        """Put typed messages in a content gap: a new one with `note`, or gap `gap_id`.
+
+        A message is in one gap at most: it moves if it was in another. Returns the gap's id.
+        """
+        note = note.strip()[:GAP_NOTE_MAX]
+        with self.session() as session:
+            ids = list(
+                session.execute(
+                    select(Message.id).where(
+                        Message.id.in_(sorted(set(message_ids))[:MAX_GROUP_MESSAGES]),
+                        Message.payload.is_(False),
+                    )
+                ).scalars()
+            )
+            if not ids:
+                raise ValueError("none of these messages is in the log")
+            if gap_id is None:
+                if not note:
+                    raise ValueError("a new content gap needs a note saying what is missing")
+                gap = ContentGap(note=note, created_by=by, created_at=_now())
+                session.add(gap)
+                session.flush()
+                gap_id = int(gap.id)
+            elif session.get(ContentGap, gap_id) is None:
+                raise NotFound(gap_id)
+            session.execute(delete(GapMessage).where(GapMessage.message_id.in_(ids)))
+            session.add_all(GapMessage(message_id=i, gap_id=gap_id) for i in ids)
+        return gap_id
+
+    def delete_gap(self, gap_id: int) -> None:
+        with self.session() as session:
+            session.execute(delete(GapMessage).where(GapMessage.gap_id == gap_id))
+            if session.execute(delete(ContentGap).where(ContentGap.id == gap_id)).rowcount == 0:
+                raise NotFound(gap_id)
+
+    def gaps(self, date_from: date | None = None, date_to: date | None = None) -> list[Gap]:
+        """Every content gap, the most asked first; counts only messages in the range if given."""
+        conditions: list[Any] = []
+        if date_from is not None and date_to is not None:
+            start, end = day_bounds(date_from, date_to)
+            conditions = [Message.sent_at >= start, Message.sent_at < end]
+        with self.session() as session:
+            gaps = session.execute(select(ContentGap).order_by(ContentGap.id)).scalars().all()
+            rows = session.execute(
+                select(GapMessage.gap_id, Message.text, Message.sent_at)
+                .join(Message, Message.id == GapMessage.message_id)
+                .where(*conditions)
+                .order_by(Message.sent_at.desc())
+            ).all()
+        texts: dict[int, list[tuple[str, datetime]]] = {}
+        for gap_id, text, sent_at in rows:
+            texts.setdefault(gap_id, []).append((text, sent_at))
+        found = []
+        for gap in gaps:
+            asked = texts.get(gap.id, [])
+            examples: list[str] = []
+            for text, _ in asked:
+                if text not in examples and len(examples) < 5:
+                    examples.append(text)
+            found.append(
+                Gap(
+                    id=gap.id,
+                    note=gap.note,
+                    created_by=gap.created_by,
+                    created_at=gap.created_at,
+                    count=len(asked),
+                    first=min((t for _, t in asked), default=None),
+                    last=max((t for _, t in asked), default=None),
+                    examples=examples,
+                )
+            )
+        return sorted(found, key=lambda g: (-g.count, g.id))
 
     def reindex(self) -> int:
         with self.session() as session:

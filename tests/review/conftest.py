@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
-from rasa.shared.core.events import ActionExecuted, BotUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet
 
 from bot import serve, training
 from bot.review.app import create_app, domain_intents
@@ -159,6 +160,123 @@ async def csrf_token(client: TestClient, path: str = "/") -> str:
     found = CSRF.search(await (await client.get(path)).text())
     assert found is not None
     return found.group(1)
+
+
+def turn(text: str, intent: str, action: str, at: float, confidence: float = 0.9) -> list[Event]:
+    """A user message at `at` (seconds since the epoch) and what the assistant did about it."""
+    return [
+        user(text, intent, confidence, timestamp=at),
+        ActionExecuted(action, timestamp=at + 0.1),
+        BotUttered(f"(reply of {action})", timestamp=at + 0.2),
+        ActionExecuted("action_listen", timestamp=at + 0.3),
+    ]
+
+
+def rating(value: str, at: float) -> list[Event]:
+    return [
+        user(f"/feedback_{value}", f"feedback_{value}", 1.0, timestamp=at),
+        ActionExecuted("action_record_feedback", timestamp=at + 0.1),
+        SlotSet("feedback", value, timestamp=at + 0.2),
+        ActionExecuted("action_listen", timestamp=at + 0.3),
+    ]
+
+
+DAY = 86400.0
+# What fill_unanswered's log holds that the assistant could not answer in the last week.
+UNANSWERED_THIS_WEEK = {
+    "what pay band is an assistant practitioner": {"not_on_page"},
+    "What band are radiography assistants on?": {"not_on_page"},
+    "what pay band are imaging support workers": {"not_on_page"},
+    "can I work part time": {"fallback"},
+    "is part time work possible": {"fallback"},
+    "what's the weather like in leeds": {"out_of_scope"},
+    "what does an AP do": {"not_helpful"},
+    '=cmd|"/c calc"!A1 uniform': {"not_on_page"},
+    "<script>window.__xss = 1</script> do you have parking": {"out_of_scope"},
+}
+
+
+async def fill_unanswered(url: str) -> None:
+    """Conversations over the last weeks with every way of not answering, and answers."""
+    store = MaskingTrackerStore(domain=domain(), host=url)
+    now = time.time()
+    talks: dict[str, list[list[Event]]] = {
+        "pay1": [
+            turn(
+                "what pay band is an assistant practitioner",
+                "ask_pay",
+                "action_not_on_page",
+                now - 2 * DAY,
+            )
+        ],
+        "pay2": [
+            turn(
+                "What band are radiography assistants on?",
+                "ask_pay",
+                "action_not_on_page",
+                now - DAY,
+            )
+        ],
+        "pay3": [
+            turn(
+                "what pay band are imaging support workers",
+                "ask_pay",
+                "action_not_on_page",
+                now - 3 * DAY,
+            )
+        ],
+        "part1": [
+            turn(
+                "can I work part time", "nlu_fallback", "action_two_stage_fallback", now - DAY, 0.4
+            ),
+            turn("/deny", "deny", "action_default_ask_rephrase", now - DAY + 20),
+        ],
+        "part2": [
+            turn(
+                "is part time work possible",
+                "nlu_fallback",
+                "action_default_fallback",
+                now - 2 * DAY,
+                0.3,
+            )
+        ],
+        "weather": [
+            turn(
+                "what's the weather like in leeds",
+                "out_of_scope",
+                "utter_out_of_scope",
+                now - 4 * DAY,
+            )
+        ],
+        "rated": [
+            turn("what does an AP do", "ask_duties", "action_answer_topic", now - 5 * DAY),
+            rating("not_helpful", now - 5 * DAY + 10),
+        ],
+        "answered": [
+            turn("how do I apply", "ask_how_to_apply", "action_answer_topic", now - DAY),
+            rating("helpful", now - DAY + 10),
+        ],
+        "formula": [turn('=cmd|"/c calc"!A1 uniform', "ask_pay", "action_not_on_page", now - DAY)],
+        "script": [
+            turn(
+                "<script>window.__xss = 1</script> do you have parking",
+                "out_of_scope",
+                "utter_out_of_scope",
+                now - DAY,
+            )
+        ],
+        "old": [
+            turn(
+                "what pay band is an assistant practitioner",
+                "ask_pay",
+                "action_not_on_page",
+                now - 40 * DAY,
+            )
+        ],
+    }
+    for sender, turns in talks.items():
+        await converse(store, sender, turns)
+    store.engine.dispose()
 
 
 # --- the real assistant, logging to a temp file, and the console started as `make run` does --

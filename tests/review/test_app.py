@@ -251,7 +251,7 @@ async def test_the_dashboard_draws_its_charts_inline(client: TestClient, sqlite_
     await fill(sqlite_url)
     await log_in(client)
     html = await (await client.get("/dashboard")).text()
-    assert html.count("<svg") == 4
+    assert html.count("<svg") == 5
     assert "4 conversations" in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
