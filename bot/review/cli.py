@@ -1,4 +1,4 @@
-"""`python -m bot review add-user|serve|export|reindex`: the review console's commands."""
+"""`python -m bot review add-user|serve|export|reindex|report`: the review console's commands."""
 
 from __future__ import annotations
 
@@ -29,6 +29,17 @@ def add_parser(commands: Any) -> None:
     export = review.add_parser("export", help="relabelled messages as Rasa NLU YAML")
     export.add_argument("--out", type=Path, help="write to FILE (default: standard output)")
     review.add_parser("reindex", help="index logged events the console has not seen yet")
+    report = review.add_parser(
+        "report", help="a one-page report (HTML for e-mail, plain text) for a recent period"
+    )
+    report.add_argument(
+        "--since", default="7d", help="7d (the last 7 days, today included), 2w, or YYYY-MM-DD"
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        help="write the HTML to FILE and the text beside it (.txt); default: text to stdout",
+    )
 
 
 def main(args: argparse.Namespace, out: TextIO) -> int:
@@ -45,6 +56,8 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
             return 0
         if args.action == "export":
             return _export(args.out, out)
+        if args.action == "report":
+            return _report(args.since, args.out, out)
         count = _log().reindex()
         print(f"Read {count} event(s) not yet in the index.", file=out)
         return 0
@@ -96,4 +109,21 @@ def _export(path: Path | None, out: TextIO) -> int:
             f"left out (held-out test example, tests/nlu/test_nlu.yml): {item.text!r}",
             file=sys.stderr,
         )
+    return 0
+
+
+def _report(since: str, path: Path | None, out: TextIO) -> int:
+    from datetime import datetime, timezone
+
+    from bot.review import report
+
+    today = datetime.now(timezone.utc).date()
+    found = report.build(_log(), report.parse_since(since, today), today)
+    text = report.render_text(found)
+    if path is None:
+        out.write(text)
+        return 0
+    path.write_text(report.render_html(found), encoding="utf-8")
+    path.with_suffix(".txt").write_text(text, encoding="utf-8")
+    print(f"Wrote {path} and {path.with_suffix('.txt')}.", file=out)
     return 0
