@@ -9,8 +9,9 @@ Anything else gets 403. (Stock Rasa 3.6 skips the issuer, endorsement and servic
 answers 401, and fetches keys with blocking calls from a fixed Microsoft URL.)
 
 Replies are posted to the activity's serviceUrl with a token from BOTFRAMEWORK_TOKEN_URL
-(client credentials), in parts of at most 4000 characters; options become a hero card whose
-buttons send the option's payload (messageBack) and show its title.
+(client credentials), in parts of at most 4000 characters of Teams markdown (each source a
+link showing the page title); options become a hero card whose buttons send the option's
+payload (messageBack) and show its title.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.conversations import TEAMS, conversation_id, platform_id
-from bot.channels.replies import CHOOSE, split_text
+from bot.channels.replies import CHOOSE, Source, sources_paragraph, split_text, with_paragraph
 from bot.channels.webhooks import (
     RenderedOutput,
     call_api,
@@ -53,6 +54,8 @@ KEYS_MIN_REFRESH_SECONDS = 5 * 60
 TOKEN_SCOPE = "https://api.botframework.com/.default"
 HERO_CARD = "application/vnd.microsoft.card.hero"
 _MENTION = re.compile(r"<at>[^<]*</at>")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+_URL_UNSAFE = {"(": "%28", ")": "%29", "<": "%3C", ">": "%3E", "[": "%5B", "]": "%5D"}
 
 
 class SigningKeys:
@@ -139,11 +142,21 @@ async def token_problem(
     return None
 
 
-def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+def link(source: Source) -> str:
+    """A markdown link showing the page title: `[title](url)`, both escaped."""
+    url = "".join(_URL_UNSAFE.get(ch, ch) for ch in source.url)
+    title = _MARKDOWN.sub(r"\\\1", source.title)
+    return f"[{title}]({url})"
+
+
+def render(
+    text: str | None, buttons: Sequence[dict[str, Any]] = (), sources: Sequence[Source] = ()
+) -> list[dict[str, Any]]:
     """Reply activities (without from, recipient, conversation) for one reply."""
+    body = with_paragraph(text, sources_paragraph(sources, link))
     messages: list[dict[str, Any]] = [
         {"type": "message", "text": part}
-        for part in split_text(text or (CHOOSE if buttons else ""), MESSAGE_LIMIT)
+        for part in split_text(body or (CHOOSE if buttons else ""), MESSAGE_LIMIT)
     ]
     if buttons:
         if len(buttons) > MAX_BUTTONS:
@@ -205,14 +218,20 @@ class BotFrameworkOutput(RenderedOutput):
         self.bot = activity.get("recipient")
         self.reply_to = activity.get("id")
 
-    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+    async def _send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        sources: list[Source],
+    ) -> None:
         token = await access_token(self.settings)
         if token is None:
             return
         conversation = quote(str(self.conversation["id"]), safe="")
         url = f"{self.service_url.rstrip('/')}/v3/conversations/{conversation}/activities"
         headers = {"Authorization": f"Bearer {token}"}
-        for message in render(text, buttons):
+        for message in render(text, buttons, sources):
             body = {
                 **message,
                 "from": self.bot,

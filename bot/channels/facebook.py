@@ -6,8 +6,10 @@ app secret); anything else gets 403, a request signed only with the older SHA-1 
 and answers a bad one with 200 "not validated".) Every event of a batch is handled, not only
 the first.
 
-Replies go to the Send API at FACEBOOK_GRAPH_URL in parts of at most 2000 characters; options
-become quick replies (titles of at most 20 characters) on the last part.
+Replies go to the Send API at FACEBOOK_GRAPH_URL in parts of at most 2000 characters. Messenger
+shows no links in text, so an answer's sources follow as a button template: the page titles,
+and a URL button for each (at most 3). Options become quick replies (titles of at most 20
+characters) on the last message.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sanic.response import HTTPResponse
 
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.conversations import MESSENGER, conversation_id, platform_id
-from bot.channels.replies import CHOOSE, split_text
+from bot.channels.replies import CHOOSE, Source, split_text
 from bot.channels.webhooks import (
     RenderedOutput,
     call_api,
@@ -40,6 +42,8 @@ from bot.settings import FacebookSettings
 logger = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 2000
+TEMPLATE_TEXT_LIMIT = 640
+MAX_URL_BUTTONS = 3
 MAX_QUICK_REPLIES = 13
 QUICK_REPLY_TITLE_LIMIT = 20
 
@@ -61,11 +65,44 @@ def quick_reply_title(title: str) -> str:
     return title[: QUICK_REPLY_TITLE_LIMIT - 1].rstrip() + "…"
 
 
-def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+def sources_card(sources: Sequence[Source]) -> dict[str, Any]:
+    """A button template: the sources' titles, and a button opening each page."""
+    shown = list(sources[:MAX_URL_BUTTONS])
+    if len(sources) > MAX_URL_BUTTONS:
+        logger.warning("Messenger shows at most %s URL buttons", MAX_URL_BUTTONS)
+    if len(shown) == 1:
+        text = f"Source: {shown[0].title}"
+        titles = ["Open the page"]
+    else:
+        text = "\n".join(["Sources:", *(f"{n}. {s.title}" for n, s in enumerate(shown, 1))])
+        titles = [f"Open source {n}" for n in range(1, len(shown) + 1)]
+    if len(text) > TEMPLATE_TEXT_LIMIT:
+        text = text[: TEMPLATE_TEXT_LIMIT - 1].rstrip() + "…"
+    return {
+        "attachment": {
+            "type": "template",
+            "payload": {
+                "template_type": "button",
+                "text": text,
+                "buttons": [
+                    {"type": "web_url", "url": source.url, "title": title}
+                    for source, title in zip(shown, titles, strict=True)
+                ],
+            },
+        }
+    }
+
+
+def render(
+    text: str | None, buttons: Sequence[dict[str, Any]] = (), sources: Sequence[Source] = ()
+) -> list[dict[str, Any]]:
     """Send API `message` objects for one reply."""
     messages: list[dict[str, Any]] = [
-        {"text": part} for part in split_text(text or (CHOOSE if buttons else ""), MESSAGE_LIMIT)
+        {"text": part}
+        for part in split_text(text or ("" if sources or not buttons else CHOOSE), MESSAGE_LIMIT)
     ]
+    if sources:
+        messages.append(sources_card(sources))
     if buttons:
         if len(buttons) > MAX_QUICK_REPLIES:
             logger.warning("Messenger shows at most %s quick replies", MAX_QUICK_REPLIES)
@@ -109,9 +146,15 @@ class MessengerOutput(RenderedOutput):
     def __init__(self, settings: FacebookSettings) -> None:
         self.settings = settings
 
-    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+    async def _send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        sources: list[Source],
+    ) -> None:
         url = f"{self.settings.graph_url.rstrip('/')}/me/messages"
-        for message in render(text, buttons):
+        for message in render(text, buttons, sources):
             body = {
                 "recipient": {"id": platform_id(MESSENGER, recipient_id)},
                 "messaging_type": "RESPONSE",

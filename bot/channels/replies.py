@@ -1,15 +1,26 @@
 """What the messaging channels share when they turn a reply into platform messages.
 
 Pure functions: splitting a long answer within a platform's limit, on paragraph, then line,
-then word boundaries (so a link is never cut), and turning a bare number the user sends back
-into the payload of the option with that number.
+then word boundaries (so a link is never cut), turning a bare number the user sends back
+into the payload of the option with that number, and an answer's sources.
+
+Sources travel as data, not text: an action sends `sources=[{"title": ..., "url": ...}]` with
+its message, Rasa hands the key to the output channel's send_* methods in **kwargs, and each
+channel renders them as its platform allows: the page title as a link where links can be shown
+(`sources_paragraph` with the channel's own link syntax), the title and the raw URL where they
+cannot (`plain_sources`: SMS, the terminal).
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
 
 # Tried in order: paragraphs, lines, words; a single word longer than the limit is cut.
 _SEPARATORS = ("\n\n", "\n", " ")
@@ -70,3 +81,69 @@ def option_payload(text: str | None, buttons: Sequence[dict[str, Any]]) -> str |
         return None
     payload = buttons[number - 1].get("payload")
     return payload if isinstance(payload, str) and payload else None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an answer comes from: a page's title and its http(s) URL."""
+
+    title: str
+    url: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"title": self.title, "url": self.url}
+
+
+def _web_url(url: Any) -> str | None:
+    """`url` when it is an absolute http(s) URL without spaces or control characters."""
+    if not isinstance(url, str) or not url or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def sources_from(kwargs: dict[str, Any]) -> list[Source]:
+    """The `sources` of a bot message (from an output channel's **kwargs), each checked.
+
+    A source whose URL is not http(s) (`javascript:`, `data:`) is dropped, and logged: no channel
+    may turn it into a link. A missing title is shown as the URL; duplicates are dropped.
+    """
+    given = kwargs.get("sources")
+    if not isinstance(given, list):
+        return []
+    found: list[Source] = []
+    for item in given:
+        url = _web_url(item.get("url")) if isinstance(item, dict) else None
+        if url is None:
+            logger.warning("a source without an http(s) URL was dropped: %r", item)
+            continue
+        title = item.get("title")
+        title = " ".join(title.split()) if isinstance(title, str) else ""
+        source = Source(title or url, url)
+        if source not in found:
+            found.append(source)
+    return found
+
+
+def sources_paragraph(sources: Sequence[Source], link: Callable[[Source], str]) -> str:
+    """The sources as the paragraph that ends an answer, each made a link by `link`."""
+    if not sources:
+        return ""
+    if len(sources) == 1:
+        return f"Source: {link(sources[0])}"
+    return "\n".join(["Sources:", *(f"- {link(source)}" for source in sources)])
+
+
+def plain_sources(sources: Sequence[Source]) -> str:
+    """The sources as text, for channels without links: each title, then its raw URL."""
+    if len(sources) == 1:
+        return f"Source: {sources[0].title}\n{sources[0].url}"
+    return sources_paragraph(sources, lambda source: f"{source.title}\n  {source.url}")
+
+
+def with_paragraph(text: str | None, paragraph: str) -> str:
+    """`text` with `paragraph` after it (a blank line between), either of them maybe empty."""
+    return "\n\n".join(part for part in ((text or "").strip(), paragraph) if part)

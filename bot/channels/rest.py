@@ -14,6 +14,8 @@ What stock Rasa 3.6 does, and what this channel does instead:
 - the conversation id is "rest:<sender>" (bot/channels/conversations.py), so a client that
   posts a phone number as its sender cannot write into that number's SMS conversation; the
   replies are still addressed (`recipient_id`) to the sender the client gave;
+- an answer's sources (bot/channels/replies.py) are kept: the message carries
+  `"sources": [{"title": ..., "url": ...}]` (stock Rasa drops them);
 - when the message cannot be handled (the tracker store or the lock store is down: see
   bot/channels/guard.py), stock Rasa logs it and answers 200 with nothing, or with half an
   answer that was never stored; here the answer is the apology alone, with a 503.
@@ -41,6 +43,7 @@ from sanic.response import HTTPResponse, ResponseStream
 import bot.channels  # noqa: F401  (installs the guards)
 from bot.channels.conversations import REST, conversation_id, platform_id
 from bot.channels.guard import APOLOGY
+from bot.channels.replies import sources_from
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -103,26 +106,52 @@ def _bot_reply(sender: str, text: str) -> list[dict[str, Any]]:
     return [{"recipient_id": sender, "text": text}]
 
 
-class RestOutput(CollectingOutputChannel):
-    """The replies, collected for the answer, addressed to the sender the client gave."""
+class ClientReplies(CollectingOutputChannel):
+    """Replies as stock Rasa collects them, but addressed to the sender the client gave, and
+    with the answer's sources on its last message."""
+
+    client_sender: str
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        parts = text.strip().split("\n\n")  # as stock Rasa: one message per paragraph
+        for number, part in enumerate(parts, start=1):
+            message = self._message(recipient_id, text=part)
+            await self._persist_message(
+                with_sources(message, kwargs) if number == len(parts) else message
+            )
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        message = self._message(recipient_id, text=text, buttons=buttons)
+        await self._persist_message(with_sources(message, kwargs))
+
+    async def _persist_message(self, message: dict[str, Any]) -> None:
+        await super()._persist_message({**message, "recipient_id": self.client_sender})
+
+
+def with_sources(message: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`message` with the checked `sources` of the bot message, when it has any."""
+    sources = sources_from(kwargs)
+    if not sources:
+        return message
+    return {**message, "sources": [source.as_dict() for source in sources]}
+
+
+class RestOutput(ClientReplies):
+    """The replies, collected for the answer."""
 
     def __init__(self, client_sender: str) -> None:
         super().__init__()
         self.client_sender = client_sender
 
-    async def _persist_message(self, message: dict[str, Any]) -> None:
-        await super()._persist_message({**message, "recipient_id": self.client_sender})
 
-
-class RestStreamOutput(QueueOutputChannel):
-    """The replies, streamed (`?stream=true`), addressed to the sender the client gave."""
+class RestStreamOutput(ClientReplies, QueueOutputChannel):
+    """The replies, streamed (`?stream=true`)."""
 
     def __init__(self, queue: Queue, client_sender: str) -> None:
-        super().__init__(queue)
+        QueueOutputChannel.__init__(self, queue)
         self.client_sender = client_sender
-
-    async def _persist_message(self, message: dict[str, Any]) -> None:
-        await super()._persist_message({**message, "recipient_id": self.client_sender})
 
 
 class RestInput(StockRestInput):

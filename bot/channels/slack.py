@@ -26,7 +26,7 @@ from sanic.request import Request
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.conversations import SLACK, conversation_id, platform_id
 from bot.channels.replays import SeenIds
-from bot.channels.replies import CHOOSE, split_text
+from bot.channels.replies import CHOOSE, Source, sources_paragraph, split_text, with_paragraph
 from bot.channels.webhooks import (
     RenderedOutput,
     call_api,
@@ -71,10 +71,18 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+def link(source: Source) -> str:
+    """A mrkdwn link showing the page title: `<url|title>`."""
+    return f"<{escape(source.url).replace('|', '%7C')}|{escape(source.title)}>"
+
+
+def render(
+    text: str | None, buttons: Sequence[dict[str, Any]] = (), sources: Sequence[Source] = ()
+) -> list[dict[str, Any]]:
     """chat.postMessage bodies (without the channel) for one reply."""
+    body = with_paragraph(escape(text or ""), sources_paragraph(sources, link))
     messages: list[dict[str, Any]] = []
-    for part in split_text(escape(text or "") or (CHOOSE if buttons else ""), MESSAGE_LIMIT):
+    for part in split_text(body or (CHOOSE if buttons else ""), MESSAGE_LIMIT):
         sections = [
             {"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
             for chunk in split_text(part, SECTION_LIMIT)
@@ -114,10 +122,16 @@ class SlackOutput(RenderedOutput):
         self.channel = channel
         self.thread_id = thread_id
 
-    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+    async def _send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        sources: list[Source],
+    ) -> None:
         url = f"{self.settings.api_url.rstrip('/')}/chat.postMessage"
         headers = {"Authorization": f"Bearer {self.settings.bot_token}"}
-        for message in render(text, buttons):
+        for message in render(text, buttons, sources):
             body = {"channel": self.channel or platform_id(SLACK, recipient_id), **message}
             if self.thread_id:
                 body["thread_ts"] = self.thread_id

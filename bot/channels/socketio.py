@@ -13,7 +13,9 @@ What stock Rasa 3.6 does, and what this channel does instead:
 - the client chooses its session id, which is the conversation id (any string: someone else's,
   a phone number); here the server issues it (SessionIds): a random id signed with HMAC, which
   a client can give back to resume its conversation but cannot invent. The conversation id is
-  "web:<the random id>" (bot/channels/conversations.py).
+  "web:<the random id>" (bot/channels/conversations.py);
+- an answer's sources are dropped; here the last message of an answer carries them,
+  `"sources": [{"title": ..., "url": ...}]`, and the widget shows each page title as a link.
 
 And one fix: with session_persistence on, Rasa 3.6.21 joins the client to its session's room
 with `sio.enter_room(...)` and does not await it. Since python-socketio 5.10 that method is a
@@ -35,7 +37,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage, decode_bearer_token
+from rasa.core.channels.channel import OutputChannel, UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
 from sanic import Blueprint, response
@@ -45,7 +47,7 @@ from socketio import AsyncServer
 
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.conversations import WEB, conversation_id
-from bot.channels.rest import clean_text, too_long_reply
+from bot.channels.rest import clean_text, too_long_reply, with_sources
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -118,6 +120,32 @@ class MessageRate:
         self._buckets.pop(key, None)
 
 
+class WebOutput(SocketIOOutput):
+    """Stock Rasa's socket.io output, with the answer's sources on its last message."""
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        parts = text.strip().split("\n\n")  # as stock Rasa: one message per paragraph
+        for number, part in enumerate(parts, start=1):
+            message = {"text": part}
+            await self._send_message(
+                recipient_id, with_sources(message, kwargs) if number == len(parts) else message
+            )
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        parts = text.strip().split("\n\n") or [text]
+        for number, part in enumerate(parts, start=1):
+            message: dict[str, Any] = {"text": part}
+            if number == len(parts):
+                message["quick_replies"] = [
+                    {"content_type": "text", "title": b["title"], "payload": b["payload"]}
+                    for b in buttons
+                ]
+                message = with_sources(message, kwargs)
+            await self._send_message(recipient_id, message)
+
+
 def message_text(data: Any) -> str | None:
     """The `message` of a user_uttered event when it is a string, else None."""
     message = data.get("message") if isinstance(data, dict) else None
@@ -137,6 +165,12 @@ def message_metadata(data: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 class SocketIOInput(StockSocketIOInput):
     session_ids: SessionIds | None = None
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """For messages Rasa sends on its own (external events): ours, sources included."""
+        if self.sio is None:
+            return super().get_output_channel()
+        return WebOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Stock Rasa's blueprint, rewritten: see the module docstring for what differs."""
@@ -212,7 +246,7 @@ class SocketIOInput(StockSocketIOInput):
                 return
             message = UserMessage(
                 text,
-                SocketIOOutput(sio, self.bot_message_evt),
+                WebOutput(sio, self.bot_message_evt),
                 conversation,
                 input_channel=self.name(),
                 metadata=message_metadata(data, self.metadata_key or "metadata"),

@@ -6,13 +6,15 @@ it gets 403. An update_id seen before is acknowledged and not answered again
 (bot/channels/replays.py). Stock Rasa 3.6 instead calls the Bot API (set_webhook, and get_me
 on every update) through aiogram at api.telegram.org; here every call goes to TELEGRAM_API_URL.
 
-Replies are plain text (Telegram makes links clickable) in parts of at most 4096 characters;
-options become an inline keyboard, one button per row, under the last part.
+Replies are HTML (parse_mode "HTML": the text escaped, each source a link showing the page
+title) in parts of at most 4096 characters; options become an inline keyboard, one button per
+row, under the last part.
 """
 
 from __future__ import annotations
 
 import hmac
+import html
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -26,7 +28,14 @@ from sanic.response import HTTPResponse
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.conversations import TELEGRAM, conversation_id, platform_id
 from bot.channels.replays import SeenIds
-from bot.channels.replies import CHOOSE, option_payload, split_text
+from bot.channels.replies import (
+    CHOOSE,
+    Source,
+    option_payload,
+    sources_paragraph,
+    split_text,
+    with_paragraph,
+)
 from bot.channels.webhooks import (
     RenderedOutput,
     call_api,
@@ -63,10 +72,19 @@ def callback_data(number: int, button: dict[str, Any]) -> str:
     return payload if len(payload.encode()) <= CALLBACK_DATA_LIMIT else f"#{number}"
 
 
-def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
-    """sendMessage bodies (without chat_id) for one reply."""
+def link(source: Source) -> str:
+    """An HTML link showing the page title, both escaped as Telegram's HTML needs."""
+    return f'<a href="{html.escape(source.url)}">{html.escape(source.title, quote=False)}</a>'
+
+
+def render(
+    text: str | None, buttons: Sequence[dict[str, Any]] = (), sources: Sequence[Source] = ()
+) -> list[dict[str, Any]]:
+    """sendMessage bodies (without chat_id) for one reply, in Telegram's HTML."""
+    body = with_paragraph(html.escape(text or "", quote=False), sources_paragraph(sources, link))
     messages: list[dict[str, Any]] = [
-        {"text": part} for part in split_text(text or (CHOOSE if buttons else ""), MESSAGE_LIMIT)
+        {"text": part, "parse_mode": "HTML"}
+        for part in split_text(body or (CHOOSE if buttons else ""), MESSAGE_LIMIT)
     ]
     if buttons:
         messages[-1]["reply_markup"] = {
@@ -121,9 +139,15 @@ class TelegramOutput(RenderedOutput):
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
 
-    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+    async def _send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        sources: list[Source],
+    ) -> None:
         chat_id = platform_id(TELEGRAM, recipient_id)
-        for message in render(text, buttons):
+        for message in render(text, buttons, sources):
             await call_bot_api(self.settings, "sendMessage", {"chat_id": chat_id, **message})
 
 

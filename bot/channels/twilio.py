@@ -35,7 +35,14 @@ from sanic.response import HTTPResponse
 import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.conversations import SMS, conversation_id, platform_id
 from bot.channels.replays import SeenIds
-from bot.channels.replies import numbered_options, option_number, option_payload, split_text
+from bot.channels.replies import (
+    Source,
+    numbered_options,
+    option_number,
+    option_payload,
+    plain_sources,
+    split_text,
+)
 from bot.channels.webhooks import (
     RenderedOutput,
     call_api,
@@ -103,9 +110,13 @@ def public_url(settings: TwilioSettings, path: str, query: str) -> str:
     return settings.public_url.rstrip("/") + path + (f"?{query}" if query else "")
 
 
-def render(text: str | None, buttons: Sequence[dict[str, Any]] = ()) -> list[str]:
-    """SMS bodies for one reply; options numbered after the text."""
+def render(
+    text: str | None, buttons: Sequence[dict[str, Any]] = (), sources: Sequence[Source] = ()
+) -> list[str]:
+    """SMS bodies for one reply: the text, its sources (title and raw URL), numbered options."""
     parts = [text.strip()] if text and text.strip() else []
+    if sources:
+        parts.append(plain_sources(sources))
     if buttons:
         parts.append(numbered_options(buttons))
     return split_text("\n\n".join(parts), MESSAGE_LIMIT)
@@ -119,14 +130,20 @@ class TwilioOutput(RenderedOutput):
     def __init__(self, settings: TwilioSettings) -> None:
         self.settings = settings
 
-    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+    async def _send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        sources: list[Source],
+    ) -> None:
         settings = self.settings
         url = (
             f"{settings.api_url.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}"
             "/Messages.json"
         )
         auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
-        for body in render(text, buttons):
+        for body in render(text, buttons, sources):
             form = {"To": platform_id(SMS, recipient_id), "From": settings.number, "Body": body}
             await call_api("Twilio Messages API", "POST", url, data=form, auth=auth)
 

@@ -19,6 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.replies import Source, sources_from
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -113,15 +114,21 @@ def channel_settings(name: str) -> Any:
 
 
 class RenderedOutput(OutputChannel):
-    """An output channel that renders text and buttons together for its platform."""
+    """An output channel that renders text, buttons and sources together for its platform."""
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, [])
+        await self._send(recipient_id, text, [], sources_from(kwargs))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._send(recipient_id, text, buttons)
+        await self._send(recipient_id, text, buttons, sources_from(kwargs))
 
-    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+    async def _send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        sources: list[Source],
+    ) -> None:
         raise NotImplementedError

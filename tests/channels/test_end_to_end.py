@@ -8,16 +8,19 @@ the platform; forged, unsigned and replayed ones get 403, and neither reach the 
 
 from __future__ import annotations
 
+import html
 import json
 import time
 import urllib.parse
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from actions.feedback import FEEDBACK_BUTTONS, THANKS
 from bot import serve
+from bot.channels import telegram
 from bot.channels.conversations import (
     MESSENGER,
     REST,
@@ -27,6 +30,7 @@ from bot.channels.conversations import (
     TELEGRAM,
     conversation_id,
 )
+from bot.channels.replies import Source, sources_from
 from bot.channels.slack import escape
 from tests.channels import clients
 from tests.channels.conftest import ConversationLog, rasa_log
@@ -35,15 +39,23 @@ from tests.rasa.conftest import post_json
 
 QUESTION = "what does an assistant practitioner do?"
 SOURCE_URL = "http://www.nhscareers.nhs.uk/explore-by-career/"
+SOURCE_TITLE = "NHS Careers: Radiography assistants and imaging support workers"
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(scope="module")
-def duties_answer(assistant: serve.Running) -> str:
+@dataclass(frozen=True)
+class Reference:
     """What the assistant answers QUESTION on the REST channel: the reference for every channel."""
+
+    text: str
+    sources: list[Source]
+
+
+@pytest.fixture(scope="module")
+def duties_answer(assistant: serve.Running) -> Reference:
     replies = post_json(
         f"{assistant.rasa_url}/webhooks/rest/webhook",
         {"sender": unique("rest-reference"), "message": QUESTION},
@@ -52,8 +64,13 @@ def duties_answer(assistant: serve.Running) -> str:
     assert replies[0]["buttons"] == FEEDBACK_BUTTONS
     answer: str = replies[0]["text"]
     assert answer.startswith("What assistant practitioners do:")
-    assert SOURCE_URL in answer
-    return answer
+    # The source travels as data beside the text (issue 10, item 6), never as a URL in it.
+    assert SOURCE_URL not in answer
+    sources = sources_from(replies[0])
+    assert sources == [Source(SOURCE_TITLE, sources[0].url)], replies[0]
+    assert sources[0].url.startswith(SOURCE_URL)
+    assert replies[0]["sources"] == [source.as_dict() for source in sources]
+    return Reference(answer, sources)
 
 
 def assert_no_trace(
@@ -109,7 +126,7 @@ def test_slack_answers_with_blocks_and_takes_button_clicks(
     assistant: serve.Running,
     fakes: FakeProviders,
     conversation_log: ConversationLog,
-    duties_answer: str,
+    duties_answer: Reference,
 ) -> None:
     user, channel = unique("U"), unique("D")
     body = clients.slack_message(user, channel, QUESTION)
@@ -117,7 +134,8 @@ def test_slack_answers_with_blocks_and_takes_button_clicks(
     assert slack_post(assistant, body, headers).status == 200
 
     [reply] = slack_replies(fakes, channel)
-    text = escape(duties_answer)
+    source = duties_answer.sources[0]
+    text = f"{escape(duties_answer.text)}\n\nSource: <{source.url}|{SOURCE_TITLE}>"
     assert reply.json == {
         "channel": channel,
         "text": text,
@@ -196,7 +214,7 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
     assistant: serve.Running,
     fakes: FakeProviders,
     conversation_log: ConversationLog,
-    duties_answer: str,
+    duties_answer: Reference,
 ) -> None:
     chat_id = int(time.time() * 1000) % 10**9
     answer = telegram_post(
@@ -204,9 +222,12 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
     )
     assert answer.status == 200
     [reply] = telegram_sent(fakes, chat_id)
+    source = duties_answer.sources[0]
+    link = f'<a href="{html.escape(source.url)}">{SOURCE_TITLE}</a>'
     assert reply.json == {
         "chat_id": str(chat_id),
-        "text": duties_answer,
+        "text": f"{html.escape(duties_answer.text, quote=False)}\n\nSource: {link}",
+        "parse_mode": "HTML",
         "reply_markup": {
             "inline_keyboard": [
                 [{"text": "Helpful", "callback_data": "/feedback_helpful"}],
@@ -218,7 +239,11 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
     click = clients.telegram_click(chat_id, "/feedback_not_helpful", update_id=7)
     assert telegram_post(assistant, click, clients.telegram_headers()).status == 200
     thanks = telegram_sent(fakes, chat_id, count=2)[1]
-    assert thanks.json == {"chat_id": str(chat_id), "text": THANKS["not_helpful"]}
+    assert thanks.json == {
+        "chat_id": str(chat_id),
+        "text": THANKS["not_helpful"],
+        "parse_mode": "HTML",
+    }
     [answered] = fakes.wait_for(lambda c: c.path == f"{TELEGRAM_API}/answerCallbackQuery")
     assert answered.json == {"callback_query_id": "cb-7"}
 
@@ -245,7 +270,7 @@ def test_telegram_long_payloads_are_numbered_and_looked_up(
     body = clients.telegram_message(chat_id, "/compare_roles")
     assert telegram_post(assistant, body, clients.telegram_headers()).status == 200
     [asked] = telegram_sent(fakes, chat_id)
-    assert asked.json["text"] == question["text"]
+    assert asked.json["text"] == html.escape(question["text"], quote=False)
     assert asked.json["reply_markup"]["inline_keyboard"] == [
         [{"text": title, "callback_data": f"#{number}"}]
         for number, title in enumerate(titles, start=1)
@@ -253,7 +278,8 @@ def test_telegram_long_payloads_are_numbered_and_looked_up(
     click = clients.telegram_click(chat_id, "#2", update_id=8)
     assert telegram_post(assistant, click, clients.telegram_headers()).status == 200
     answer = telegram_sent(fakes, chat_id, count=2)[1]
-    assert answer.json["text"] == comparison["text"]
+    expected = telegram.render(comparison["text"], [], sources_from(comparison))
+    assert answer.json["text"] == expected[0]["text"]
     assert answer.json["text"].startswith("How ")
 
 
@@ -301,18 +327,31 @@ def test_messenger_answers_with_quick_replies_and_takes_them(
     assistant: serve.Running,
     fakes: FakeProviders,
     conversation_log: ConversationLog,
-    duties_answer: str,
+    duties_answer: Reference,
 ) -> None:
     psid = unique("psid")
     body = clients.messenger_event(psid, {"text": QUESTION})
     assert messenger_post(assistant, body, clients.messenger_headers(body)).status == 200
-    [reply] = messenger_sent(fakes, psid)
+    reply, card = messenger_sent(fakes, psid, count=2)  # the answer, then its source
     assert reply.query == {"access_token": "page-access-token"}
     assert reply.json == {
         "recipient": {"id": psid},
         "messaging_type": "RESPONSE",
+        "message": {"text": duties_answer.text},
+    }
+    source = duties_answer.sources[0]
+    assert card.json == {
+        "recipient": {"id": psid},
+        "messaging_type": "RESPONSE",
         "message": {
-            "text": duties_answer,
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "button",
+                    "text": f"Source: {SOURCE_TITLE}",
+                    "buttons": [{"type": "web_url", "url": source.url, "title": "Open the page"}],
+                },
+            },
             "quick_replies": [
                 {"content_type": "text", "title": "Helpful", "payload": "/feedback_helpful"},
                 {
@@ -330,7 +369,7 @@ def test_messenger_answers_with_quick_replies_and_takes_them(
     )
     headers = clients.messenger_headers(quick, algorithms=("sha256", "sha1"))
     assert messenger_post(assistant, quick, headers).status == 200
-    thanks = messenger_sent(fakes, psid, count=2)[1]
+    thanks = messenger_sent(fakes, psid, count=3)[2]
     assert thanks.json["message"] == {"text": THANKS["helpful"]}
 
     messages = conversation_log.user_messages(conversation_id(MESSENGER, psid), at_least=2)
@@ -384,7 +423,7 @@ def test_sms_numbers_the_options_and_maps_a_number_back(
     assistant: serve.Running,
     fakes: FakeProviders,
     conversation_log: ConversationLog,
-    duties_answer: str,
+    duties_answer: Reference,
 ) -> None:
     phone = phone_number()
     public = f"{clients.TWILIO_PUBLIC_URL}{TWILIO_PATH}"
@@ -392,7 +431,9 @@ def test_sms_numbers_the_options_and_maps_a_number_back(
     answer = sms_post(assistant, form, clients.twilio_headers(public, form))
     assert answer.status == 200
     assert answer.body == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-    expected = f"{duties_answer}\n\nReply with a number:\n1. Helpful\n2. Not helpful"
+    source = f"Source: {SOURCE_TITLE}\n{duties_answer.sources[0].url}"  # SMS: the raw URL
+    options = "Reply with a number:\n1. Helpful\n2. Not helpful"
+    expected = f"{duties_answer.text}\n\n{source}\n\n{options}"
     assert len(expected) <= 1600
     [reply] = sms_sent(fakes, phone)
     assert (
@@ -558,7 +599,7 @@ def test_teams_answers_with_a_hero_card_and_takes_clicks(
     assistant: serve.Running,
     fakes: FakeProviders,
     conversation_log: ConversationLog,
-    duties_answer: str,
+    duties_answer: Reference,
 ) -> None:
     user, conversation = unique("29:user"), unique("a:conversation")
     service = fakes.botframework_service
@@ -570,7 +611,7 @@ def test_teams_answers_with_a_hero_card_and_takes_clicks(
     assert reply.headers["Authorization"] == "Bearer fake-connector-token"
     assert reply.json == {
         "type": "message",
-        "text": duties_answer,
+        "text": f"{duties_answer.text}\n\nSource: [{SOURCE_TITLE}]({duties_answer.sources[0].url})",
         "attachments": [
             {
                 "contentType": "application/vnd.microsoft.card.hero",

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from bot.channels import botframework, facebook, slack, telegram, twilio
+import pytest
+
+from bot.channels import botframework, facebook, shell, slack, telegram, twilio
+from bot.channels.replies import Source, sources_from
+from bot.channels.rest import RestOutput
+from bot.channels.socketio import WebOutput
 
 ANSWER = (
     "What assistant practitioners do:\n"
@@ -83,7 +89,8 @@ def test_slack_very_long_answer_is_several_messages_with_buttons_on_the_last() -
 def test_telegram_inline_keyboard() -> None:
     assert telegram.render(ANSWER, OPTIONS) == [
         {
-            "text": ANSWER,
+            "text": ANSWER.replace("&", "&amp;"),  # Telegram's HTML
+            "parse_mode": "HTML",
             "reply_markup": {
                 "inline_keyboard": [
                     [{"text": "Helpful", "callback_data": "/feedback_helpful"}],
@@ -254,3 +261,152 @@ def test_a_reply_with_options_and_no_text_still_has_text() -> None:
     assert facebook.render("", OPTIONS)[0]["text"] == "Please choose:"
     assert slack.render("", OPTIONS)[0]["text"] == "Please choose:"
     assert botframework.render("", OPTIONS)[0]["text"] == "Please choose:"
+
+
+# --- sources (issue 10, item 6) --------------------------------------------------------
+TITLE = "NHS Careers: Radiography assistants & imaging support workers"
+URL = "http://www.nhscareers.nhs.uk/explore-by-career/allied-health-professions/?a=1&b=2"
+TEXT = "What assistant practitioners do:\n- They work with radiographers."
+SOURCE = Source(TITLE, URL)
+OTHER = Source("The Society of Radiographers", "https://www.sor.org/")
+
+
+def test_slack_shows_the_page_title_as_a_link() -> None:
+    [message] = slack.render(TEXT, OPTIONS, [SOURCE])
+    link = (
+        "<http://www.nhscareers.nhs.uk/explore-by-career/allied-health-professions/?a=1&amp;b=2"
+        "|NHS Careers: Radiography assistants &amp; imaging support workers>"
+    )
+    assert message["text"] == f"{TEXT}\n\nSource: {link}"
+    assert message["blocks"][0]["text"]["text"] == message["text"]
+    assert message["blocks"][-1]["type"] == "actions"
+
+
+def test_slack_link_cannot_be_broken_by_the_title_or_the_url() -> None:
+    hostile = Source("a|b <!channel> >x", "https://example.org/p|q>r")
+    assert slack.link(hostile) == "<https://example.org/p%7Cq&gt;r|a|b &lt;!channel&gt; &gt;x>"
+
+
+def test_telegram_html_link_with_everything_escaped() -> None:
+    text = "Tasks < 3 & more"
+    hostile = Source('<b>"T"</b>', 'https://example.org/?q="x"&a=<b>')
+    [message] = telegram.render(text, [], [SOURCE, hostile])
+    assert message == {
+        "text": (
+            "Tasks &lt; 3 &amp; more\n\nSources:\n"
+            '- <a href="http://www.nhscareers.nhs.uk/explore-by-career/allied-health-professions/'
+            '?a=1&amp;b=2">NHS Careers: Radiography assistants &amp; imaging support workers</a>\n'
+            '- <a href="https://example.org/?q=&quot;x&quot;&amp;a=&lt;b&gt;">'
+            '&lt;b&gt;"T"&lt;/b&gt;</a>'
+        ),
+        "parse_mode": "HTML",
+    }
+
+
+def test_teams_markdown_link() -> None:
+    [message] = botframework.render(TEXT, [], [SOURCE])
+    assert message["text"] == f"{TEXT}\n\nSource: [{TITLE}]({URL})"
+    hostile = Source("a](javascript:x) [b", "https://example.org/a_(b)")
+    assert botframework.link(hostile) == (
+        r"[a\]\(javascript:x\) \[b](https://example.org/a_%28b%29)"
+    )
+
+
+def test_messenger_sources_are_a_url_button_under_the_answer() -> None:
+    messages = facebook.render(TEXT, OPTIONS, [SOURCE])
+    assert messages[0] == {"text": TEXT}
+    assert messages[1] == {
+        "attachment": {
+            "type": "template",
+            "payload": {
+                "template_type": "button",
+                "text": f"Source: {TITLE}",
+                "buttons": [{"type": "web_url", "url": URL, "title": "Open the page"}],
+            },
+        },
+        "quick_replies": facebook.render(TEXT, OPTIONS)[0]["quick_replies"],
+    }
+
+
+def test_messenger_several_sources_are_numbered_buttons() -> None:
+    [_, card] = facebook.render(TEXT, [], [SOURCE, OTHER])
+    payload = card["attachment"]["payload"]
+    assert payload["text"] == f"Sources:\n1. {TITLE}\n2. {OTHER.title}"
+    assert [b["title"] for b in payload["buttons"]] == ["Open source 1", "Open source 2"]
+    assert all(len(b["title"]) <= 20 for b in payload["buttons"])
+
+
+def test_sms_keeps_the_raw_url_before_the_options() -> None:
+    assert twilio.render(TEXT, OPTIONS, [SOURCE]) == [
+        f"{TEXT}\n\nSource: {TITLE}\n{URL}\n\nReply with a number:\n1. Helpful\n2. Not helpful"
+    ]
+
+
+def test_the_sources_never_split_from_a_long_answer_mid_link() -> None:
+    text = long_answer(3, 1500)
+    parts = twilio.render(text, [], [SOURCE])
+    assert parts[-1].endswith(f"Source: {TITLE}\n{URL}")
+    assert all(len(part) <= 1600 for part in parts)
+
+
+def test_rest_json_carries_the_sources_and_no_url_in_the_text() -> None:
+    async def collect() -> list[dict[str, Any]]:
+        output = RestOutput("+447700900123")
+        await output.send_text_message(
+            "rest:+447700900123", f"{TEXT}\n\nMore.", sources=[SOURCE.as_dict()]
+        )
+        await output.send_text_with_buttons("rest:x", "Was this helpful?", OPTIONS, sources=[])
+        return output.messages
+
+    first, second, third = asyncio.run(collect())
+    assert first == {"recipient_id": "+447700900123", "text": TEXT}
+    assert second == {
+        "recipient_id": "+447700900123",
+        "text": "More.",
+        "sources": [{"title": TITLE, "url": URL}],
+    }
+    assert third == {
+        "recipient_id": "+447700900123",
+        "text": "Was this helpful?",
+        "buttons": OPTIONS,
+    }
+
+
+def test_socketio_output_puts_the_sources_on_the_last_message() -> None:
+    emitted: list[tuple[str, Any, Any]] = []
+
+    class Server:
+        async def emit(self, event: str, data: Any, room: Any = None) -> None:
+            emitted.append((event, data, room))
+
+    async def send() -> None:
+        output = WebOutput(Server(), "bot_uttered")
+        await output.send_text_with_buttons(
+            "web:1", f"{TEXT}\n\nMore.", OPTIONS, sources=[SOURCE.as_dict()]
+        )
+
+    asyncio.run(send())
+    assert [data for _, data, _ in emitted] == [
+        {"text": TEXT},
+        {
+            "text": "More.",
+            "quick_replies": [{"content_type": "text", **option} for option in OPTIONS],
+            "sources": [{"title": TITLE, "url": URL}],
+        },
+    ]
+    assert {room for _, _, room in emitted} == {"web:1"}
+
+
+def test_the_terminal_prints_the_title_then_the_raw_url(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shell.print_bot_output({"text": TEXT, "sources": [SOURCE.as_dict()]})
+    printed = capsys.readouterr().out
+    assert f"{TEXT}\n\nSource: {TITLE}\n{URL}" in printed
+
+
+def test_every_renderer_drops_a_source_that_is_not_http() -> None:
+    sources = sources_from({"sources": [{"title": "x", "url": "javascript:alert(1)"}]})
+    assert sources == []
+    assert twilio.render(TEXT, [], sources) == [TEXT]
+    assert telegram.render(TEXT, [], sources) == [{"text": TEXT, "parse_mode": "HTML"}]

@@ -7,7 +7,17 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.replies import numbered_options, option_number, option_payload, split_text
+from bot.channels.replies import (
+    Source,
+    numbered_options,
+    option_number,
+    option_payload,
+    plain_sources,
+    sources_from,
+    sources_paragraph,
+    split_text,
+    with_paragraph,
+)
 
 OPTIONS = [
     {"title": "Helpful", "payload": "/feedback_helpful"},
@@ -84,3 +94,40 @@ def test_other_replies_are_not_options() -> None:
     assert option_payload("999", OPTIONS) is None
     assert option_payload(None, OPTIONS) is None
     assert option_number("GCSE 4") is None
+
+
+# --- sources ---------------------------------------------------------------------------
+def test_sources_are_checked_http_urls_with_titles() -> None:
+    given = [
+        {"title": "  NHS   Careers\n page ", "url": "http://www.nhscareers.nhs.uk/x"},
+        {"title": "NHS Careers page", "url": "http://www.nhscareers.nhs.uk/x"},  # the same
+        {"title": "", "url": "https://www.sor.org/"},  # no title: the URL stands for it
+        {"title": "js", "url": "javascript:alert(1)"},
+        {"title": "data", "url": "data:text/html,x"},
+        {"title": "relative", "url": "/explore-by-career"},
+        {"title": "spaces", "url": "https://example.org/a b"},
+        {"title": "no url"},
+        "http://example.org/not-an-object",
+        None,
+    ]
+    assert sources_from({"sources": given}) == [
+        Source("NHS Careers page", "http://www.nhscareers.nhs.uk/x"),
+        Source("https://www.sor.org/", "https://www.sor.org/"),
+    ]
+    assert sources_from({}) == []
+    assert sources_from({"sources": "http://example.org/"}) == []
+
+
+def test_sources_as_a_paragraph_and_as_plain_text() -> None:
+    one = [Source("Page", "https://example.org/p")]
+    two = [*one, Source("Other", "https://example.org/o")]
+    assert sources_paragraph(one, lambda s: f"[{s.title}]") == "Source: [Page]"
+    assert sources_paragraph(two, lambda s: f"[{s.title}]") == "Sources:\n- [Page]\n- [Other]"
+    assert sources_paragraph([], str) == ""
+    assert plain_sources(one) == "Source: Page\nhttps://example.org/p"
+    assert plain_sources(two) == (
+        "Sources:\n- Page\n  https://example.org/p\n- Other\n  https://example.org/o"
+    )
+    assert with_paragraph(" Text \n", "Source: x") == "Text\n\nSource: x"
+    assert with_paragraph(None, "Source: x") == "Source: x"
+    assert with_paragraph("Text", "") == "Text"

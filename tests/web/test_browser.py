@@ -20,6 +20,7 @@ from tests.web.chat import Chat
 from tests.web.conftest import SCREENSHOTS, Traffic
 
 SOURCE_URL = re.compile(r"^https?://www\.nhscareers\.nhs\.uk/explore-by-career/")
+SOURCE_TITLE = "NHS Careers: Radiography assistants and imaging support workers"
 
 
 def open_chat(page: Page, page_url: str) -> Chat:
@@ -57,12 +58,13 @@ def test_a_question_gets_the_right_answer_with_a_link(
     chat.ask("What does an assistant practitioner do?")
     expect(chat.messages("user").last).to_have_text("What does an assistant practitioner do?")
     expect(chat.reply_containing("What assistant practitioners do:")).to_be_visible()
-    link = chat.log.get_by_role(
-        "link", name=re.compile(r"nhscareers\.nhs\.uk.*opens in a new tab")
-    ).last
+    # The source is the page's title as a link (issue 10, item 6), not its raw URL.
+    link = chat.log.get_by_role("link", name=f"{SOURCE_TITLE} (opens in a new tab)").last
     expect(link).to_be_visible()
     assert SOURCE_URL.match(link.get_attribute("href") or "")
     assert link.get_attribute("rel") == "noopener noreferrer"
+    expect(chat.reply_containing(f"Source: {SOURCE_TITLE}")).to_be_visible()
+    expect(chat.log).not_to_contain_text("nhscareers.nhs.uk")
     # The page (one origin) reached Rasa (another origin) over socket.io, websocket included.
     rasa_port = urlsplit(assistant.rasa_url).port
     assert any(url.startswith(f"ws://127.0.0.1:{rasa_port}/socket.io/") for url in traffic.requests)

@@ -42,8 +42,30 @@ HOSTILE: list[Any] = [
 ]
 
 
+PAGE_TITLE = "NHS Careers: Radiography assistants and imaging support workers"
+PAGE_URL = "https://www.nhscareers.nhs.uk/explore-by-career/allied-health-professions/"
+# The answer to "sources": structured sources, good and hostile, as actions send them.
+SOURCES: list[Any] = [
+    {
+        "text": "What assistant practitioners do:",
+        "sources": [{"title": PAGE_TITLE, "url": PAGE_URL}],
+    },
+    {
+        "text": "Hostile sources",
+        "sources": [
+            {"title": "Click me", "url": "javascript:window.__pwned=10"},
+            {"title": "Data", "url": "data:text/html,<script>alert(11)</script>"},
+            {"title": '<img src=x onerror="window.__pwned=12">', "url": "http://example.org/c"},
+            {"title": "not a list item"},
+        ],
+    },
+    {"text": "Bad shape", "sources": "javascript:window.__pwned=13"},
+]
+
+
 class FakeRasa:
-    """A socket.io server speaking Rasa's events; answers every message with HOSTILE."""
+    """A socket.io server speaking Rasa's events; answers every message with HOSTILE (and
+    "sources" with SOURCES)."""
 
     def __init__(self) -> None:
         self.received: list[Any] = []
@@ -56,7 +78,8 @@ class FakeRasa:
 
     async def user_uttered(self, sid: str, data: Any) -> None:
         self.received.append(data)
-        for message in HOSTILE:
+        wanted = SOURCES if isinstance(data, dict) and data.get("message") == "sources" else HOSTILE
+        for message in wanted:
             await self.sio.emit("bot_uttered", message, room=sid)
 
 
@@ -179,3 +202,42 @@ def test_a_tampered_transcript_in_storage_is_shown_as_text(
     expect(page.locator("[data-careers-chat] img, [data-careers-chat] script")).to_have_count(0)
     page.wait_for_timeout(300)
     assert page.evaluate("window.__pwned") is False
+
+
+def test_sources_are_links_showing_the_page_title_and_only_for_http_urls(
+    page: Page, hostile: tuple[str, FakeRasa], traffic: Traffic
+) -> None:
+    url, _ = hostile
+    page.add_init_script("window.__pwned = false;")
+    page.goto(url)
+    chat = Chat(page)
+    chat.open()
+    chat.ask("sources")
+    expect(chat.messages("bot")).to_have_count(1 + len(SOURCES))
+    answer = chat.reply_containing("What assistant practitioners do:")
+    assert shown_text(page, ".ccw-message--bot .ccw-text")[1:3] == [
+        f"What assistant practitioners do:\n\nSource: {PAGE_TITLE}",
+        '<img src=x onerror="window.__pwned=12">'.join(["Hostile sources\n\nSource: ", ""]),
+    ]
+    link = answer.get_by_role("link", name=f"{PAGE_TITLE} (opens in a new tab)")
+    expect(link).to_have_attribute("href", PAGE_URL)
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(answer).not_to_contain_text("https://")  # the title, not the raw URL
+
+    widget = page.locator("[data-careers-chat]")
+    hrefs = widget.locator(".ccw-sources a").evaluate_all("links => links.map(a => a.href)")
+    assert hrefs == [PAGE_URL, "http://example.org/c"]  # no javascript: or data: link
+    expect(widget.locator("a[href^='javascript'], a[href^='data']")).to_have_count(0)
+    expect(widget.get_by_text("Click me")).to_have_count(0)
+    expect(widget.locator("img, script")).to_have_count(0)
+
+    page.reload()  # the transcript keeps the sources, and they are checked again
+    chat = Chat(page)
+    expect(chat.panel).to_be_visible()
+    links = page.locator("[data-careers-chat] .ccw-sources a")
+    expect(links).to_have_count(2)
+    expect(links.first).to_have_attribute("href", PAGE_URL)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__pwned") is False
+    assert traffic.dialogs == []
+    assert not traffic.console_errors

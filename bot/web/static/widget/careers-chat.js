@@ -10,7 +10,8 @@
  *
  * It loads its stylesheet and socket.io-client from beside itself. Every message, the bot's or
  * the user's, is put on the page as text (textContent / text nodes); the only elements built from
- * a message are links, and only for http(s) URLs. The conversation (session id and transcript)
+ * a message are links, and only for http(s) URLs: URLs in the text, and the answer's sources
+ * (`sources: [{title, url}]` on the bot message), shown as "Source: <page title>" links. The conversation (session id and transcript)
  * is kept in sessionStorage, so a reload continues it; data-storage="local" keeps it across tabs.
  */
 (function () {
@@ -102,7 +103,27 @@
   }
 
   function cleanMessage(message) {
-    return { from: message.from, text: message.text, buttons: cleanButtons(message.buttons) };
+    return {
+      from: message.from,
+      text: message.text,
+      buttons: cleanButtons(message.buttons),
+      sources: cleanSources(message.sources),
+    };
+  }
+
+  // Sources with an http(s) URL only (a javascript: or data: URL is never made a link).
+  function cleanSources(sources) {
+    if (!Array.isArray(sources)) {
+      return [];
+    }
+    return sources
+      .filter(function (source) {
+        return source && typeof source.url === "string" && webUrl(source.url) !== null;
+      })
+      .map(function (source) {
+        var title = typeof source.title === "string" ? source.title.trim() : "";
+        return { title: title || source.url, url: webUrl(source.url) };
+      });
   }
 
   function cleanButtons(buttons) {
@@ -235,20 +256,41 @@
     parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
-  function safeLink(candidate) {
+  // The absolute http(s) URL `candidate` names, or null.
+  function webUrl(candidate) {
     var url;
     try {
       url = new URL(candidate);
     } catch (error) {
       return null;
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  }
+
+  function safeLink(candidate, text) {
+    var href = webUrl(candidate);
+    if (href === null) {
       return null;
     }
-    var link = el("a", { href: url.href, target: "_blank", rel: "noopener noreferrer" });
-    link.appendChild(document.createTextNode(candidate));
+    var link = el("a", { href: href, target: "_blank", rel: "noopener noreferrer" });
+    link.appendChild(document.createTextNode(text == null ? candidate : text));
     link.appendChild(el("span", { class: "ccw-visually-hidden" }, " (opens in a new tab)"));
     return link;
+  }
+
+  // After the text, in the same bubble: "Source: <page title>" (or "Sources:" and one per
+  // line), each title a link to its page.
+  function appendSources(parent, text, sources) {
+    var block = el("span", { class: "ccw-sources" });
+    block.appendChild(document.createTextNode(text ? "\n\n" : ""));
+    block.appendChild(document.createTextNode(sources.length === 1 ? "Source: " : "Sources:"));
+    sources.forEach(function (source) {
+      if (sources.length > 1) {
+        block.appendChild(document.createTextNode("\n- "));
+      }
+      block.appendChild(safeLink(source.url, source.title));
+    });
+    parent.appendChild(block);
   }
 
   function renderMessage(message, withButtons) {
@@ -261,6 +303,9 @@
       appendWithLinks(body, message.text);
     } else {
       body.textContent = message.text;
+    }
+    if (message.from === "bot" && message.sources.length) {
+      appendSources(body, message.text, message.sources);
     }
     item.appendChild(body);
     log.appendChild(item);
@@ -422,10 +467,11 @@
     }
     var text = typeof message.text === "string" ? message.text : "";
     var buttons = cleanButtons(message.quick_replies || message.buttons);
-    if (!text && !buttons.length) {
+    var sources = cleanSources(message.sources);
+    if (!text && !buttons.length && !sources.length) {
       return;
     }
-    addMessage({ from: "bot", text: text, buttons: buttons });
+    addMessage({ from: "bot", text: text, buttons: buttons, sources: sources });
   }
 
   /* ---------- opening, closing, keyboard ---------- */
