@@ -1,36 +1,45 @@
 """The Redis lock store against a real Redis: one ticket number per message, even when
-instances take tickets for one conversation at the same moment."""
+instances take tickets for one conversation at the same moment; and no wait on Redis holds up
+the event loop (and so every other conversation of the instance)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from rasa.core.lock_store import LockStore
 from rasa.core.lock_store import RedisLockStore as StockRedisLockStore
 
 from bot.locks import RedisLockStore
-from bot.prod.processes import redis_service, redis_url
+from bot.prod.processes import Service, redis_service, redis_url
 from tests.servers import free_port
 
 
 @pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
     directory = tmp_path_factory.mktemp("redis")
     port = free_port()
     service = redis_service(directory, port, directory)
     service.start()
     try:
-        yield redis_url(port)
+        yield service, redis_url(port)
     finally:
         service.stop()
 
 
+@pytest.fixture
+def redis(redis_server: tuple[Service, str]) -> str:
+    return redis_server[1]
+
+
 def take_tickets_at_once(stores: list[LockStore], conversation: str) -> list[int]:
-    """8 threads, as 8 requests on two instances, each taking 25 tickets for one conversation."""
+    """8 threads, as 8 requests on two instances, each taking 25 tickets for one conversation
+    (stock Rasa's lock store is synchronous)."""
     tickets: list[int] = []
     start = threading.Barrier(8)
 
@@ -47,10 +56,13 @@ def take_tickets_at_once(stores: list[LockStore], conversation: str) -> list[int
     return tickets
 
 
-def test_tickets_taken_at_once_by_two_instances_are_all_different(redis: str) -> None:
-    stores: list[LockStore] = [RedisLockStore(url=redis), RedisLockStore(url=redis)]
-    tickets = take_tickets_at_once(stores, "same-conversation")
-    assert sorted(tickets) == list(range(200))
+async def test_tickets_taken_at_once_by_two_instances_are_all_different(redis: str) -> None:
+    """200 tickets for one conversation, all asked for at once, half on each instance."""
+    stores = [RedisLockStore(url=redis), RedisLockStore(url=redis)]
+    tickets = await asyncio.gather(
+        *(stores[n % 2].take_ticket("same-conversation", 60) for n in range(200))
+    )
+    assert sorted(tickets) == list(range(1, 201))
 
 
 def test_stock_rasa_hands_out_one_ticket_number_twice(redis: str) -> None:
@@ -61,28 +73,39 @@ def test_stock_rasa_hands_out_one_ticket_number_twice(redis: str) -> None:
     assert len(set(tickets)) < len(tickets)
 
 
-async def test_the_lock_is_given_back(redis: str, tmp_path: Path) -> None:
+async def test_the_lock_is_given_back(redis: str) -> None:
     store = RedisLockStore(url=redis)
     async with store.lock("given-back"):
-        assert store.get_lock("given-back") is not None
-    assert store.get_lock("given-back") is None
+        assert len(await store.tickets("given-back")) == 1
+    assert await store.tickets("given-back") == {}
+    assert await store.red.exists(*store.keys("given-back")) == 0
 
 
-def test_the_url_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch, redis: str) -> None:
+async def test_keys_name_the_pseudonym_not_the_sender(redis: str) -> None:
+    store = RedisLockStore(url=redis)
+    async with store.lock("+447700900123"):
+        names = [key.decode() for key in await store.red.keys("*")]
+    assert names and not [name for name in names if "7700900123" in name]
+
+
+async def test_the_url_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch, redis: str) -> None:
     from bot.settings import get_settings
 
     monkeypatch.setenv("LOCK_STORE_URL", redis)
     get_settings.cache_clear()
     try:
         store = RedisLockStore(endpoint_config=None)
-        assert store.red.ping()
+        assert await store.red.ping()
     finally:
         get_settings.cache_clear()
 
 
 async def behind_a_dead_ticket(store: LockStore, conversation: str) -> None:
     """A request died holding a ticket (never given back); the next message must still go."""
-    store.issue_ticket(conversation, 0.5)
+    if isinstance(store, RedisLockStore):
+        await store.take_ticket(conversation, 0.5)
+    else:
+        store.issue_ticket(conversation, 0.5)
     async with store.lock(conversation, lock_lifetime=0.5, wait_time_in_seconds=0.1):
         pass
 
@@ -115,3 +138,41 @@ async def test_the_second_message_waits_for_the_first(redis: str) -> None:
         asyncio.gather(handle(first_store, "first", 0), handle(second_store, "second", 0.1)), 10
     )
     assert order == ["first starts", "first ends", "second starts", "second ends"]
+
+
+async def test_waiting_for_redis_does_not_block_the_event_loop(
+    redis_server: tuple[Service, str],
+) -> None:
+    """Redis stalls for 0.6 s (stopped, as a busy or far-away Redis would answer late) while a
+    message takes its lock: the other conversations' tasks keep running meanwhile."""
+    service, url = redis_server
+    assert service.process is not None
+    store = RedisLockStore(url=url)
+    async with store.lock("warm-up"):  # connected before the stall
+        pass
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+
+    async def heartbeat() -> None:
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.01)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+
+    beat = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.05)
+    os.killpg(service.process.pid, signal.SIGSTOP)
+    # A thread resumes it: a blocked event loop could not.
+    resume = threading.Timer(0.6, os.killpg, (service.process.pid, signal.SIGCONT))
+    resume.start()
+    started = time.monotonic()
+    try:
+        async with store.lock("stalled", wait_time_in_seconds=0.05):
+            waited = time.monotonic() - started
+        await asyncio.sleep(0.05)  # the heartbeat notes the gap a blocked loop left
+    finally:
+        resume.join()
+        beat.cancel()
+    assert waited >= 0.5  # the lock did wait for Redis
+    assert max(gaps) < 0.3
