@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,11 +19,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import yaml
 
-from bot.settings import PROJECT_ROOT, VAR_DIR, ChannelSettings
+from bot.settings import PROJECT_ROOT, VAR_DIR, ChannelSettings, Settings, get_settings
 from bot.training import MODEL_PATH
 
 HOST = "127.0.0.1"
@@ -45,6 +46,65 @@ class Ports:
     actions: int = 5055
     web: int = 8080
     review: int = 8081
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Ports:
+        """RASA_PORT, ACTIONS_PORT, WEB_PORT, REVIEW_PORT (the defaults above when unset)."""
+        serving = settings.serving
+        return cls(serving.rasa_port, serving.actions_port, serving.web_port, serving.review_port)
+
+    def named(self) -> dict[str, tuple[int, str]]:
+        """Each port with what listens on it and the variable that moves it."""
+        return {
+            "the Rasa server": (self.rasa, "RASA_PORT"),
+            "the action server": (self.actions, "ACTIONS_PORT"),
+            "the careers page": (self.web, "WEB_PORT"),
+            "the review console": (self.review, "REVIEW_PORT"),
+        }
+
+
+class PortTaken(RuntimeError):
+    """A port the assistant needs is in use: most likely `make run` is already running."""
+
+
+def check_ports_free(ports: Ports) -> None:
+    """Refuse to start (naming the port) rather than start half and fail at the taken port."""
+    for name, (port, variable) in ports.named().items():
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                raise PortTaken(
+                    f"port {port} ({name}) on {HOST} is taken: is `make run` already running? "
+                    f"Stop it, or choose another port with {variable}=..."
+                ) from None
+
+
+# SIGTERM is what systemd, Docker and CI runners send; SIGHUP a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Make SIGTERM and SIGHUP stop the block as Ctrl-C does: every child is stopped.
+
+    Our children run in sessions of their own (so that a Ctrl-C reaches only us, and we stop
+    them in order); a signal that killed this process outright would leave them running,
+    holding their ports. Once stopping has begun, further signals are ignored so that they
+    cannot cut the stopping short (`stop` kills a child that takes longer than 20 s).
+    """
+
+    def handler(number: int, _frame: Any) -> None:
+        for other in STOP_SIGNALS:
+            signal.signal(other, signal.SIG_IGN)
+        raise KeyboardInterrupt(signal.Signals(number).name)
+
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, action in previous.items():
+            signal.signal(number, action)
 
 
 @dataclass
@@ -259,30 +319,45 @@ def review_console(
         yield url
 
 
-def run_forever(ports: Ports = Ports()) -> int:
-    """`make run`: start everything, say so, and wait for Ctrl-C."""
+EXAMPLE = '{"sender": "me", "message": "What does an assistant practitioner do?"}'
+
+
+def run_forever(ports: Ports | None = None) -> int:
+    """`make run`: start everything, say so, and wait for Ctrl-C, SIGTERM or SIGHUP."""
+    ports = ports or Ports.from_settings(get_settings())
+    try:
+        check_ports_free(ports)
+    except PortTaken as taken:
+        print(f"error: {taken}", file=sys.stderr)
+        return 1
     print("Starting the action server and the Rasa server (loading the model takes a while) ...")
-    with (
-        assistant(ports) as running,
-        page_server(ports.web, running.rasa_url) as page_url,
-        review_console(ports.review) as review_url,
-    ):
-        print(
-            f"\nReady. The careers page with the chat widget is on {page_url}\n"
-            f"The assistant is listening on {running.rasa_url}\n"
-            f"  REST:      curl -s -X POST {running.rasa_url}/webhooks/rest/webhook "
-            '-d \'{"sender": "me", "message": "What does an assistant practitioner do?"}\'\n'
-            f"  socket.io: {running.rasa_url}/socket.io\n"
-            f"The review console for trainers is on {review_url} "
-            "(make an account: python -m bot review add-user NAME)\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
+    with stop_on_signals():
         try:
-            while True:
-                time.sleep(1)
+            with (
+                assistant(ports) as running,
+                page_server(ports.web, running.rasa_url) as page_url,
+                review_console(ports.review) as review_url,
+            ):
+                print(
+                    f"\nReady. The careers page with the chat widget is on {page_url}\n"
+                    f"The assistant is listening on {running.rasa_url}\n"
+                    f"  REST:      curl -s -X POST {running.rasa_url}/webhooks/rest/webhook "
+                    f"-d '{EXAMPLE}'\n"
+                    f"  socket.io: {running.rasa_url}/socket.io\n"
+                    f"The review console for trainers is on {review_url} "
+                    "(make an account: python -m bot review add-user NAME)\n"
+                    "Press Ctrl-C to stop.",
+                    flush=True,
+                )
+                try:
+                    while True:
+                        time.sleep(1)
+                except KeyboardInterrupt:
+                    print("\nStopping ...", flush=True)
+                    raise
         except KeyboardInterrupt:
-            print("\nStopping ...")
+            pass  # a signal while starting stops what was started, as one after
+    print("Stopped.", flush=True)
     return 0
 
 
@@ -291,7 +366,10 @@ def shell(ports: Ports = Ports()) -> int:
     run_dir = VAR_DIR / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     env = {**base_env(), "SANIC_HOST": HOST}
-    with _process(action_server_command(ports), subprocess.DEVNULL, env) as actions:  # type: ignore[arg-type]
+    with (
+        stop_on_signals(),
+        _process(action_server_command(ports), subprocess.DEVNULL, env) as actions,  # type: ignore[arg-type]
+    ):
         wait_until_up(f"http://{HOST}:{ports.actions}/health", actions, "the action server", 120)
         endpoints = write_endpoints(ports, run_dir)
         credentials = write_credentials(ports, run_dir, ChannelSettings.from_env(env))

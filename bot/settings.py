@@ -168,6 +168,12 @@ class ServingSettings:
     # nginx's limit_req on the chat endpoints, per client address: requests a second, burst.
     rate_limit: int = 10
     rate_burst: int = 20
+    # Where `make run` (`python -m bot run`) listens on 127.0.0.1: Rasa, the action server,
+    # the careers page, the review console.
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    web_port: int = 8080
+    review_port: int = 8081
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServingSettings:
@@ -188,6 +194,10 @@ class ServingSettings:
             max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", defaults.max_body_bytes),
             rate_limit=_whole_number(env, "RATE_LIMIT", defaults.rate_limit),
             rate_burst=_whole_number(env, "RATE_BURST", defaults.rate_burst),
+            rasa_port=_whole_number(env, "RASA_PORT", defaults.rasa_port),
+            actions_port=_whole_number(env, "ACTIONS_PORT", defaults.actions_port),
+            web_port=_whole_number(env, "WEB_PORT", defaults.web_port),
+            review_port=_whole_number(env, "REVIEW_PORT", defaults.review_port),
         )
 
 

@@ -9,6 +9,8 @@ when TRACKER_STORE_URL (a server database) and LOCK_STORE_URL are not given.
 from __future__ import annotations
 
 import shutil
+import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -102,6 +104,18 @@ class Cluster:
 def needs_server_database(url: str) -> bool:
     """SQLite (the default) cannot be shared by several servers: start PostgreSQL instead."""
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def server_data_directory() -> Path:
+    """A throw-away folder for PostgreSQL's data, outside the checkout.
+
+    PostgreSQL runs as the postgres user when we are root: it could not reach a folder under a
+    checkout that lives in a 0700 home directory (/root/...), so its data goes under the
+    system's temporary folder instead, in a folder it may enter.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="careers-postgres-"))
+    directory.chmod(0o755)
+    return directory
 
 
 def check_production(settings: Settings) -> None:
@@ -218,7 +232,9 @@ def production(
         tracker_url = settings.tracker_store_url
         postgres = None
         if needs_server_database(tracker_url):
-            postgres = PostgreSQL(workdir / "postgres", layout.postgres, log_dir)
+            postgres_dir = server_data_directory()
+            stack.callback(shutil.rmtree, postgres_dir, ignore_errors=True)
+            postgres = PostgreSQL(postgres_dir / "postgres", layout.postgres, log_dir)
             stack.callback(postgres.service.stop)
             postgres.create()
             tracker_url = postgres.url
@@ -286,34 +302,54 @@ def production(
 
 
 def run_forever(settings: Settings, public_port: int = DEFAULT_PUBLIC_PORT) -> int:
-    """`make run-prod`: start the profile, say where it is, wait for Ctrl-C."""
+    """`make run-prod`: start the profile, say where it is, wait for Ctrl-C, SIGTERM, SIGHUP."""
     serving = settings.serving
     layout = Layout.allocate(serving.rasa_instances, serving.action_instances, public=public_port)
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, layout.public))
+        except OSError:
+            print(
+                f"error: port {layout.public} (nginx, the public port) on {HOST} is taken: is "
+                "`make run-prod` already running? Stop it, or choose another with --port",
+                file=sys.stderr,
+            )
+            return 1
     print(
         f"Starting {serving.rasa_instances} Rasa instance(s) and {serving.action_instances} "
         "action server(s) behind nginx (loading the models takes a while) ...",
         flush=True,
     )
-    with production(settings, layout) as cluster:
-        instances = ", ".join(cluster.rasa_url(i) for i in range(len(layout.rasa)))
-        api = (
-            "Rasa's HTTP API is on each instance, with RASA_API_TOKEN"
-            if cluster.api_token
-            else "Rasa's HTTP API is off (set RASA_API_TOKEN to turn it on)"
-        )
-        print(
-            f"\nReady. The careers page and the assistant are on {cluster.public_url}/\n"
-            f"  REST:      curl -s -X POST {cluster.public_url}/webhooks/rest/webhook "
-            '-d \'{"sender": "me", "message": "What does an assistant practitioner do?"}\'\n'
-            f"  instances: {instances}\n"
-            f"  {api}.\n"
-            f"  Logs in {cluster.log_dir}; data (thrown away at exit) in {cluster.workdir}\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
+    with serve.stop_on_signals():
         try:
-            while True:
-                time.sleep(1)
+            with production(settings, layout) as cluster:
+                _say_ready(cluster)
+                try:
+                    while True:
+                        time.sleep(1)
+                except KeyboardInterrupt:
+                    print("\nStopping ...", flush=True)
+                    raise
         except KeyboardInterrupt:
-            print("\nStopping ...")
+            pass  # a signal while starting stops what was started, as one after
+    print("Stopped.", flush=True)
     return 0
+
+
+def _say_ready(cluster: Cluster) -> None:
+    instances = ", ".join(cluster.rasa_url(i) for i in range(len(cluster.layout.rasa)))
+    api = (
+        "Rasa's HTTP API is on each instance, with RASA_API_TOKEN"
+        if cluster.api_token
+        else "Rasa's HTTP API is off (set RASA_API_TOKEN to turn it on)"
+    )
+    print(
+        f"\nReady. The careers page and the assistant are on {cluster.public_url}/\n"
+        f"  REST:      curl -s -X POST {cluster.public_url}/webhooks/rest/webhook "
+        f"-d '{serve.EXAMPLE}'\n"
+        f"  instances: {instances}\n"
+        f"  {api}.\n"
+        f"  Logs in {cluster.log_dir}; data (thrown away at exit) in {cluster.workdir}\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )

@@ -66,7 +66,7 @@ def test_a_short_api_token_stops_start_up() -> None:
 
 
 def test_production_refuses_throw_away_stores() -> None:
-    production = {"ENVIRONMENT": "production", "REVIEW_SECRET": SECRET}
+    production = {"ENVIRONMENT": "production", "REVIEW_SECRET": SECRET, "SENDER_ID_KEY": SECRET}
     with pytest.raises(MissingSecret, match="TRACKER_STORE_URL"):
         check_production(Settings.from_env(production))
     with pytest.raises(MissingSecret, match="LOCK_STORE_URL"):
@@ -230,3 +230,19 @@ def test_the_migration_job_calls_a_function_that_exists() -> None:
     from bot.prod.cluster import create_tracker_tables
 
     assert callable(create_tracker_tables)
+
+
+def test_run_prods_postgresql_keeps_its_data_outside_the_checkout() -> None:
+    """PostgreSQL runs as the postgres user when we are root: it could not enter a checkout
+    under a 0700 home directory, so its data goes under the system's temporary folder."""
+    import shutil
+
+    from bot.prod.cluster import server_data_directory
+    from bot.settings import PROJECT_ROOT
+
+    directory = server_data_directory()
+    try:
+        assert not directory.resolve().is_relative_to(PROJECT_ROOT.resolve())
+        assert directory.stat().st_mode & 0o755 == 0o755
+    finally:
+        shutil.rmtree(directory)
