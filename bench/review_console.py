@@ -1,5 +1,5 @@
-"""Benchmark: the review console's list, filter, transcript and dashboard queries on 10,000
-synthetic conversations.
+"""Benchmark: the review console's list, filter, transcript, dashboard and Unanswered page on
+10,000 synthetic conversations.
 
 The log is filled through the tracker store's own code path (masking, event rows, index rows)
 in a temporary SQLite file, or in the database --url names. Every query is run --repeat
@@ -36,7 +36,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
-from bot.review.app import create_app
+from bot.review.app import create_app, domain_intents
+from bot.review.grouping import group
 from bot.review.queries import ConversationLog, Filters
 from bot.settings import Settings
 from bot.store.sql import make_engine
@@ -67,6 +68,26 @@ WORDS = [
     "patients", "x-ray", "scanner", "nvq", "level", "qualifications", "career", "progression",
 ]  # fmt: skip
 DAYS = 90
+# Questions the page does not answer, in several wordings, with a role or filler word added:
+# what the Unanswered page groups (the random word salad above is its worst case).
+UNANSWERABLE = [
+    ("what pay band is {role}", "action_not_on_page"),
+    ("how much do {role} earn", "action_not_on_page"),
+    ("what is the salary for {role}", "action_not_on_page"),
+    ("what band are {role} on", "action_not_on_page"),
+    ("can {role} work part time", "action_not_on_page"),
+    ("are there part-time jobs for {role}", "action_not_on_page"),
+    ("do {role} work nights or weekends", "action_not_on_page"),
+    ("what shifts do {role} work", "action_not_on_page"),
+    ("are there {role} jobs in leeds", "action_not_on_page"),
+    ("where can I find {role} vacancies near me", "action_not_on_page"),
+    ("do {role} get a uniform", "action_not_on_page"),
+    ("is there parking at the hospital", "utter_out_of_scope"),
+    ("what's the weather like today", "utter_out_of_scope"),
+    ("can you book me a GP appointment", "utter_out_of_scope"),
+    ("tell me a joke", "utter_out_of_scope"),
+]
+ROLES = ["an assistant practitioner", "radiography assistants", "imaging support workers", "APs"]
 
 
 def synthetic_conversation(rng: random.Random, start: float) -> list[Event]:
@@ -82,6 +103,21 @@ def synthetic_conversation(rng: random.Random, start: float) -> list[Event]:
         text = " ".join(rng.choices(WORDS, k=rng.randint(3, 12)))
         if rng.random() < 0.02:
             text += " my email is someone@example.com"
+        if rng.random() < 0.06:
+            wording, action = rng.choice(UNANSWERABLE)
+            text = wording.format(role=rng.choice(ROLES)) + rng.choice(["", "?", " please"])
+            intent = "ask_pay_and_conditions" if action == "action_not_on_page" else "out_of_scope"
+            said = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+            events += [
+                UserUttered(
+                    text, said["intent"], [], parse_data=said, input_channel=channel,
+                    timestamp=moment,
+                ),
+                ActionExecuted(action, timestamp=moment + 0.1),
+                BotUttered("Sorry, the page doesn't cover that.", timestamp=moment + 0.2),
+                ActionExecuted("action_listen", timestamp=moment + 0.3),
+            ]  # fmt: skip
+            continue
         confidence = rng.betavariate(5, 1.5)
         intent = rng.choice(INTENTS)
         ranking = [{"name": intent, "confidence": confidence}]
@@ -170,7 +206,11 @@ def http_median_ms(log: ConversationLog, url: str, paths: list[str], repeat: int
     log.set_trainer("bench", "bench password", reset=False)
 
     async def measure() -> list[float]:
-        app = create_app(Settings(tracker_store_url=url, review_secret=secret), log=log, intents=[])
+        app = create_app(
+            Settings(tracker_store_url=url, review_secret=secret),
+            log=log,
+            intents=domain_intents(),
+        )
         async with TestClient(TestServer(app)) as client:
             form = await (await client.get("/login")).text()
             token = form.split('name="csrf_token" value="')[1].split('"')[0]
@@ -258,16 +298,34 @@ def main(argv: list[str] | None = None) -> int:
         ms = median_ms(lambda: log.stats(today - timedelta(days=DAYS), today), args.repeat)
         print(f"{'dashboard numbers, 90 days':44} {'':>8} {ms:>10.2f} {ms / baseline:>7.2f}")
 
+        print("\nUnanswered messages: the query, then grouping by wording (TF-IDF, clustering).\n")
+        for days in (7, 30, DAYS):
+            start = today - timedelta(days=days - 1)
+            unanswered = log.unanswered(start, today)
+            groups = group(unanswered)
+            query_ms = median_ms(functools.partial(log.unanswered, start, today), args.repeat)
+            group_ms = median_ms(functools.partial(group, unanswered), args.repeat)
+            print(
+                f"last {days:2} days: {len(unanswered):5} messages, {len(groups):5} groups; "
+                f"query {query_ms:7.1f} ms, grouping {group_ms:7.1f} ms"
+            )
+        ninety = (today - timedelta(days=DAYS - 1)).isoformat()
         paths = [
             "/",
             "/?negative=1&below=0.5",
             "/?q=scanner",
             f"/conversations/{one}",
             "/dashboard",
+            "/unanswered",
+            f"/unanswered?from={ninety}&all=1",
+            "/unanswered.csv",
         ]
         print("\nThe same through HTTP (the real app: session check, query, template):\n")
         for path, ms in zip(paths, http_median_ms(log, url, paths, args.repeat), strict=True):
             print(f"GET {path:40} {ms:>10.2f} {ms / baseline:>7.2f}")
+            if path.startswith("/unanswered?") or path == "/unanswered":
+                verdict = "under" if ms < 1000 else "OVER"
+                print(f"    {verdict} the 1 s goal for the Unanswered page")
         engine.dispose()
     return 0
 

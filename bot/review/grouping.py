@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from bot.settings import PROJECT_ROOT
 
 # Average cosine distance under which two groups merge (0 same words, 1 no word shared).
 DISTANCE = 0.75
-MAX_CLUSTERED = 1500
+MAX_CLUSTERED = 1000
 EXAMPLES = 5
 REASONS = {
     "fallback": "the assistant did not understand (two-stage fallback)",
@@ -77,23 +77,23 @@ class Unanswered:
 class Group:
     messages: tuple[Unanswered, ...]
 
-    @property
+    @cached_property
     def count(self) -> int:
         return len(self.messages)
 
-    @property
+    @cached_property
     def first(self) -> datetime:
         return min(m.sent_at for m in self.messages)
 
-    @property
+    @cached_property
     def last(self) -> datetime:
         return max(m.sent_at for m in self.messages)
 
-    @property
+    @cached_property
     def ids(self) -> list[int]:
         return sorted(m.id for m in self.messages)
 
-    @property
+    @cached_property
     def examples(self) -> list[str]:
         """Up to five distinct wordings, the most frequent (then the most recent) first."""
         by_wording: dict[str, list[Unanswered]] = {}
@@ -104,21 +104,21 @@ class Group:
         )
         return [max(ms, key=lambda m: m.sent_at).text for ms in ranked[:EXAMPLES]]
 
-    @property
+    @cached_property
     def reasons(self) -> list[tuple[str, int]]:
         """(reason, messages) pairs, the most common first."""
         counts = Counter(reason for m in self.messages for reason in m.reasons)
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
-    @property
+    @cached_property
     def labels(self) -> list[str]:
         return sorted({m.label for m in self.messages if m.label})
 
-    @property
+    @cached_property
     def gap_ids(self) -> list[int]:
         return sorted({m.gap_id for m in self.messages if m.gap_id is not None})
 
-    @property
+    @cached_property
     def handled(self) -> int:
         """How many of its messages a trainer has labelled or put in a content gap."""
         return sum(1 for m in self.messages if m.label or m.gap_id is not None)

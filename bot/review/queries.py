@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, select, update
+from sqlalchemy import and_, case, delete, exists, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +34,7 @@ UNANSWERED_ACTIONS = {
     "action_not_on_page": "not_on_page",
     "utter_out_of_scope": "out_of_scope",
 }
+EVENTS_ACTION_INDEX = "ix_events_action_name_timestamp"
 # A group's label or gap is applied to at most this many messages at once (a form's size).
 MAX_GROUP_MESSAGES = 5000
 GAP_NOTE_MAX = 2000
@@ -305,6 +306,15 @@ class ConversationLog:
     def create_tables(self) -> None:
         create_tables(self.engine)
         review_models.Base.metadata.create_all(self.engine)
+        # The Unanswered page looks up actions by name and time in Rasa's events table; without
+        # this index that is a scan of every event (10,000 conversations: 250 ms, not 50 ms).
+        with self.engine.begin() as connection:
+            connection.execute(
+                text(
+                    f"CREATE INDEX IF NOT EXISTS {EVENTS_ACTION_INDEX} "
+                    f"ON {EVENTS.name} (action_name, timestamp)"
+                )
+            )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -729,15 +739,15 @@ class ConversationLog:
                 .order_by(Message.sent_at.desc())
             ).all()
         texts: dict[int, list[tuple[str, datetime]]] = {}
-        for gap_id, text, sent_at in rows:
-            texts.setdefault(gap_id, []).append((text, sent_at))
+        for gap_id, said, sent_at in rows:
+            texts.setdefault(gap_id, []).append((said, sent_at))
         found = []
         for gap in gaps:
             asked = texts.get(gap.id, [])
             examples: list[str] = []
-            for text, _ in asked:
-                if text not in examples and len(examples) < 5:
-                    examples.append(text)
+            for said, _ in asked:
+                if said not in examples and len(examples) < 5:
+                    examples.append(said)
             found.append(
                 Gap(
                     id=gap.id,

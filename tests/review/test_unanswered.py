@@ -12,9 +12,10 @@ import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import inspect
 
 from bot.review.grouping import Unanswered, group
-from bot.review.queries import ConversationLog, NotFound
+from bot.review.queries import EVENTS_ACTION_INDEX, ConversationLog, NotFound
 from bot.store.sql import make_engine
 from tests.review.conftest import UNANSWERED_THIS_WEEK, csrf_token, fill_unanswered, log_in
 
@@ -49,6 +50,14 @@ def test_every_way_of_not_answering_is_found_and_nothing_else(filled: Conversati
     assert all(not m.text.startswith("/") for m in month)
     assert filled.unanswered(TODAY + timedelta(days=1), TODAY + timedelta(days=2)) == []
     assert filled.typed_messages(*WEEK) == 10
+
+
+def test_actions_are_found_by_an_index_not_a_scan_of_every_event(
+    filled: ConversationLog,
+) -> None:
+    indexes = {i["name"]: i["column_names"] for i in inspect(filled.engine).get_indexes("events")}
+    assert indexes[EVENTS_ACTION_INDEX] == ["action_name", "timestamp"]
+    filled.create_tables()  # again: nothing to do, no error
 
 
 def test_similar_wordings_are_grouped(filled: ConversationLog) -> None:
