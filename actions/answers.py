@@ -1,9 +1,11 @@
-"""The factual answers: a topic for a role, comparing roles, listing roles, what is not known."""
+"""The factual answers: a topic or one fact, comparing roles, listing roles, what is not known."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -11,15 +13,45 @@ from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.base import INTENT_TOPICS, StoreAction, role_buttons
+from actions.base import INTENT_TOPICS, TOPIC_INTENTS, StoreAction, role_buttons
 from actions.feedback import FEEDBACK_BUTTONS
-from bot.store import RoleInfo
+from bot.store import FactInfo, RoleInfo
+from bot.store.retrieval import Hit
 
 Events = list[dict[str, Any]]
 
+# A fact is answered on its own when its best wording scores at least this, and clearly more
+# than the whole topic's wordings: "is there heavy lifting?" is one duty, "what do they do?" all.
+FACT_MIN_SCORE = 0.45
+FACT_MARGIN = 0.1
+# Facts scoring this close to the best are answered with it ("do they fix machines?": faults
+# and maintenance).
+FACT_RELATIVE = 0.85
+MAX_FACTS = 3
+# A question routed to "not on the page" that matches a fact this well is about that fact
+# ("can I study part-time?" is progression, not working hours).
+NOT_ON_PAGE_OVERRIDE = 0.8
+
+
+def pick_facts(ranking: Sequence[Hit], topic: str | None) -> list[FactInfo]:
+    """The facts a question is specifically about, or [] when it is about a whole topic."""
+    facts = [h for h in ranking if h.fact is not None]
+    if not facts or facts[0].score < FACT_MIN_SCORE:
+        return []
+    best = facts[0]
+    topics = [h for h in ranking if h.fact is None and (topic is None or h.topic == topic)]
+    if topics and topics[0].score + FACT_MARGIN > best.score:
+        return []
+    close = [h for h in facts if h.score >= best.score * FACT_RELATIVE][:MAX_FACTS]
+    return [h.fact for h in close if h.fact is not None and h.topic == best.topic]
+
 
 class ActionAnswerTopic(StoreAction):
-    """Answer an ask_* question (or a role named alone, for the last topic) from the store."""
+    """Answer an ask_* question, a role named alone, or a statement of interest, from the store.
+
+    The answer comes first: one fact when the question is about one point, else the topic, for
+    the role named, remembered, or else every role with each fact said once.
+    """
 
     def name(self) -> str:
         return "action_answer_topic"
@@ -27,55 +59,132 @@ class ActionAnswerTopic(StoreAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        topic = INTENT_TOPICS.get(str(intent)) or tracker.get_slot("topic") or "overview"
+        intent = str((tracker.latest_message.get("intent") or {}).get("name"))
+        text = self.question(tracker)
         named = self.roles_named(tracker)
-        if len(named) > 1:
-            for each in named:
-                self._answer(dispatcher, topic, each)
-            return [SlotSet("topic", topic)]
-        role = named[0] if named else self.remembered_role(tracker)
-        if role is not None:
-            self._answer(dispatcher, topic, role)
-            return [SlotSet("topic", topic), SlotSet("role", role.slug)]
-        return [SlotSet("topic", topic), *self._answer_without_role(dispatcher, topic, intent)]
+        if not named and text:
+            other_job = self.store.not_role_named(text)
+            if other_job is not None:
+                dispatcher.utter_message(text=replies.not_a_role(other_job, self.store.roles()))
+                return []
+        topic = INTENT_TOPICS.get(intent)
+        if topic is None:  # inform_role: the role for the last topic, or a statement of interest
+            topic = tracker.get_slot("topic")
+            if topic is None and len(named) == 1:
+                return self._acknowledge(dispatcher, named[0])
+            topic = topic or "overview"
+        remembered = self.remembered_role(tracker)
+        asked = named or ([remembered] if remembered is not None else [])
+        events: Events = [SlotSet("topic", topic)]
+        if len(asked) == 1:
+            events.append(SlotSet("role", asked[0].slug))
+        ranking = self.index.rank(text) if text else []
+        facts = pick_facts(ranking, topic)
+        if facts:
+            self._answer_facts(dispatcher, facts, asked, topic)
+            return [SlotSet("topic", facts[0].topic), *events[1:]]
+        unknown = bool(text) and self.asks_beyond_page(text)
+        if len(asked) == 1:
+            self._answer_role(dispatcher, topic, asked[0], unknown)
+        else:
+            self._answer_roles(dispatcher, topic, asked or self.store.roles(), unknown)
+        return events
 
-    def _answer(self, dispatcher: CollectingDispatcher, topic: str, role: RoleInfo) -> None:
+    def _acknowledge(self, dispatcher: CollectingDispatcher, role: RoleInfo) -> Events:
+        summary = self.store.facts(role.slug, "overview")[:1]
+        topics = [t for t in INTENT_TOPICS.values() if self.store.facts(role.slug, t)]
+        dispatcher.utter_message(
+            text=replies.acknowledge_role(role, summary, topics),
+            buttons=[
+                {"title": replies.TOPIC_LABELS[t], "payload": f"/{TOPIC_INTENTS[t]}"}
+                for t in topics
+                if t in ("duties", "entry_requirements", "how_to_apply")
+            ],
+            sources=replies.source_data(replies.sources_of(summary)),
+        )
+        return [SlotSet("role", role.slug), SlotSet("topic", None)]
+
+    def _answer_facts(
+        self,
+        dispatcher: CollectingDispatcher,
+        facts: list[FactInfo],
+        asked: list[RoleInfo],
+        topic: str,
+    ) -> None:
+        everyone = self.store.roles()
+        lines = [replies.fact_answer(facts, asked or everyone, everyone)]
+        missing = [r for r in asked if not any(r.slug in f.roles for f in facts)]
+        extra: list[FactInfo] = []
+        for role in missing:
+            own = self.store.facts(role.slug, facts[0].topic)
+            extra += [f for f in own if f not in facts and f not in extra]
+            if own:
+                lines += [
+                    "",
+                    f"For {role.plural.lower()}, the page says:",
+                    *replies.fact_lines(own),
+                ]
+            else:
+                lines += ["", replies.nothing_on_topic(facts[0].topic, role, [])]
+        more = facts[0].topic
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[
+                {
+                    "title": f"More on {replies.TOPIC_NAMES[more]}",
+                    "payload": f"/{TOPIC_INTENTS[more]}",
+                },
+                *FEEDBACK_BUTTONS,
+            ],
+            sources=replies.source_data(replies.sources_of([*facts, *extra])),
+        )
+
+    def _answer_role(
+        self, dispatcher: CollectingDispatcher, topic: str, role: RoleInfo, unknown: bool
+    ) -> None:
         facts = self.store.facts(role.slug, topic)
         if facts:
+            text = replies.topic_answer(topic, [role], facts)
             dispatcher.utter_message(
-                text=replies.topic_answer(topic, [role], facts), buttons=FEEDBACK_BUTTONS
+                text=_with_caveat(text, unknown),
+                buttons=FEEDBACK_BUTTONS,
+                sources=replies.source_data(replies.sources_of(facts)),
             )
             return
         others = [r for r in self.store.roles() if r != role and self.store.facts(r.slug, topic)]
         dispatcher.utter_message(
-            text=replies.nothing_on_topic(topic, role, others, self.store.sources()),
+            text=replies.nothing_on_topic(topic, role, others),
             buttons=role_buttons(others, "inform_role"),
+            sources=replies.source_data(self.store.sources()),
         )
 
-    def _answer_without_role(
-        self, dispatcher: CollectingDispatcher, topic: str, intent: Any
-    ) -> Events:
-        """Answer once when the page says the same for every role it covers; else ask which."""
-        by_role = {r: self.store.facts(r.slug, topic) for r in self.store.roles()}
-        covered = {r: f for r, f in by_role.items() if f}
-        answers = {tuple(f) for f in covered.values()}
-        if intent != "inform_role" and len(answers) == 1:
-            (facts,) = answers
-            dispatcher.utter_message(
-                text=replies.topic_answer(topic, list(covered), facts), buttons=FEEDBACK_BUTTONS
-            )
-            return []
-        about = "" if topic == "overview" else f" ({replies.TOPIC_NAMES[topic]})"
+    def _answer_roles(
+        self,
+        dispatcher: CollectingDispatcher,
+        topic: str,
+        roles: Sequence[RoleInfo],
+        unknown: bool,
+    ) -> None:
+        """Several roles, or none named: every fact once, grouped by the roles it holds for."""
+        facts: list[FactInfo] = []
+        for role in roles:
+            facts += [f for f in self.store.facts(role.slug, topic) if f not in facts]
+        facts.sort(key=self.page_order)
+        text = replies.grouped_topic_answer(topic, facts, roles, self.store.roles())
         dispatcher.utter_message(
-            text=f"Which role would you like to know about{about}?",
-            buttons=role_buttons(list(covered) or list(by_role), "inform_role"),
+            text=_with_caveat(text, unknown),
+            buttons=FEEDBACK_BUTTONS,
+            sources=replies.source_data(replies.sources_of(facts)),
         )
-        return []
+
+
+def _with_caveat(text: str, unknown: bool) -> str:
+    """The page's answer, preceded by what it doesn't say when the question asked beyond it."""
+    return f"{replies.UNKNOWN_DETAIL}\n\nWhat the page does say:\n{text}" if unknown else text
 
 
 class ActionCompareRoles(StoreAction):
-    """What distinguishes two roles; asks which roles when fewer than two are known."""
+    """What the page says differently about two roles; asks which roles when fewer are known."""
 
     def name(self) -> str:
         return "action_compare_roles"
@@ -91,7 +200,12 @@ class ActionCompareRoles(StoreAction):
             named = [remembered]
         if len(named) >= 2:
             result = self.store.compare(named[0].slug, named[1].slug)
-            dispatcher.utter_message(text=replies.comparison(result), buttons=FEEDBACK_BUTTONS)
+            facts = [*result.only_first, *result.only_second, *result.shared]
+            dispatcher.utter_message(
+                text=replies.comparison(result),
+                buttons=FEEDBACK_BUTTONS,
+                sources=replies.source_data(replies.sources_of(facts)),
+            )
             return [SlotSet("topic", None)]
         roles = self.store.roles()
         if named:
@@ -152,7 +266,9 @@ def not_on_page_subject(text: str) -> str:
 
 
 class ActionNotOnPage(StoreAction):
-    """Pay, bands, hours, locations: the page does not say, so neither does the assistant."""
+    """What the page doesn't state (pay, hours, durations, rules it never mentions, vacancies):
+    say so and point to local NHS employers, never a number. A question that is really about a
+    fact on the page ("can I study part-time?") gets that fact instead."""
 
     def name(self) -> str:
         return "action_not_on_page"
@@ -160,19 +276,40 @@ class ActionNotOnPage(StoreAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
-        subject = not_on_page_subject(tracker.latest_message.get("text") or "")
+        text = self.question(tracker)
+        ranking = self.index.rank(text) if text else []
+        facts = [h for h in ranking if h.fact is not None]
+        if facts and facts[0].score >= NOT_ON_PAGE_OVERRIDE and not self.asks_beyond_page(text):
+            return ActionAnswerTopic(self.store).respond(
+                dispatcher, as_topic_question(tracker, facts[0].topic), domain
+            )
+        subject = not_on_page_subject(text)
         what = "that information" if subject == "that" else f"information about {subject}"
-        text = "\n".join(
-            [
-                f"I'm sorry, I don't have {what}: the NHS Careers page I use doesn't cover it, "
-                "so I won't guess. Local NHS employers can tell you what opportunities are "
-                "available; please contact them directly.",
-                "",
-                *replies.source_lines(self.store.sources()),
-            ]
+        lines = [
+            f"I'm sorry, I don't have {what}: the NHS Careers page I use doesn't cover it, "
+            "so I won't guess. Local NHS employers can tell you what opportunities are "
+            "available; please contact them directly."
+        ]
+        related = facts[0].fact if facts and facts[0].score >= FACT_MIN_SCORE else None
+        if related is not None:
+            lines += ["", "What the page does say:", related.text]
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            sources=replies.source_data(
+                [related.source] if related is not None else self.store.sources()
+            ),
         )
-        dispatcher.utter_message(text=text)
         return []
+
+
+def as_topic_question(tracker: Tracker, topic: str) -> Tracker:
+    """The same tracker, its latest message read as a question about `topic`."""
+    question = copy.copy(tracker)
+    question.latest_message = {
+        **tracker.latest_message,
+        "intent": {"name": TOPIC_INTENTS[topic], "confidence": 1.0},
+    }
+    return question
 
 
 class ActionWhatCanYouDo(StoreAction):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.store import RoleInfo, RoleStore, StoreUnavailable, get_store
+from bot.store import FactInfo, RoleInfo, RoleStore, StoreUnavailable, get_store
+from bot.store.retrieval import FactIndex
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ INTENT_TOPICS = {
     "ask_progression": "progression",
     "ask_how_to_apply": "how_to_apply",
 }
+TOPIC_INTENTS = {topic: intent for intent, topic in INTENT_TOPICS.items()}
+
+# One ranker per store, built on first use and shared by every action.
+_INDEXES: weakref.WeakKeyDictionary[Any, FactIndex] = weakref.WeakKeyDictionary()
 
 
 class StoreAction(Action, ABC):
@@ -44,6 +50,13 @@ class StoreAction(Action, ABC):
         if self._store is None:
             self._store = get_store()
         return self._store
+
+    @property
+    def index(self) -> FactIndex:
+        index = _INDEXES.get(self.store)
+        if index is None:
+            index = _INDEXES[self.store] = FactIndex.from_store(self.store)
+        return index
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -69,12 +82,25 @@ class StoreAction(Action, ABC):
                 continue
             values = entity.get("value")
             for value in values if isinstance(values, list) else [values]:
-                role = self.store.resolve_role(str(value))
-                if role is not None and role not in found:
-                    found.append(role)
+                found += [r for r in self.store.resolve_roles(str(value)) if r not in found]
         if found:
             return found
         return self.store.find_roles(tracker.latest_message.get("text") or "")
+
+    @staticmethod
+    def question(tracker: Tracker) -> str:
+        """What the user typed; "" for a button's payload ("/ask_training"), which asks for a
+        whole topic."""
+        text = str(tracker.latest_message.get("text") or "")
+        return "" if text.startswith("/") else text
+
+    def asks_beyond_page(self, text: str) -> bool:
+        """Whether a question uses words the page never does ("age limit", "how long"): then
+        it asks for more than the page says, and the reply must say so."""
+        return bool(self.index.unknown_words(text))
+
+    def page_order(self, fact: FactInfo) -> int:
+        return self.index.position(fact)
 
     def remembered_role(self, tracker: Tracker) -> RoleInfo | None:
         """The role the conversation was about before this message (the `role` slot)."""

@@ -1,4 +1,8 @@
-"""The first stage of the two-stage fallback: "did you mean ...?" with the likeliest intents."""
+"""The two-stage fallback: "did you mean ...?" with the likeliest intents, then "rephrase".
+
+Before asking, the first stage tries the facts: a question the classifier is unsure of but
+whose words match one fact well ("hoists?") gets that fact, not a question back.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import INTENT_TOPICS
+from actions.answers import ActionAnswerTopic, as_topic_question
+from actions.base import INTENT_TOPICS, StoreAction
 
 # How each intent reads on a "did you mean" button.
 INTENT_LABELS = {
@@ -37,13 +43,16 @@ ROLE_INTENTS = {*INTENT_TOPICS, "inform_role", "compare_roles"}
 MAX_SUGGESTIONS = 3
 # A medical worry this likely gets the safety advice even when the classifier is unsure.
 SAFETY_THRESHOLD = 0.15
+# A fact matching an unsure question this well is the answer (higher than for a classified
+# question: nothing else vouches for it).
+FALLBACK_FACT_SCORE = 0.6
 
 
-class ActionAskAffirmation(Action):
+class ActionAskAffirmation(StoreAction):
     def name(self) -> str:
         return "action_default_ask_affirmation"
 
-    async def run(
+    def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         ranking = tracker.latest_message.get("intent_ranking") or []
@@ -52,6 +61,20 @@ class ActionAskAffirmation(Action):
             for i in ranking
         ):
             dispatcher.utter_message(response="utter_emergency")
+            return self._ask(dispatcher, tracker, ranking)
+        text = self.question(tracker)
+        hits = [h for h in self.index.rank(text) if h.fact is not None] if text else []
+        if hits and hits[0].score >= FALLBACK_FACT_SCORE and not self.asks_beyond_page(text):
+            question = as_topic_question(tracker, hits[0].topic)
+            events = ActionAnswerTopic(self.store).respond(dispatcher, question, domain)
+            # Answered: the fallback loop that called this action ends here.
+            return [*events, ActiveLoop(None)]
+        return self._ask(dispatcher, tracker, ranking)
+
+    @staticmethod
+    def _ask(
+        dispatcher: CollectingDispatcher, tracker: Tracker, ranking: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         suggestions = [i["name"] for i in ranking if i.get("name") in INTENT_LABELS]
         roles = [
             e["value"]

@@ -67,6 +67,7 @@ def fact_lines(facts: Sequence[FactInfo]) -> list[str]:
 
 
 def source_lines(sources: Sequence[SourceInfo]) -> list[str]:
+    """Sources as plain text, for replies that are not built from facts (no link to render)."""
     unique = list(dict.fromkeys(sources))
     if len(unique) == 1:
         return [f"Source: {unique[0].title}", unique[0].url]
@@ -74,21 +75,86 @@ def source_lines(sources: Sequence[SourceInfo]) -> list[str]:
 
 
 def sources_of(facts: Sequence[FactInfo]) -> list[SourceInfo]:
-    return list(dict.fromkeys(SourceInfo(f.source_url, f.source_title) for f in facts))
+    return list(dict.fromkeys(f.source for f in facts))
+
+
+def source_data(sources: Sequence[SourceInfo]) -> list[dict[str, str]]:
+    """What an answer's `sources` carry to the channels, which render them as links or text."""
+    return [{"title": s.title, "url": s.url} for s in dict.fromkeys(sources)]
 
 
 def topic_answer(topic: str, roles: Sequence[RoleInfo], facts: Sequence[FactInfo]) -> str:
     """What the page says on `topic` for `roles` (every one of which the facts apply to)."""
-    parts = [heading(topic, roles), *fact_lines(facts), "", *source_lines(sources_of(facts))]
-    return "\n".join(parts)
+    return "\n".join([heading(topic, roles), *fact_lines(facts)])
 
 
-def nothing_on_topic(
-    topic: str,
-    role: RoleInfo,
-    covered_for: Sequence[RoleInfo],
-    sources: Sequence[SourceInfo],
+def grouped_lines(
+    facts: Sequence[FactInfo], asked: Sequence[RoleInfo], everyone: Sequence[RoleInfo]
+) -> list[str]:
+    """Facts grouped by the roles they hold for, each group named unless it is all of `asked`.
+
+    The page states most facts for several roles at once; a reply for several roles says each
+    fact once and names who it is about ("Imaging support workers: there is an NVQ ...").
+    """
+    asked_slugs = [r.slug for r in asked]
+    by_slug = {r.slug: r for r in everyone}
+    groups: dict[tuple[str, ...], list[FactInfo]] = {}
+    for fact in facts:
+        key = tuple(s for s in asked_slugs if s in fact.roles) or tuple(
+            s for s in by_slug if s in fact.roles
+        )
+        groups.setdefault(key, []).append(fact)
+    lines: list[str] = []
+    for key, group in groups.items():
+        who = [by_slug[s] for s in key if s in by_slug]
+        if len(groups) == 1 and list(key) == asked_slugs:
+            lines += fact_lines(group)
+            continue
+        if list(key) == asked_slugs:
+            lines += [f"- {f.text}" for f in group]
+            continue
+        if all(_names_its_roles(f, who) for f in group):
+            lines += [f.text for f in group]
+            continue
+        label = plurals(who)
+        label = label[0].upper() + label[1:]
+        if len(group) == 1 and not group[0].text.endswith(":"):
+            lines.append(f"{label}: {group[0].text}")
+        else:
+            lines += [f"{label}:", *(f"- {f.text}" for f in group)]
+    return lines
+
+
+def _names_its_roles(fact: FactInfo, roles: Sequence[RoleInfo]) -> bool:
+    """Whether a fact's text already says who it is about ("Assistant practitioners will ...")."""
+    return fact.text.lower().startswith(plurals(roles))
+
+
+def grouped_topic_answer(
+    topic: str, facts: Sequence[FactInfo], asked: Sequence[RoleInfo], everyone: Sequence[RoleInfo]
 ) -> str:
+    """A topic for several roles (or none named): each fact once, grouped by role."""
+    covered = [r for r in asked if any(r.slug in f.roles for f in facts)]
+    return "\n".join([heading(topic, covered or asked), *grouped_lines(facts, asked, everyone)])
+
+
+def fact_answer(
+    facts: Sequence[FactInfo], asked: Sequence[RoleInfo], everyone: Sequence[RoleInfo]
+) -> str:
+    """The one point asked about: the matching facts, each naming who it is about."""
+    lines = grouped_lines(facts, asked, everyone)
+    if all({r.slug for r in asked} <= set(f.roles) for f in facts):
+        topic = facts[0].topic
+        lead = (
+            f"Among the duties of {plurals(asked)}, the page lists:"
+            if topic == "duties" and not facts[0].text.endswith(":")
+            else heading(topic, asked)
+        )
+        lines = [lead, *(fact_lines(facts) if len(facts) > 1 else [facts[0].text])]
+    return "\n".join(lines)
+
+
+def nothing_on_topic(topic: str, role: RoleInfo, covered_for: Sequence[RoleInfo]) -> str:
     """The page is silent on this topic for this role: say so, and where it is not silent."""
     text = (
         f"The NHS Careers page doesn't say anything about {TOPIC_NAMES[topic]} "
@@ -99,24 +165,51 @@ def nothing_on_topic(
             f" It does cover {TOPIC_NAMES[topic]} for {plurals(covered_for)}, "
             "if you'd like to know about that."
         )
-    return "\n".join([text, "", *source_lines(sources)])
+    return text
+
+
+UNKNOWN_DETAIL = (
+    "The NHS Careers page doesn't say anything more specific about that, so I won't guess: "
+    "local NHS employers can tell you."
+)
 
 
 def comparison(result: Comparison) -> str:
+    """What the page says about each role that it doesn't say about the other, and what both share.
+
+    Worded as what the page says, never as "only A does X": the page not mentioning a duty for a
+    role is not the page saying the role doesn't do it.
+    """
     a, b = result.first, result.second
-    lines = [f"How {a.plural.lower()} and {b.plural.lower()} differ, according to NHS Careers:"]
-    for role, facts in ((a, result.only_first), (b, result.only_second)):
-        lines += ["", f"Only {role.plural.lower()}:"]
-        lines += [f"- {TOPIC_LABELS[f.topic]}: {f.text}" for f in facts] or [
-            "- Nothing the page says is theirs alone."
-        ]
+    lines = [f"Comparing {a.plural.lower()} and {b.plural.lower()} on the NHS Careers page:"]
+    for role, other, facts in ((a, b, result.only_first), (b, a, result.only_second)):
+        if not facts:
+            continue
+        lines += ["", f"It says about {role.plural.lower()} (not about {other.plural.lower()}):"]
+        lines += [f"- {TOPIC_LABELS[f.topic]}: {f.text}" for f in facts]
+    if not result.only_first and not result.only_second:
+        lines += ["", "It says the same about both."]
     distinct = {f.topic for f in (*result.only_first, *result.only_second)}
     shared_topics = list(dict.fromkeys(f.topic for f in result.shared if f.topic not in distinct))
     if shared_topics:
         names = join_words([TOPIC_NAMES[t] for t in shared_topics])
-        lines += ["", f"What the page says about {names} applies to both."]
-    facts = (*result.only_first, *result.only_second, *result.shared)
-    return "\n".join([*lines, "", *source_lines(sources_of(facts))])
+        lines += ["", f"What it says about {names} applies to both."]
+    return "\n".join(lines)
+
+
+def acknowledge_role(role: RoleInfo, summary: Sequence[FactInfo], topics: Sequence[str]) -> str:
+    """A statement of interest in a role: the gist, and what else the assistant can tell."""
+    names = join_words([TOPIC_NAMES[t] for t in topics if t != "overview"])
+    lines = [f"Good choice to look into. About {role.plural.lower()}:", *fact_lines(summary)]
+    offer = f"I can also tell you about {names}. What would you like to know?"
+    return "\n".join([*lines, "", offer])
+
+
+def not_a_role(name: str, roles: Sequence[RoleInfo]) -> str:
+    return (
+        f"The NHS Careers page I use doesn't describe the {name} job, so I can't tell you about "
+        f"it. It covers {plurals(roles)}; would you like to know about one of those?"
+    )
 
 
 def capabilities(roles: Sequence[RoleInfo]) -> str:

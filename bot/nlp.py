@@ -29,6 +29,8 @@ def patterns(store: RoleStore) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for slug, names in store.role_names().items():
         found += [_pattern(tokenizer, ROLE_LABEL, name, slug) for name in names]
+    for name, slugs in store.group_names().items():
+        found.append(_pattern(tokenizer, ROLE_LABEL, name, "+".join(slugs)))
     for label, names in store.terms().items():
         found += [_pattern(tokenizer, label, name, name.lower()) for name in names]
     return found

@@ -35,7 +35,8 @@ def fingerprint(store: RoleStore, root: Path = PROJECT_ROOT) -> str:
     for path in paths:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes() if path.exists() else b"<missing>")
-    digest.update(json.dumps([store.role_names(), store.terms()], sort_keys=True).encode())
+    wordings = [store.role_names(), store.group_names(), store.terms()]
+    digest.update(json.dumps(wordings, sort_keys=True).encode())
     return digest.hexdigest()
 
 

@@ -32,6 +32,12 @@ class FactInfo:
     source_url: str
     source_title: str
     roles: tuple[str, ...]
+    key: str = ""
+    asked_as: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> SourceInfo:
+        return SourceInfo(self.source_url, self.source_title)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,16 @@ class RoleStore(Protocol):
 
     def find_roles(self, text: str) -> list[RoleInfo]: ...
 
+    def resolve_roles(self, text: str) -> list[RoleInfo]: ...
+
+    def not_role_named(self, text: str) -> str | None: ...
+
+    def group_names(self) -> dict[str, list[str]]: ...
+
     def facts(self, role: str, topic: str) -> list[FactInfo]: ...
+
+    def all_facts(self) -> list[FactInfo]: ...
+
+    def topic_phrases(self) -> dict[str, list[str]]: ...
 
     def compare(self, first: str, second: str) -> Comparison: ...

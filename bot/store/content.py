@@ -61,6 +61,8 @@ class FactSpec:
     quote: str
     source_url: str
     path: str
+    key: str = ""
+    asked_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,31 @@ class TermSpec:
 
 
 @dataclass(frozen=True)
+class TopicSpec:
+    """How people ask about a whole topic, for the retrieval step."""
+
+    topic: str
+    asked_as: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A wording that means several roles at once ("support roles")."""
+
+    names: tuple[str, ...]
+    roles: tuple[str, ...]
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class Content:
     roles: tuple[RoleSpec, ...]
     sources: tuple[SourceSpec, ...]
     facts: tuple[FactSpec, ...]
     terms: tuple[TermSpec, ...] = ()
+    topics: tuple[TopicSpec, ...] = ()
+    groups: tuple[GroupSpec, ...] = ()
+    not_roles: tuple[str, ...] = ()
 
 
 def squash(text: str) -> str:
@@ -136,6 +158,10 @@ def _mapping(value: Any, path: Path, where: str) -> dict[str, Any]:
     return value
 
 
+_TOP_LEVEL_KEYS = ("roles", "groups", "not_roles", "source", "facts", "terms", "topics")
+FACT_KEY_PATTERN = SLUG_PATTERN
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -148,9 +174,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     data = _mapping(data, path, "(top level)")
-    unknown = sorted(set(data) - {"roles", "source", "facts", "terms"})
+    unknown = sorted(set(data) - set(_TOP_LEVEL_KEYS))
     if unknown:
-        raise ContentError(path, unknown[0], "unknown key (expected roles, source, facts, terms)")
+        expected = ", ".join(_TOP_LEVEL_KEYS)
+        raise ContentError(path, unknown[0], f"unknown key (expected {expected})")
     return data
 
 
@@ -202,6 +229,9 @@ def _parse_fact(raw: Any, path: Path, where: str, source: SourceSpec) -> FactSpe
         raise ContentError(
             path, f"{where}.topic", f"unknown topic '{topic}' (expected one of {', '.join(TOPICS)})"
         )
+    key = _require_str(data, "id", path, where)
+    if not FACT_KEY_PATTERN.match(key):
+        raise ContentError(path, f"{where}.id", f"'{key}' must be lower-case words joined by -")
     fact = FactSpec(
         topic=topic,
         roles=_require_str_list(data, "roles", path, where),
@@ -209,6 +239,8 @@ def _parse_fact(raw: Any, path: Path, where: str, source: SourceSpec) -> FactSpe
         quote=_require_str(data, "quote", path, where),
         source_url=source.url,
         path=str(path),
+        key=key,
+        asked_as=_require_str_list(data, "asked_as", path, where),
     )
     if fact.quote not in squash(source.text):
         raise ContentError(path, f"{where}.quote", "does not occur verbatim in the source page")
@@ -233,6 +265,37 @@ def _parse_terms(raw: Any, path: Path) -> list[TermSpec]:
     return terms
 
 
+def _parse_topics(raw: Any, path: Path) -> list[TopicSpec]:
+    if not isinstance(raw, list):
+        raise ContentError(path, "topics", "must be a list")
+    topics = []
+    for i, item in enumerate(raw):
+        data = _mapping(item, path, f"topics[{i}]")
+        topic = _require_str(data, "topic", path, f"topics[{i}]")
+        if topic not in TOPICS:
+            raise ContentError(path, f"topics[{i}].topic", f"unknown topic '{topic}'")
+        topics.append(TopicSpec(topic, _require_str_list(data, "asked_as", path, f"topics[{i}]")))
+    return topics
+
+
+def _parse_groups(raw: Any, path: Path) -> list[GroupSpec]:
+    if not isinstance(raw, list):
+        raise ContentError(path, "groups", "must be a list")
+    groups = []
+    for i, item in enumerate(raw):
+        data = _mapping(item, path, f"groups[{i}]")
+        roles = _require_str_list(data, "roles", path, f"groups[{i}]")
+        if len(roles) < 2:
+            raise ContentError(path, f"groups[{i}].roles", "a group names two roles or more")
+        names = _require_str_list(data, "names", path, f"groups[{i}]")
+        groups.append(GroupSpec(names, roles, str(path)))
+    return groups
+
+
+def _parse_not_roles(raw: Any, path: Path) -> list[str]:
+    return list(_require_str_list({"not_roles": raw}, "not_roles", path, "(top level)"))
+
+
 def read_content(directory: Path, root: Path = PROJECT_ROOT) -> Content:
     """Read and check every `*.yml` in `directory`; raise ContentError on the first problem.
 
@@ -246,9 +309,15 @@ def read_content(directory: Path, root: Path = PROJECT_ROOT) -> Content:
     sources: list[SourceSpec] = []
     raw_facts: list[tuple[Path, int, Any, SourceSpec | None]] = []
     terms: list[TermSpec] = []
+    topics: list[TopicSpec] = []
+    groups: list[GroupSpec] = []
+    not_roles: list[str] = []
     for path in files:
         data = _read_yaml(path)
         terms += _parse_terms(data["terms"], path) if "terms" in data else []
+        topics += _parse_topics(data["topics"], path) if "topics" in data else []
+        groups += _parse_groups(data["groups"], path) if "groups" in data else []
+        not_roles += _parse_not_roles(data["not_roles"], path) if "not_roles" in data else []
         source = _parse_source(data["source"], path, root) if "source" in data else None
         if source is not None:
             clash = next((s for s in sources if s.url == source.url), None)
@@ -273,6 +342,7 @@ def read_content(directory: Path, root: Path = PROJECT_ROOT) -> Content:
 
     slugs = {r.slug for r in roles}
     facts: list[FactSpec] = []
+    keys: dict[str, str] = {}
     for path, i, raw, source in raw_facts:
         if source is None:
             raise ContentError(path, f"facts[{i}]", "fact without a source (add a source: block)")
@@ -280,15 +350,31 @@ def read_content(directory: Path, root: Path = PROJECT_ROOT) -> Content:
         for j, slug in enumerate(fact.roles):
             if slug not in slugs:
                 raise ContentError(path, f"facts[{i}].roles[{j}]", f"unknown role '{slug}'")
+        if fact.key in keys:
+            raise ContentError(
+                path, f"facts[{i}].id", f"duplicate id '{fact.key}' ({keys[fact.key]})"
+            )
+        keys[fact.key] = fact.path
         facts.append(fact)
 
-    _check_roles(roles, sources)
+    _check_roles(roles, sources, groups, not_roles)
     return Content(
-        roles=tuple(roles), sources=tuple(sources), facts=tuple(facts), terms=tuple(terms)
+        roles=tuple(roles),
+        sources=tuple(sources),
+        facts=tuple(facts),
+        terms=tuple(terms),
+        topics=tuple(topics),
+        groups=tuple(groups),
+        not_roles=tuple(not_roles),
     )
 
 
-def _check_roles(roles: list[RoleSpec], sources: list[SourceSpec]) -> None:
+def _check_roles(
+    roles: list[RoleSpec],
+    sources: list[SourceSpec],
+    groups: list[GroupSpec],
+    not_roles: list[str],
+) -> None:
     by_url = {s.url: s for s in sources}
     owners: dict[str, str] = {}
     for role in roles:
@@ -303,3 +389,16 @@ def _check_roles(roles: list[RoleSpec], sources: list[SourceSpec]) -> None:
                 raise ContentError(
                     role.path, f"{role.key}.names", f"'{name}' already names role '{owner}'"
                 )
+    slugs = {r.slug for r in roles}
+    for group in groups:
+        for slug in group.roles:
+            if slug not in slugs:
+                raise ContentError(group.path, "groups.roles", f"unknown role '{slug}'")
+        for name in group.names:
+            owner = owners.setdefault(normalise_name(name), "a group")
+            if owner != "a group":
+                raise ContentError(group.path, "groups.names", f"'{name}' already names {owner}")
+    for name in not_roles:
+        clash = owners.get(normalise_name(name))
+        if clash is not None:
+            raise ContentError("not_roles", name, f"is also a wording of {clash}")

@@ -76,14 +76,57 @@ class Fact(Base):
     __tablename__ = "facts"
 
     id = Column(Integer, primary_key=True)
+    key = Column(String(100), nullable=False, unique=True)
     topic = Column(String(50), nullable=False, index=True)
     text = Column(Text, nullable=False)
     quote = Column(Text, nullable=False)
+    # How job seekers ask about this fact, one wording a line: read by the retrieval step.
+    asked_as = Column(Text, nullable=False, default="")
     position = Column(Integer, nullable=False)
     source_id = Column(ForeignKey("sources.id"), nullable=False)
 
     source = relationship("Source", back_populates="facts")
     roles = relationship("Role", secondary=fact_roles, back_populates="facts")
+
+
+group_name_roles = Table(
+    "group_name_roles",
+    Base.metadata,
+    Column("group_name_id", ForeignKey("group_names.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class GroupName(Base):
+    """A wording that means several roles at once ("support roles")."""
+
+    __tablename__ = "group_names"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False)
+    normalised = Column(String(200), nullable=False, unique=True)
+
+    roles = relationship("Role", secondary=group_name_roles, order_by="Role.position")
+
+
+class NotRoleName(Base):
+    """A wording of a different job ("radiologist assistant") that must never match a role."""
+
+    __tablename__ = "not_role_names"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False)
+    normalised = Column(String(200), nullable=False, unique=True)
+
+
+class TopicPhrase(Base):
+    """How people ask about a whole topic, for the retrieval step."""
+
+    __tablename__ = "topic_phrases"
+
+    id = Column(Integer, primary_key=True)
+    topic = Column(String(50), nullable=False)
+    text = Column(Text, nullable=False)
 
 
 class Term(Base):

@@ -15,10 +15,12 @@ from actions.answers import (
     ActionNotOnPage,
     ActionWhatCanYouDo,
     not_on_page_subject,
+    pick_facts,
 )
 from actions.base import STORE_UNAVAILABLE
 from actions.feedback import FEEDBACK_BUTTONS
 from bot.store import SqlRoleStore
+from bot.store.retrieval import FactIndex
 from tests.actions.conftest import run, tracker
 
 URL = (
@@ -26,7 +28,7 @@ URL = (
     "careers-in-the-wider-healthcare-team/clinical-support-staff/"
     "radiography-assistantssupport-roles/"
 )
-SOURCE = f"Source: NHS Careers: Radiography assistants and imaging support workers\n{URL}"
+SOURCES = [{"title": "NHS Careers: Radiography assistants and imaging support workers", "url": URL}]
 ROLE_BUTTONS = [
     {"title": "Radiography assistant", "payload": '/inform_role{"role": "radiography-assistant"}'},
     {
@@ -38,10 +40,30 @@ ROLE_BUTTONS = [
         "payload": '/inform_role{"role": "assistant-practitioner"}',
     },
 ]
+GCSE_FACT = (
+    "There are no formal entry requirements to work as a radiography assistant or imaging "
+    "support worker, although applicants may need to pass four (or more) GCSEs, or equivalent, "
+    "to qualify for some more advanced work."
+)
+NVQ_FACT = (
+    "There is an NVQ related to imaging support workers, but it is not currently offered as a "
+    "route to qualification as a radiographer."
+)
+CAVEAT = (
+    "The NHS Careers page doesn't say anything more specific about that, so I won't guess: "
+    "local NHS employers can tell you."
+)
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [m["text"] for m in messages]
+
+
+def more_buttons(intent: str, topic_name: str) -> list[dict[str, str]]:
+    return [{"title": f"More on {topic_name}", "payload": f"/{intent}"}, *FEEDBACK_BUTTONS]
+
+
+# --- a topic for a named or remembered role -----------------------------------------------
 
 
 async def test_entry_requirements_for_assistant_practitioners(memory_store: SqlRoleStore) -> None:
@@ -53,9 +75,10 @@ async def test_entry_requirements_for_assistant_practitioners(memory_store: SqlR
     ]
     assert texts(messages) == [
         "Entry requirements for assistant practitioners:\n"
-        "Assistant practitioners will usually need further qualifications.\n\n" + SOURCE
+        "Assistant practitioners will usually need further qualifications."
     ]
     assert messages[0]["buttons"] == FEEDBACK_BUTTONS
+    assert messages[0]["sources"] == SOURCES
 
 
 async def test_entry_requirements_for_imaging_support_workers(memory_store: SqlRoleStore) -> None:
@@ -63,12 +86,7 @@ async def test_entry_requirements_for_imaging_support_workers(memory_store: SqlR
     _, messages = await run(ActionAnswerTopic(memory_store), t)
     assert texts(messages) == [
         "Entry requirements for imaging support workers:\n"
-        "- There are no formal entry requirements to work as a radiography assistant or "
-        "imaging support worker, although applicants may need to pass four (or more) GCSEs, "
-        "or equivalent, to qualify for some more advanced work.\n"
-        "- There is an NVQ related to imaging support workers, but it is not currently offered "
-        "as a route to qualification as a radiographer.\n"
-        "- A mature approach is essential.\n\n" + SOURCE
+        f"- {GCSE_FACT}\n- {NVQ_FACT}\n- A mature approach is essential."
     ]
 
 
@@ -78,10 +96,9 @@ async def test_follow_up_uses_the_remembered_role(memory_store: SqlRoleStore) ->
     )
     events, messages = await run(ActionAnswerTopic(memory_store), t)
     assert events == [SlotSet("topic", "accreditation"), SlotSet("role", "assistant-practitioner")]
-    assert texts(messages)[0].startswith(
-        "Accreditation for assistant practitioners:\n- The Society of Radiographers (SoR) has"
-    )
-    assert texts(messages)[0].endswith(SOURCE)
+    (text,) = texts(messages)
+    assert text.startswith("Accreditation for assistant practitioners:\n")
+    assert "Society and College of Radiographers' Curriculum Framework." in text
 
 
 async def test_a_role_named_alone_switches_role_for_the_last_topic(
@@ -99,7 +116,7 @@ async def test_a_role_named_alone_switches_role_for_the_last_topic(
         "How to apply for imaging support workers:\n"
         "- Contact local NHS employers to see what opportunities may be available.\n"
         "- It may be possible to get into this role through a level 3 (advanced) "
-        "apprenticeship.\n\n" + SOURCE
+        "apprenticeship."
     ]
 
 
@@ -109,14 +126,37 @@ async def test_a_role_typed_with_a_typo_and_no_entity(memory_store: SqlRoleStore
     assert events == [SlotSet("topic", "training"), SlotSet("role", "radiography-assistant")]
 
 
+async def test_topic_the_page_is_silent_on_for_a_role(memory_store: SqlRoleStore) -> None:
+    t = tracker("ask_accreditation", "are radiography assistants accredited", roles=("ra",))
+    t.latest_message["entities"][0]["value"] = "radiography assistants"
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert texts(messages) == [
+        "The NHS Careers page doesn't say anything about accreditation for radiography "
+        "assistants, so I can't tell you about it. It does cover accreditation for assistant "
+        "practitioners, if you'd like to know about that."
+    ]
+    assert messages[0]["buttons"] == ROLE_BUTTONS[2:]
+    assert messages[0]["sources"] == SOURCES
+
+
+async def test_a_button_payload_answers_the_whole_topic(memory_store: SqlRoleStore) -> None:
+    """ "More on ..." sends the intent's payload, which must not be read as a question."""
+    t = tracker("ask_duties", "/ask_duties", slots={"role": "imaging-support-worker"})
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert texts(messages)[0].startswith("What imaging support workers do:\nThey generally all")
+    assert texts(messages)[0].count("\n- ") == 8
+
+
+# --- an answer first when no role is named or remembered -------------------------------------
+
+
 async def test_no_role_and_the_same_facts_for_all_answers_once(memory_store: SqlRoleStore) -> None:
     _, messages = await run(ActionAnswerTopic(memory_store), tracker("ask_training", "training?"))
     assert texts(messages) == [
         "Training for radiography assistants, imaging support workers and assistant "
         "practitioners:\n"
         "- Training is a key element of these tasks.\n"
-        "- Training will usually be on the job, but short courses may be offered off-site.\n\n"
-        + SOURCE
+        "- Training will usually be on the job, but short courses may be offered off-site."
     ]
 
 
@@ -127,35 +167,225 @@ async def test_no_role_and_facts_for_one_role_answers_for_it(memory_store: SqlRo
     assert texts(messages)[0].startswith("Accreditation for assistant practitioners:\n")
 
 
-async def test_no_role_and_different_facts_asks_which(memory_store: SqlRoleStore) -> None:
+async def test_no_role_answers_every_role_grouped(memory_store: SqlRoleStore) -> None:
+    """The answer, not "which role?": shared facts once, role-specific ones named."""
     events, messages = await run(
         ActionAnswerTopic(memory_store), tracker("ask_entry_requirements", "entry reqs?")
     )
     assert events == [SlotSet("topic", "entry_requirements")]
-    assert messages[0]["text"] == "Which role would you like to know about (entry requirements)?"
-    assert messages[0]["buttons"] == ROLE_BUTTONS
+    assert texts(messages) == [
+        "Entry requirements for radiography assistants, imaging support workers and assistant "
+        "practitioners:\n"
+        "Radiography assistants and imaging support workers:\n"
+        f"- {GCSE_FACT}\n"
+        "- A mature approach is essential.\n"
+        f"Imaging support workers: {NVQ_FACT}\n"
+        "Assistant practitioners will usually need further qualifications."
+    ]
+    assert messages[0]["buttons"] == FEEDBACK_BUTTONS
 
 
-async def test_topic_the_page_is_silent_on_for_a_role(memory_store: SqlRoleStore) -> None:
-    t = tracker("ask_accreditation", "are radiography assistants accredited", roles=("ra",))
-    t.latest_message["entities"][0]["value"] = "radiography assistants"
+async def test_how_to_apply_with_no_role_answers_at_once(memory_store: SqlRoleStore) -> None:
+    _, messages = await run(
+        ActionAnswerTopic(memory_store), tracker("ask_how_to_apply", "how do I apply?")
+    )
+    assert texts(messages) == [
+        "How to apply for radiography assistants, imaging support workers and assistant "
+        "practitioners:\n"
+        "- Contact local NHS employers to see what opportunities may be available.\n"
+        "Radiography assistants and imaging support workers: It may be possible to get into "
+        "this role through a level 3 (advanced) apprenticeship."
+    ]
+
+
+async def test_a_group_wording_answers_for_its_roles(memory_store: SqlRoleStore) -> None:
+    t = tracker("ask_progression", "can support workers progress?", roles=("support workers",))
     _, messages = await run(ActionAnswerTopic(memory_store), t)
     assert texts(messages) == [
-        "The NHS Careers page doesn't say anything about accreditation for radiography "
-        "assistants, so I can't tell you about it. It does cover accreditation for assistant "
-        "practitioners, if you'd like to know about that.\n\n" + SOURCE
+        "Progression for radiography assistants and imaging support workers:\n"
+        "Some NHS employers may give staff in assistant roles the opportunity to work and study "
+        "part-time towards a professional radiography qualification."
     ]
-    assert messages[0]["buttons"] == ROLE_BUTTONS[2:]
 
 
-async def test_two_roles_named_answers_each(memory_store: SqlRoleStore) -> None:
+async def test_two_roles_named_answers_each_fact_once(memory_store: SqlRoleStore) -> None:
     t = tracker("ask_entry_requirements", "", roles=("radiography assistant", "AP"))
     events, messages = await run(ActionAnswerTopic(memory_store), t)
     assert events == [SlotSet("topic", "entry_requirements")]
-    assert [m["text"].split("\n")[0] for m in messages] == [
-        "Entry requirements for radiography assistants:",
-        "Entry requirements for assistant practitioners:",
+    assert texts(messages) == [
+        "Entry requirements for radiography assistants and assistant practitioners:\n"
+        f"Radiography assistants:\n- {GCSE_FACT}\n- A mature approach is essential.\n"
+        "Assistant practitioners will usually need further qualifications."
     ]
+
+
+# --- one point asked about: the matching fact first ----------------------------------------
+
+
+async def test_a_question_about_one_duty_gets_that_duty(memory_store: SqlRoleStore) -> None:
+    t = tracker("ask_duties", "is there much lifting of patients?")
+    events, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert events == [SlotSet("topic", "duties")]
+    assert texts(messages) == [
+        "Among the duties of radiography assistants, imaging support workers and assistant "
+        "practitioners, the page lists:\n"
+        "Being involved in the manual handling of patients."
+    ]
+    assert messages[0]["buttons"] == more_buttons("ask_duties", "what they do")
+    assert messages[0]["sources"] == SOURCES
+
+
+async def test_a_single_requirement_names_who_it_is_for(memory_store: SqlRoleStore) -> None:
+    _, messages = await run(
+        ActionAnswerTopic(memory_store), tracker("ask_entry_requirements", "do I need gcses?")
+    )
+    assert texts(messages) == [f"Radiography assistants and imaging support workers: {GCSE_FACT}"]
+
+
+async def test_a_fact_about_another_role_adds_the_remembered_roles_own(
+    memory_store: SqlRoleStore,
+) -> None:
+    """ "Do they need an NVQ too?" about assistant practitioners: the page ties the NVQ to
+    imaging support workers, and says APs usually need further qualifications."""
+    t = tracker(
+        "ask_entry_requirements",
+        "do they need an NVQ too?",
+        slots={"role": "assistant-practitioner", "topic": "duties"},
+    )
+    events, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert events == [
+        SlotSet("topic", "entry_requirements"),
+        SlotSet("role", "assistant-practitioner"),
+    ]
+    assert texts(messages) == [
+        f"Imaging support workers: {NVQ_FACT}\n\n"
+        "For assistant practitioners, the page says:\n"
+        "Assistant practitioners will usually need further qualifications."
+    ]
+
+
+async def test_a_plain_english_word_reaches_the_fact(memory_store: SqlRoleStore) -> None:
+    t = tracker(
+        "ask_duties", "would I have to fix the machines?", slots={"role": "imaging-support-worker"}
+    )
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert "Undertaking basic maintenance of equipment." in texts(messages)[0]
+    assert "Processing film images" not in texts(messages)[0]
+
+
+def test_pick_facts_leaves_a_whole_topic_question_to_the_topic(memory_store: SqlRoleStore) -> None:
+    index = FactIndex.from_store(memory_store)
+    assert pick_facts(index.rank("what are the entry requirements?"), "entry_requirements") == []
+    assert pick_facts(index.rank("how do I apply"), "how_to_apply") == []
+    (fact,) = pick_facts(index.rank("is there an apprenticeship?"), "how_to_apply")
+    assert fact.key == "apply-apprenticeship"
+
+
+# --- statements of interest and unknown jobs ----------------------------------------------------
+
+
+async def test_a_statement_of_interest_sets_the_role(memory_store: SqlRoleStore) -> None:
+    t = tracker(
+        "inform_role",
+        "I'm thinking of becoming an imaging support worker",
+        roles=("imaging support worker",),
+    )
+    events, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert events == [SlotSet("role", "imaging-support-worker"), SlotSet("topic", None)]
+    assert texts(messages) == [
+        "Good choice to look into. About imaging support workers:\n"
+        "Radiography assistants and imaging support workers assist qualified diagnostic and "
+        "therapeutic radiographers.\n\n"
+        "I can also tell you about what they do, entry requirements, training, progression and "
+        "how to apply. What would you like to know?"
+    ]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        "/ask_duties",
+        "/ask_entry_requirements",
+        "/ask_how_to_apply",
+    ]
+
+
+async def test_a_different_job_is_not_mapped_to_a_role(memory_store: SqlRoleStore) -> None:
+    t = tracker("ask_duties", "what does a radiologist assistant do?")
+    events, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert events == []
+    assert texts(messages) == [
+        "The NHS Careers page I use doesn't describe the radiologist assistant job, so I can't "
+        "tell you about it. It covers radiography assistants, imaging support workers and "
+        "assistant practitioners; would you like to know about one of those?"
+    ]
+
+
+# --- honest about what the page doesn't say ------------------------------------------------------
+
+
+async def test_a_question_beyond_the_page_says_so_first(memory_store: SqlRoleStore) -> None:
+    t = tracker(
+        "ask_entry_requirements", "is there an age limit?", slots={"role": "imaging-support-worker"}
+    )
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    (text,) = texts(messages)
+    assert text.startswith(CAVEAT + "\n\nWhat the page does say:\nEntry requirements for imaging")
+    assert not any(ch.isdigit() for ch in text.replace("four (or more)", "").replace("level 3", ""))
+
+
+async def test_a_plain_topic_question_has_no_caveat(memory_store: SqlRoleStore) -> None:
+    for text in ("what are the entry reqs", "what qualifications do I need", "entry requirments?"):
+        _, messages = await run(
+            ActionAnswerTopic(memory_store), tracker("ask_entry_requirements", text)
+        )
+        assert CAVEAT not in texts(messages)[0], text
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        ("how much does an AP earn", "pay"),
+        ("what band is a radiography assistant", "pay bands"),
+        ("do they work nights", "hours"),
+        ("are there jobs near leeds", "locations"),
+        ("tell me more", "that"),
+    ],
+)
+async def test_not_on_page_never_states_a_number(
+    memory_store: SqlRoleStore, text: str, subject: str
+) -> None:
+    assert not_on_page_subject(text) == subject
+    _, messages = await run(ActionNotOnPage(memory_store), tracker("ask_pay_and_conditions", text))
+    what = "that information" if subject == "that" else f"information about {subject}"
+    assert texts(messages) == [
+        f"I'm sorry, I don't have {what}: the NHS Careers page I use doesn't cover it, so I "
+        "won't guess. Local NHS employers can tell you what opportunities are available; "
+        "please contact them directly."
+    ]
+    assert messages[0]["sources"] == SOURCES
+
+
+async def test_part_time_study_is_on_the_page(memory_store: SqlRoleStore) -> None:
+    """Routed to "not on the page" as if about hours, it is answered from progression."""
+    t = tracker("ask_pay_and_conditions", "can I study part-time?")
+    events, messages = await run(ActionNotOnPage(memory_store), t)
+    assert events == [SlotSet("topic", "progression")]
+    assert "study part-time towards a professional radiography qualification" in texts(messages)[0]
+    assert "don't have" not in texts(messages)[0]
+
+
+async def test_part_time_work_is_not_but_the_page_says_something_near(
+    memory_store: SqlRoleStore,
+) -> None:
+    t = tracker("ask_pay_and_conditions", "can i do it part time")
+    _, messages = await run(ActionNotOnPage(memory_store), t)
+    (text,) = texts(messages)
+    assert text.startswith("I'm sorry, I don't have information about hours")
+    assert text.endswith(
+        "What the page does say:\nSome NHS employers may give staff in assistant roles the "
+        "opportunity to work and study part-time towards a professional radiography "
+        "qualification."
+    )
+
+
+# --- comparing and listing ---------------------------------------------------------------------
 
 
 async def test_compare_two_named_roles(memory_store: SqlRoleStore) -> None:
@@ -164,16 +394,24 @@ async def test_compare_two_named_roles(memory_store: SqlRoleStore) -> None:
     assert events == [SlotSet("topic", None)]
     assert messages[0]["buttons"] == FEEDBACK_BUTTONS
     assert texts(messages) == [
-        "How imaging support workers and radiography assistants differ, according to NHS "
-        "Careers:\n\n"
-        "Only imaging support workers:\n"
-        "- Entry requirements: There is an NVQ related to imaging support workers, but it is "
-        "not currently offered as a route to qualification as a radiographer.\n\n"
-        "Only radiography assistants:\n"
-        "- Nothing the page says is theirs alone.\n\n"
-        "What the page says about the role, what they do, training, progression and how to "
-        "apply applies to both.\n\n" + SOURCE
+        "Comparing imaging support workers and radiography assistants on the NHS Careers "
+        "page:\n\n"
+        "It says about imaging support workers (not about radiography assistants):\n"
+        f"- Entry requirements: {NVQ_FACT}\n\n"
+        "What it says about the role, what they do, training, progression and how to apply "
+        "applies to both."
     ]
+    assert messages[0]["sources"] == SOURCES
+
+
+async def test_compare_never_says_only_one_role_does_something(memory_store: SqlRoleStore) -> None:
+    t = tracker("compare_roles", "", roles=("radiography assistant", "AP"))
+    _, messages = await run(ActionCompareRoles(memory_store), t)
+    (text,) = texts(messages)
+    assert "Only" not in text
+    assert "It says about radiography assistants (not about assistant practitioners):" in text
+    # The one fact the page states of all three roles is not a difference.
+    assert "level of responsibility" not in text
 
 
 async def test_compare_one_named_role_with_the_remembered_one(memory_store: SqlRoleStore) -> None:
@@ -185,7 +423,7 @@ async def test_compare_one_named_role_with_the_remembered_one(memory_store: SqlR
     )
     _, messages = await run(ActionCompareRoles(memory_store), t)
     assert messages[0]["text"].startswith(
-        "How radiography assistants and assistant practitioners differ"
+        "Comparing radiography assistants and assistant practitioners"
     )
     assert "- Accreditation: The Society of Radiographers (SoR)" in messages[0]["text"]
 
@@ -232,29 +470,6 @@ async def test_list_roles(memory_store: SqlRoleStore) -> None:
         '/ask_overview{"role": "radiography-assistant"}',
         '/ask_overview{"role": "imaging-support-worker"}',
         '/ask_overview{"role": "assistant-practitioner"}',
-    ]
-
-
-@pytest.mark.parametrize(
-    ("text", "subject"),
-    [
-        ("how much does an AP earn", "pay"),
-        ("what band is a radiography assistant", "pay bands"),
-        ("do they work nights", "hours"),
-        ("are there jobs near leeds", "locations"),
-        ("tell me more", "that"),
-    ],
-)
-async def test_not_on_page_never_states_a_number(
-    memory_store: SqlRoleStore, text: str, subject: str
-) -> None:
-    assert not_on_page_subject(text) == subject
-    _, messages = await run(ActionNotOnPage(memory_store), tracker("ask_pay_and_conditions", text))
-    what = "that information" if subject == "that" else f"information about {subject}"
-    assert texts(messages) == [
-        f"I'm sorry, I don't have {what}: the NHS Careers page I use doesn't cover it, so I "
-        "won't guess. Local NHS employers can tell you what opportunities are available; "
-        "please contact them directly.\n\n" + SOURCE
     ]
 
 

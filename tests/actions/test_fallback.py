@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from rasa_sdk.events import ActiveLoop, SlotSet
+
 from actions.fallback import ActionAskAffirmation, ActionAskRephrase
+from bot.store import SqlRoleStore
 from tests.actions.conftest import run, tracker
 
 
-async def test_did_you_mean_offers_the_likeliest_intents_with_the_role() -> None:
+async def test_did_you_mean_offers_the_likeliest_intents_with_the_role(
+    memory_store: SqlRoleStore,
+) -> None:
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.5},
         {"name": "ask_duties", "confidence": 0.3},
@@ -13,7 +18,7 @@ async def test_did_you_mean_offers_the_likeliest_intents_with_the_role() -> None
         {"name": "ask_training", "confidence": 0.04},
     ]
     t = tracker("nlu_fallback", "ap stuff", roles=("ap",), ranking=ranking)
-    events, messages = await run(ActionAskAffirmation(), t)
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
     assert events == []
     assert messages == [
         {
@@ -34,13 +39,17 @@ async def test_did_you_mean_offers_the_likeliest_intents_with_the_role() -> None
     ]
 
 
-async def test_a_possible_medical_worry_gets_the_safety_advice_first() -> None:
+async def test_a_possible_medical_worry_gets_the_safety_advice_first(
+    memory_store: SqlRoleStore,
+) -> None:
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.5},
         {"name": "ask_duties", "confidence": 0.3},
         {"name": "medical_emergency", "confidence": 0.2},
     ]
-    _, messages = await run(ActionAskAffirmation(), tracker("nlu_fallback", "x", ranking=ranking))
+    _, messages = await run(
+        ActionAskAffirmation(memory_store), tracker("nlu_fallback", "x", ranking=ranking)
+    )
     assert messages[0]["response"] == "utter_emergency"
     assert [b["payload"] for b in messages[1]["buttons"]] == [
         "/ask_duties",
@@ -52,3 +61,20 @@ async def test_a_possible_medical_worry_gets_the_safety_advice_first() -> None:
 async def test_rephrase() -> None:
     _, messages = await run(ActionAskRephrase(), tracker("out_of_scope", "something else"))
     assert messages[0]["text"].startswith("Sorry, I didn't quite understand.")
+
+
+async def test_an_unsure_question_that_matches_a_fact_gets_it(memory_store: SqlRoleStore) -> None:
+    """The classifier is unsure, but the words match one duty: answer it and end the loop."""
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "greet", "confidence": 0.3}]
+    t = tracker("nlu_fallback", "hoisting patients?", ranking=ranking)
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
+    assert events == [SlotSet("topic", "duties"), ActiveLoop(None)]
+    assert messages[0]["text"].endswith("Being involved in the manual handling of patients.")
+
+
+async def test_an_unsure_question_beyond_the_page_is_asked_back(memory_store: SqlRoleStore) -> None:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "greet", "confidence": 0.3}]
+    t = tracker("nlu_fallback", "hoisting patients on the night shift?", ranking=ranking)
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
+    assert events == []
+    assert messages[0]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"

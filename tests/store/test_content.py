@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from bot.store import Content, ContentError, read_content
+from bot.store import TOPICS, Content, ContentError, read_content
 from bot.store.content import normalise_name, page_sentences, squash, uncovered_sentences
 from tests.conftest import SEED_PAGE
 
@@ -87,8 +87,54 @@ def test_assistant_practitioner_facts_are_theirs_alone(content: Content) -> None
         "assistant-practitioner",
     )
     accreditation = [f for f in content.facts if f.topic == "accreditation"]
-    assert len(accreditation) == 3
+    assert len(accreditation) == 4
     assert {f.roles for f in accreditation} == {("assistant-practitioner",)}
+
+
+def test_assistant_practitioners_described_is_not_progression_for_others(
+    content: Content,
+) -> None:
+    """The page describes who assistant practitioners are; it doesn't state that sentence as
+    progression for radiography assistants or imaging support workers."""
+    described = [f for f in content.facts if f.quote.startswith("They are usually experienced")]
+    assert [(f.topic, f.roles) for f in described] == [("overview", ("assistant-practitioner",))]
+    progression = [f for f in content.facts if f.topic == "progression"]
+    assert [f.key for f in progression] == ["progression-study-part-time"]
+
+
+def test_where_to_learn_more_about_accreditation_is_a_fact_without_a_link(
+    content: Content,
+) -> None:
+    (pointer,) = [
+        f for f in content.facts if f.quote == "For more information, visit the SOR website."
+    ]
+    assert (pointer.topic, pointer.roles) == ("accreditation", ("assistant-practitioner",))
+    assert "Society of Radiographers" in pointer.text
+    assert not re.search(r"https?:|www\.|\.org|\.uk", pointer.text)
+
+
+def test_every_fact_has_an_id_and_ways_people_ask(content: Content) -> None:
+    keys = [f.key for f in content.facts]
+    assert len(set(keys)) == len(keys) == len(content.facts)
+    for fact in content.facts:
+        assert len(fact.asked_as) >= 5, fact.key
+        # asked_as is how people ask, never content: no numbers, money or links.
+        for wording in fact.asked_as:
+            assert not re.search(r"[0-9£$€]|https?:", wording.replace("level 3", "")), wording
+
+
+def test_every_topic_has_wordings_for_the_whole_topic(content: Content) -> None:
+    assert sorted(t.topic for t in content.topics) == sorted(TOPICS)
+    assert all(len(t.asked_as) >= 2 for t in content.topics)
+
+
+def test_the_pages_own_group_wordings_mean_its_roles(content: Content) -> None:
+    groups = {name: roles for g in content.groups for name in g.names for roles in [g.roles]}
+    every = ("radiography-assistant", "imaging-support-worker", "assistant-practitioner")
+    for wording in ("support roles", "assistant roles", "staff in assistant roles"):
+        assert groups[wording] == every
+    assert groups["radiography support worker"] == every[:2]
+    assert "radiologist assistant" in content.not_roles
 
 
 def test_normalise_name() -> None:
@@ -189,3 +235,30 @@ def test_name_used_by_two_roles(tmp_path: Path) -> None:
 def test_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match=r"holds no \.yml content files"):
         read_content(tmp_path)
+
+
+def test_duplicate_fact_id(tmp_path: Path) -> None:
+    facts = FACTS_YML.replace("- id: duty-stock\n", "- id: duty-film-images\n", 1)
+    error = _error(tmp_path, facts=facts)
+    assert "duplicate id 'duty-film-images'" in str(error)
+
+
+def test_fact_without_asked_as(tmp_path: Path) -> None:
+    start = FACTS_YML.index("    asked_as:", FACTS_YML.index("- id: duty-stock"))
+    end = FACTS_YML.index("  - id:", start)
+    error = _error(tmp_path, facts=FACTS_YML[:start] + FACTS_YML[end:])
+    assert error.key.endswith(".asked_as")
+    assert "is missing" in str(error)
+
+
+def test_group_naming_an_unknown_role(tmp_path: Path) -> None:
+    roles = ROLES_YML.replace(
+        "  - roles: [radiography-assistant, imaging-support-worker]\n",
+        "  - roles: [radiography-assistant, nurse]\n",
+    )
+    assert "unknown role 'nurse'" in str(_error(tmp_path, roles=roles))
+
+
+def test_a_different_job_that_is_also_a_role_name(tmp_path: Path) -> None:
+    roles = ROLES_YML + "  - radiology assistant\n"
+    assert "is also a wording of radiography-assistant" in str(_error(tmp_path, roles=roles))

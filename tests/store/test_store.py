@@ -34,6 +34,15 @@ def test_assistant_practitioner_entry_requirements(loaded_store: SqlRoleStore) -
             source_url=URL,
             source_title="NHS Careers: Radiography assistants and imaging support workers",
             roles=(AP,),
+            key="entry-ap-further-qualifications",
+            asked_as=(
+                "extra qualifications",
+                "more qualifications",
+                "further qualifications",
+                "additional qualifications",
+                "what qualifications do I need",
+                "do I need more training to be one",
+            ),
         )
     ]
 
@@ -53,7 +62,7 @@ def test_shared_facts_apply_to_each_role(loaded_store: SqlRoleStore) -> None:
 
 
 def test_accreditation_is_for_assistant_practitioners_only(loaded_store: SqlRoleStore) -> None:
-    assert len(loaded_store.facts(AP, "accreditation")) == 3
+    assert len(loaded_store.facts(AP, "accreditation")) == 4
     assert loaded_store.facts(RA, "accreditation") == []
     assert loaded_store.facts(ISW, "accreditation") == []
 
@@ -117,6 +126,59 @@ def test_resolve_role(loaded_store: SqlRoleStore, text: str, slug: str) -> None:
 )
 def test_resolve_role_rejects(loaded_store: SqlRoleStore, text: str) -> None:
     assert loaded_store.resolve_role(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "slugs"),
+    [
+        ("support roles", [RA, ISW, AP]),
+        ("staff in assistant roles", [RA, ISW, AP]),
+        ("assistant roles", [RA, ISW, AP]),
+        ("radiography support worker", [RA, ISW]),
+        ("radiography support workers", [RA, ISW]),
+        ("AP", [AP]),
+    ],
+)
+def test_the_pages_own_wordings_resolve(
+    loaded_store: SqlRoleStore, text: str, slugs: list[str]
+) -> None:
+    assert [r.slug for r in loaded_store.resolve_roles(text)] == slugs
+
+
+@pytest.mark.parametrize(
+    "text", ["radiologist assistant", "radiologist's assistants", "radiologist asistant"]
+)
+def test_a_different_job_never_maps_to_a_role(loaded_store: SqlRoleStore, text: str) -> None:
+    """ "Radiologist assistant" is a different job, however close to "radiology assistant"."""
+    assert loaded_store.resolve_roles(text) == []
+    assert loaded_store.find_roles(f"what does a {text} do") == []
+    assert loaded_store.not_role_named(f"what does a {text} do") is not None
+    assert loaded_store.not_role_named("what does a radiology assistant do") is None
+
+
+def test_find_roles_expands_groups(loaded_store: SqlRoleStore) -> None:
+    found = loaded_store.find_roles("can staff in assistant roles study part-time?")
+    assert [r.slug for r in found] == [RA, ISW, AP]
+
+
+def test_all_facts_carry_id_wordings_and_source(loaded_store: SqlRoleStore) -> None:
+    facts = loaded_store.all_facts()
+    assert len(facts) == 26
+    gcse = next(f for f in facts if f.key == "entry-none-formal-gcses")
+    assert "how many gcses" in gcse.asked_as
+    assert gcse.source.title == "NHS Careers: Radiography assistants and imaging support workers"
+    assert gcse.source.url.startswith("http://www.nhscareers.nhs.uk/")
+    assert set(loaded_store.topic_phrases()) == set(TOPICS)
+
+
+def test_loading_over_an_older_schema_rebuilds_it(store_url: str, content: Content) -> None:
+    """A store file from before a schema change (no facts.key) is rebuilt, not an error."""
+    store = SqlRoleStore(store_url)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE facts (id INTEGER PRIMARY KEY, topic TEXT)")
+    assert store.load(content)["facts"] == 26
+    assert len(store.all_facts()) == 26
+    store.engine.dispose()
 
 
 def test_compare(loaded_store: SqlRoleStore) -> None:

@@ -1,0 +1,191 @@
+"""Finding the fact a question is about: a TF-IDF ranker over the store's facts and topics.
+
+Each fact is represented by its text and its `asked_as` wordings (how job seekers ask about
+it), each topic by how people ask about the topic as a whole. A question is compared with every
+wording, on word and on character n-grams (so "requirments" still finds "requirements"), and a
+fact or topic scores its best wording. The caller decides what to do with the ranking: answer one
+fact when a fact's wording wins clearly over the whole topic's, otherwise the whole topic.
+
+Role wordings are removed from the question and the wordings first: "do APs need GCSEs" must
+match the GCSE fact on "GCSEs", not the accreditation facts on "APs". Why TF-IDF and not a Rasa
+ResponseSelector: the README's "Fact-level answers" section has the measurement.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.store.api import FactInfo, RoleStore
+
+# Words that say nothing about which fact is meant. Our own list: sklearn's has "part", "full",
+# "show" and "move", which matter here ("part-time", "moving patients").
+_STOP_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """
+    a an the and or but if of to in on at for with by from as is are was were be been
+    being am i me my we our you your they them their he she it its this that these those
+    there here what which who whom whose how why when where can could would should will
+    shall may might must does did doing have has had having please hi hello hiya hey just
+    really so very also too about any some much many more most thanks thank ok okay um uh
+    like know tell want wondering wonder question ask mean im ive id dont its whats thats
+    theres role roles job jobs nhs do need get go got same else too either mate pls plz u
+    ur
+    """,
+    )
+)
+_WORD = re.compile(r"[a-z0-9]+")
+# Typos are forgiven in words this long or longer ("requirments"), not in short ones ("earn").
+_FUZZY_MIN_LENGTH = 5
+_FUZZY_CUTOFF = 0.8
+# Only the wordings most similar to a question are scored in full.
+_CANDIDATES = 40
+_SUFFIXES = ("ing", "ies", "es", "ed", "s")
+
+
+def _stem(word: str) -> str:
+    """A crude stemmer: enough for "cleaning" ~ "clean" and "apprenticeships" ~ "apprenticeship"."""
+    if word.endswith(("ss", "us", "is")):
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A fact (key set) or a whole topic (key empty) and how well the question matched it."""
+
+    topic: str
+    score: float
+    fact: FactInfo | None = None
+
+    @property
+    def key(self) -> str:
+        return self.fact.key if self.fact is not None else f"topic:{self.topic}"
+
+
+class FactIndex:
+    """Ranks the store's facts and topics against a question; built once, read many times."""
+
+    def __init__(
+        self,
+        facts: Sequence[FactInfo],
+        topic_phrases: dict[str, list[str]],
+        role_wordings: Iterable[str],
+    ) -> None:
+        wordings = sorted({w.lower() for w in role_wordings if w.strip()}, key=len, reverse=True)
+        self._roles = (
+            re.compile(r"\b(?:" + "|".join(re.escape(w) for w in wordings) + r")\b")
+            if wordings
+            else None
+        )
+        self._positions = {fact.key: i for i, fact in enumerate(facts)}
+        self._owners: list[Hit] = []
+        documents: list[str] = []
+        for fact in facts:
+            for wording in (fact.text, *fact.asked_as):
+                documents.append(wording)
+                self._owners.append(Hit(fact.topic, 0.0, fact))
+        for topic, phrases in topic_phrases.items():
+            for wording in phrases:
+                documents.append(wording)
+                self._owners.append(Hit(topic, 0.0, None))
+        prepared = [self._prepare(d) for d in documents]
+        self._doc_words = [set(d.split()) for d in prepared]
+        self._words = TfidfVectorizer(
+            analyzer="word",
+            tokenizer=str.split,
+            token_pattern=None,
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            lowercase=False,
+        )
+        self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+        self._word_matrix = self._words.fit_transform(prepared)
+        self._char_matrix = self._chars.fit_transform(prepared)
+        self._vocabulary = {w for d in prepared for w in d.split()}
+        self._long_words = [w for w in self._vocabulary if len(w) >= _FUZZY_MIN_LENGTH]
+
+    @classmethod
+    def from_store(cls, store: RoleStore) -> FactIndex:
+        names = [n for ns in store.role_names().values() for n in ns]
+        names += list(store.group_names())
+        return cls(store.all_facts(), store.topic_phrases(), names)
+
+    def _prepare(self, text: str) -> str:
+        text = text.lower().replace("\u2019", "'").replace("'s", "s")
+        text = re.sub(r"\bx[- ]?rays?\b", "xray", text).replace("-", " ")
+        if self._roles is not None:
+            text = self._roles.sub(" ", text)
+        words = [w for w in _WORD.findall(text.replace("'", "")) if w not in _STOP_WORDS]
+        return " ".join(_stem(w) for w in words)
+
+    def content_words(self, text: str) -> list[str]:
+        """What is left of a question once role names and filler words are gone."""
+        return self._prepare(text).split()
+
+    def position(self, fact: FactInfo) -> int:
+        """Where a fact stands on its page, for putting a mix of facts back in page order."""
+        return self._positions.get(fact.key, len(self._positions))
+
+    def unknown_words(self, text: str) -> list[str]:
+        """Words of a question that no fact, topic or wording uses, typos forgiven: a sign it
+        asks for something the page doesn't say ("is there an age limit?")."""
+        unknown = []
+        for word in self.content_words(text):
+            if word in self._vocabulary or word.isdigit():
+                continue
+            if len(word) >= 3 and any(v.startswith(word) for v in self._long_words):
+                continue  # a short form: "reqs", "quals"
+            if len(word) >= _FUZZY_MIN_LENGTH and difflib.get_close_matches(
+                word, self._long_words, n=1, cutoff=_FUZZY_CUTOFF
+            ):
+                continue
+            unknown.append(word)
+        return unknown
+
+    def rank(self, text: str) -> list[Hit]:
+        """Facts and topics, best first, each scored by its best-matching wording (0 to 1).
+
+        A wording's score is its TF-IDF similarity (words and character n-grams, for typos)
+        times the share of the question's words it covers, so a short wording sharing one word
+        ("who do they work with") does not win a longer question ("do they work nights?").
+        """
+        prepared = self._prepare(text)
+        if not prepared:
+            return []
+        words = (self._word_matrix @ self._words.transform([prepared]).T).toarray().ravel()
+        chars = (self._char_matrix @ self._chars.transform([prepared]).T).toarray().ravel()
+        similarity = 0.5 * words + 0.5 * chars
+        asked = prepared.split()
+        best: dict[str, Hit] = {}
+        for index in np.argsort(-similarity)[:_CANDIDATES]:
+            owner = self._owners[index]
+            score = float(similarity[index]) * _coverage(asked, self._doc_words[index])
+            if owner.key not in best or best[owner.key].score < score:
+                best[owner.key] = Hit(owner.topic, score, owner.fact)
+        return sorted(best.values(), key=lambda h: -h.score)
+
+
+def _coverage(asked: list[str], document: set[str]) -> float:
+    """The share of the question's words that the wording has, typos forgiven."""
+    covered = 0
+    for word in asked:
+        if (
+            word in document
+            or (len(word) >= 3 and any(w.startswith(word) for w in document))
+            or (
+                len(word) >= _FUZZY_MIN_LENGTH
+                and difflib.get_close_matches(word, document, n=1, cutoff=_FUZZY_CUTOFF)
+            )
+        ):
+            covered += 1
+    return covered / len(asked)
