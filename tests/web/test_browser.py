@@ -281,3 +281,27 @@ def test_the_page_server_process_refuses_traversal(page_url: str) -> None:
             assert response.status == 200 and b"careers-chat.js" in body
         else:
             assert response.status == 404, path
+
+
+# A socket.io client in the page, on the WebSocket transport only, sending one 900 kB message.
+OVERSIZED_OVER_WEBSOCKET = """rasaUrl => new Promise(resolve => {
+    const options = {path: '/socket.io/', transports: ['websocket'], reconnection: false};
+    const socket = io(rasaUrl, options);
+    socket.on('connect', () => socket.emit('session_request', {}));
+    socket.on('session_confirm', () => socket.emit('user_uttered', {message: 'x'.repeat(900000)}));
+    socket.on('bot_uttered', message => resolve('answered: ' + JSON.stringify(message)));
+    socket.on('disconnect', reason => resolve('disconnected: ' + reason));
+    setTimeout(() => resolve('still connected'), 30000);
+})"""
+
+
+def test_a_900_kb_websocket_frame_is_refused_and_the_chat_goes_on(
+    page: Page, page_url: str, assistant: serve.Running
+) -> None:
+    """WebSocket frames pass nginx's body limit: engine.io's own buffer must refuse them."""
+    chat = open_chat(page, page_url)
+    chat.ask("what does an assistant practitioner do?")  # the widget has loaded socket.io
+    outcome = page.evaluate(OVERSIZED_OVER_WEBSOCKET, assistant.rasa_url)
+    assert outcome.startswith("disconnected"), outcome
+    chat.ask("how do they get accredited?")  # the widget's own connection still answers
+    expect(chat.reply_containing("Accreditation for assistant practitioners")).to_be_visible()
