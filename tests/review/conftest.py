@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -10,10 +12,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.sync_api import Browser, Page, sync_playwright
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet
 
 from bot import serve, training
@@ -23,6 +27,7 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.store import Content, SqlRoleStore
 from bot.store.sql import make_engine
 from bot.tracking.store import MaskingTrackerStore
+from bot.web.server import NODE_MODULES
 from tests.rasa.conftest import Conversation
 from tests.servers import free_port
 from tests.tracking.helpers import (
@@ -277,6 +282,67 @@ async def fill_unanswered(url: str) -> None:
     for sender, turns in talks.items():
         await converse(store, sender, turns)
     store.engine.dispose()
+
+
+# --- headless Chromium (Debian's, driven by Playwright) ---------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        found = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield found
+        found.close()
+
+
+def run_axe(page: Page) -> list[dict[str, Any]]:
+    """axe-core from the careers page's node_modules (no CDN), run in the page; the serious
+    and critical violations. The console's CSP allows no script: Playwright's evaluate is not
+    a page script, so it still runs."""
+    page.evaluate((NODE_MODULES / "axe-core" / "axe.min.js").read_text() + "\n;0")
+    results: dict[str, Any] = page.evaluate("() => axe.run(document)")
+    return [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture(scope="session")
+def unanswered_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """fill_unanswered's log with a trainer account, made once; tests work on copies."""
+    root = tmp_path_factory.mktemp("unanswered")
+    url = f"sqlite:///{root / 'conversations.db'}"
+    asyncio.run(fill_unanswered(url))
+    subprocess.run(
+        [sys.executable, "-m", "bot", "review", "add-user", TRAINER, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env={**serve.base_env(), "TRACKER_STORE_URL": url},
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return root / "conversations.db"
+
+
+@pytest.fixture
+def unanswered_console(unanswered_log: Path, tmp_path: Path) -> Iterator[str]:
+    """The console, started as `make review` starts it, over a fresh copy of that log."""
+    copy = tmp_path / "conversations.db"
+    shutil.copy(unanswered_log, copy)
+    env = {"TRACKER_STORE_URL": f"sqlite:///{copy}", "REVIEW_SECRET": SECRET}
+    logs = PROJECT_ROOT / "test-artifacts" / "logs"
+    with serve.review_console(free_port(), log_dir=logs, extra_env=env) as url:
+        yield url
 
 
 # --- the real assistant, logging to a temp file, and the console started as `make run` does --

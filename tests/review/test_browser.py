@@ -10,29 +10,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.review.conftest import PASSWORD, TRAINER, Live
 from tests.tracking.helpers import assert_nothing_personal
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        found = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield found
-        found.close()
 
 
 @pytest.fixture
@@ -125,7 +106,7 @@ def test_log_in_filter_open_relabel_and_export(page: Page, live: Live) -> None:
     assert download.ok and "    - qwzx blorf zzzt\n" in download.text()
 
     page.get_by_role("link", name="Dashboard").click()
-    expect(page.locator("svg")).to_have_count(4)
+    expect(page.locator("svg")).to_have_count(5)
     expect(page.locator("#totals")).to_contain_text("5 conversations")
 
 
