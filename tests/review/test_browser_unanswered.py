@@ -60,7 +60,12 @@ def group(page: Page, number: int) -> Locator:
 
 def test_the_page_groups_what_was_not_answered(page: Page) -> None:
     dialogs: list[Dialog] = []
-    page.on("dialog", lambda d: (dialogs.append(d), d.dismiss()))
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog)
+        dialog.dismiss()
+
+    page.on("dialog", record)
     log_in(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Unanswered")
     total = len(UNANSWERED_THIS_WEEK)
