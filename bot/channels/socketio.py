@@ -53,8 +53,8 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 MAX_SESSION_ID_LENGTH = 128
-MESSAGES_PER_SECOND = 0.5
-BURST = 5
+MESSAGES_PER_SECOND = 1.0
+BURST = 10
 TOO_FAST = (
     "Sorry, that is more messages than I can answer at once. Please wait a moment, "
     "then ask one question at a time."
