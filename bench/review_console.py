@@ -151,6 +151,24 @@ def synthetic_conversation(rng: random.Random, start: float) -> list[Event]:
     return events
 
 
+def write_conversation(session: Any, sender: str, events: list[Event]) -> Any:
+    """Store one conversation's events as the tracker store does (masked, then indexed)."""
+    rows = []
+    for event in events:
+        data = mask_event(event.as_dict())
+        inserted = session.execute(
+            EVENTS.insert().values(
+                sender_id=sender,
+                type_name=event.type_name,
+                timestamp=data.get("timestamp"),
+                action_name=data.get("name"),
+                data=json.dumps(data),
+            )
+        )
+        rows.append((inserted.inserted_primary_key[0], data))
+    return index_events(session, sender, rows)
+
+
 def fill(log: ConversationLog, count: int, seed: int = 7) -> float:
     """Write `count` conversations as the tracker store does; returns the seconds taken."""
     rng = random.Random(seed)
@@ -160,26 +178,9 @@ def fill(log: ConversationLog, count: int, seed: int = 7) -> float:
     for first in range(0, count, batch):
         with log.session() as session:
             for number in range(first, min(count, first + batch)):
-                sender = f"bench-{number:05d}"
                 start = now - rng.uniform(0, DAYS * 86400)
-                rows = []
-                for event in synthetic_conversation(rng, start):
-                    data = mask_event(event.as_dict())
-                    rows.append(
-                        (
-                            session.execute(
-                                EVENTS.insert().values(
-                                    sender_id=sender,
-                                    type_name=event.type_name,
-                                    timestamp=data.get("timestamp"),
-                                    action_name=data.get("name"),
-                                    data=json.dumps(data),
-                                )
-                            ).inserted_primary_key[0],
-                            data,
-                        )
-                    )
-                conversation = index_events(session, sender, rows)
+                events = synthetic_conversation(rng, start)
+                conversation = write_conversation(session, f"bench-{number:05d}", events)
                 if conversation is not None and rng.random() < 0.1:
                     conversation.reviewed = True
     ids = [r.id for r in log.conversations(Filters(), per_page=count).rows]
