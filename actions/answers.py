@@ -16,34 +16,15 @@ from actions import replies
 from actions.base import INTENT_TOPICS, TOPIC_INTENTS, StoreAction, role_buttons
 from actions.feedback import FEEDBACK_BUTTONS
 from bot.store import FactInfo, RoleInfo
-from bot.store.retrieval import Hit
+from bot.store.retrieval import pick_facts
 
 Events = list[dict[str, Any]]
 
-# A fact is answered on its own when its best wording scores at least this, and clearly more
-# than the whole topic's wordings: "is there heavy lifting?" is one duty, "what do they do?" all.
-FACT_MIN_SCORE = 0.45
-FACT_MARGIN = 0.1
-# Facts scoring this close to the best are answered with it ("do they fix machines?": faults
-# and maintenance).
-FACT_RELATIVE = 0.85
-MAX_FACTS = 3
 # A question routed to "not on the page" that matches a fact this well is about that fact
 # ("can I study part-time?" is progression, not working hours).
 NOT_ON_PAGE_OVERRIDE = 0.8
-
-
-def pick_facts(ranking: Sequence[Hit], topic: str | None) -> list[FactInfo]:
-    """The facts a question is specifically about, or [] when it is about a whole topic."""
-    facts = [h for h in ranking if h.fact is not None]
-    if not facts or facts[0].score < FACT_MIN_SCORE:
-        return []
-    best = facts[0]
-    topics = [h for h in ranking if h.fact is None and (topic is None or h.topic == topic)]
-    if topics and topics[0].score + FACT_MARGIN > best.score:
-        return []
-    close = [h for h in facts if h.score >= best.score * FACT_RELATIVE][:MAX_FACTS]
-    return [h.fact for h in close if h.fact is not None and h.topic == best.topic]
+# Above this, the fact is mentioned after saying the page doesn't cover the question.
+RELATED_FACT_SCORE = 0.6
 
 
 class ActionAnswerTopic(StoreAction):
@@ -80,10 +61,10 @@ class ActionAnswerTopic(StoreAction):
             events.append(SlotSet("role", asked[0].slug))
         ranking = self.index.rank(text) if text else []
         facts = pick_facts(ranking, topic)
-        if facts:
-            self._answer_facts(dispatcher, facts, asked, topic)
-            return [SlotSet("topic", facts[0].topic), *events[1:]]
         unknown = bool(text) and self.asks_beyond_page(text)
+        if facts:
+            self._answer_facts(dispatcher, facts, asked, unknown)
+            return [SlotSet("topic", facts[0].topic), *events[1:]]
         if len(asked) == 1:
             self._answer_role(dispatcher, topic, asked[0], unknown)
         else:
@@ -109,7 +90,7 @@ class ActionAnswerTopic(StoreAction):
         dispatcher: CollectingDispatcher,
         facts: list[FactInfo],
         asked: list[RoleInfo],
-        topic: str,
+        unknown: bool,
     ) -> None:
         everyone = self.store.roles()
         lines = [replies.fact_answer(facts, asked or everyone, everyone)]
@@ -128,7 +109,7 @@ class ActionAnswerTopic(StoreAction):
                 lines += ["", replies.nothing_on_topic(facts[0].topic, role, [])]
         more = facts[0].topic
         dispatcher.utter_message(
-            text="\n".join(lines),
+            text=_with_caveat("\n".join(lines), unknown),
             buttons=[
                 {
                     "title": f"More on {replies.TOPIC_NAMES[more]}",
@@ -290,7 +271,7 @@ class ActionNotOnPage(StoreAction):
             "so I won't guess. Local NHS employers can tell you what opportunities are "
             "available; please contact them directly."
         ]
-        related = facts[0].fact if facts and facts[0].score >= FACT_MIN_SCORE else None
+        related = facts[0].fact if facts and facts[0].score >= RELATED_FACT_SCORE else None
         if related is not None:
             lines += ["", "What the page does say:", related.text]
         dispatcher.utter_message(

@@ -35,8 +35,9 @@ _STOP_WORDS = frozenset(
     shall may might must does did doing have has had having please hi hello hiya hey just
     really so very also too about any some much many more most thanks thank ok okay um uh
     like know tell want wondering wonder question ask mean im ive id dont its whats thats
-    theres role roles job jobs nhs do need get go got same else too either mate pls plz u
-    ur
+    theres role roles nhs do need get go got same else too either mate pls plz u
+    ur info detail details exactly actually basically generally thing things stuff lot bit
+    assistant assistants worker workers practitioner practitioners would expected able
     """,
     )
 )
@@ -44,9 +45,19 @@ _WORD = re.compile(r"[a-z0-9]+")
 # Typos are forgiven in words this long or longer ("requirments"), not in short ones ("earn").
 _FUZZY_MIN_LENGTH = 5
 _FUZZY_CUTOFF = 0.8
+# How much a wording loses for question words it lacks (0: nothing, 1: all).
+_UNCOVERED_PENALTY = 0.5
 # Only the wordings most similar to a question are scored in full.
 _CANDIDATES = 40
-_SUFFIXES = ("ing", "ies", "es", "ed", "s")
+# A fact is answered on its own when its best wording scores at least this, and clearly more
+# than the whole topic's wordings: "is there heavy lifting?" is one duty, "what do they do?" all.
+FACT_MIN_SCORE = 0.3
+FACT_MARGIN = 0.1
+# Facts scoring this close to the best are answered with it ("do they fix machines?": faults
+# and maintenance).
+FACT_RELATIVE = 0.85
+MAX_FACTS = 3
+_SUFFIXES = ("ing", "ies", "ed", "s")
 
 
 def _stem(word: str) -> str:
@@ -155,9 +166,10 @@ class FactIndex:
     def rank(self, text: str) -> list[Hit]:
         """Facts and topics, best first, each scored by its best-matching wording (0 to 1).
 
-        A wording's score is its TF-IDF similarity (words and character n-grams, for typos)
-        times the share of the question's words it covers, so a short wording sharing one word
-        ("who do they work with") does not win a longer question ("do they work nights?").
+        A wording's score is its TF-IDF similarity (words and character n-grams, for typos),
+        scaled down by up to half for the share of the question's words it doesn't cover, so a
+        short wording sharing one word ("who do they work with") does not win a longer
+        question ("do they work nights?"). Weights chosen by `bench/retrieval.py`.
         """
         prepared = self._prepare(text)
         if not prepared:
@@ -169,7 +181,8 @@ class FactIndex:
         best: dict[str, Hit] = {}
         for index in np.argsort(-similarity)[:_CANDIDATES]:
             owner = self._owners[index]
-            score = float(similarity[index]) * _coverage(asked, self._doc_words[index])
+            coverage = _coverage(asked, self._doc_words[index])
+            score = float(similarity[index]) * (1 - _UNCOVERED_PENALTY * (1 - coverage))
             if owner.key not in best or best[owner.key].score < score:
                 best[owner.key] = Hit(owner.topic, score, owner.fact)
         return sorted(best.values(), key=lambda h: -h.score)
@@ -189,3 +202,16 @@ def _coverage(asked: list[str], document: set[str]) -> float:
         ):
             covered += 1
     return covered / len(asked)
+
+
+def pick_facts(ranking: Sequence[Hit], topic: str | None) -> list[FactInfo]:
+    """The facts a question is specifically about, or [] when it is about a whole topic."""
+    facts = [h for h in ranking if h.fact is not None]
+    if not facts or facts[0].score < FACT_MIN_SCORE:
+        return []
+    best = facts[0]
+    topics = [h for h in ranking if h.fact is None and (topic is None or h.topic == topic)]
+    if topics and topics[0].score + FACT_MARGIN > best.score:
+        return []
+    close = [h for h in facts if h.score >= best.score * FACT_RELATIVE][:MAX_FACTS]
+    return [h.fact for h in close if h.fact is not None and h.topic == best.topic]

@@ -15,12 +15,11 @@ from actions.answers import (
     ActionNotOnPage,
     ActionWhatCanYouDo,
     not_on_page_subject,
-    pick_facts,
 )
 from actions.base import STORE_UNAVAILABLE
 from actions.feedback import FEEDBACK_BUTTONS
 from bot.store import SqlRoleStore
-from bot.store.retrieval import FactIndex
+from bot.store.retrieval import FactIndex, pick_facts
 from tests.actions.conftest import run, tracker
 
 URL = (

@@ -1,0 +1,84 @@
+"""The retrieval step: which fact (or whole topic) a question is about."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bot.settings import PROJECT_ROOT
+from bot.store import Content, SqlRoleStore
+from bot.store.content import normalise_name
+from bot.store.retrieval import FactIndex, pick_facts
+
+QUESTIONS = yaml.safe_load((PROJECT_ROOT / "tests" / "store" / "fact_questions.yml").read_text())[
+    "questions"
+]
+# The share of held-out one-point questions whose fact must be picked first (measured:
+# 29/38 on 2026-11-30; the misses are answered with the whole topic, which holds the fact).
+FACT_ACCURACY = 0.75
+
+
+@pytest.fixture(scope="module")
+def index(content: Content) -> FactIndex:
+    store = SqlRoleStore.in_memory()
+    store.load(content)
+    return FactIndex.from_store(store)
+
+
+def test_held_out_questions_are_not_copied_from_the_facts(content: Content) -> None:
+    wordings = {normalise_name(w) for f in content.facts for w in (f.text, *f.asked_as)}
+    wordings |= {normalise_name(w) for t in content.topics for w in t.asked_as}
+    assert [q["text"] for q in QUESTIONS if normalise_name(q["text"]) in wordings] == []
+
+
+def test_one_point_questions_get_their_fact(index: FactIndex) -> None:
+    asked = [q for q in QUESTIONS if "fact" in q]
+    wrong = []
+    for question in asked:
+        picked = pick_facts(index.rank(question["text"]), None)
+        if not picked or picked[0].key != question["fact"]:
+            wrong.append((question["text"], question["fact"], [f.key for f in picked]))
+    accuracy = 1 - len(wrong) / len(asked)
+    print(f"fact retrieval: {len(asked) - len(wrong)}/{len(asked)} ({accuracy:.0%})")
+    assert accuracy >= FACT_ACCURACY, wrong
+
+
+def test_whole_topic_questions_get_no_single_fact(index: FactIndex) -> None:
+    for question in (q for q in QUESTIONS if "topic" in q):
+        ranking = index.rank(question["text"])
+        assert pick_facts(ranking, question["topic"]) == [], question["text"]
+
+
+def test_role_names_do_not_decide_the_fact(index: FactIndex) -> None:
+    """ "APs" must not pull a question towards the accreditation facts, which name APs."""
+    (fact,) = pick_facts(index.rank("do APs need GCSEs?"), None)
+    assert fact.key == "entry-none-formal-gcses"
+
+
+def test_one_shared_word_does_not_win_a_longer_question(index: FactIndex) -> None:
+    """ "who do they work with" shares only "work" with "do they work nights?"."""
+    assert pick_facts(index.rank("do they work nights on the ward?"), None) == []
+
+
+def test_typos_are_forgiven(index: FactIndex) -> None:
+    (fact,) = pick_facts(index.rank("is there an aprenticeship"), None)
+    assert fact.key == "apply-apprenticeship"
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("is there an age limit?", ["age", "limit"]),
+        ("do I need a DBS check", ["dbs", "check"]),
+        ("what are the entry reqs", []),
+        ("entry requirments for ISWs?", []),
+        ("hiya, what do they do?", []),
+    ],
+)
+def test_words_the_page_never_uses(index: FactIndex, text: str, unknown: list[str]) -> None:
+    assert index.unknown_words(text) == unknown
+
+
+@pytest.mark.parametrize("text", ["", "   ", "???", "<script>alert(1)</script>", "x" * 20_000])
+def test_odd_input_ranks_without_error(index: FactIndex, text: str) -> None:
+    assert isinstance(index.rank(text), list)
