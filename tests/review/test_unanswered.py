@@ -237,3 +237,18 @@ async def test_the_dashboard_counts_unanswered_messages_per_day(signed_in: TestC
     assert html.count("<svg") == 5
     assert f"{len(UNANSWERED_THIS_WEEK)} in this range" in html
     assert 'aria-label="Unanswered messages per day"' in html
+
+
+async def test_hostile_query_strings_get_the_default_range(signed_in: TestClient) -> None:
+    for query in (
+        "from=<script>&to=2026-13-45",
+        "from=2026-01-01&to=1999-01-01&page=-3&all=%00",
+        "page=99999999999999999999",
+        "from=" + "9" * 5000,
+    ):
+        for path in ("/unanswered", "/unanswered.csv"):
+            response = await signed_in.get(f"{path}?{query}")
+            body = await response.text()
+            assert response.status == 200, (path, query)
+            if path == "/unanswered":
+                assert "<script>" not in body
