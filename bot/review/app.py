@@ -447,6 +447,8 @@ async def login_attempts(request: web.Request) -> web.Response:
 # --- unanswered messages and content gaps --------------------------------------------------
 
 GROUPS_PER_PAGE = 50
+# An id or a count in a form or a query: ASCII digits only ("²".isdigit() is True).
+_WHOLE = re.compile(r"[0-9]{1,12}")
 DONE = {
     "label": "Labelled {n} message{s}: {they} in the export now.",
     "gap": "Put {n} message{s} in a content gap: see Content gaps.",
@@ -474,7 +476,7 @@ async def unanswered_page(request: web.Request) -> web.Response:
     done = DONE.get(request.query.get("done", ""))
     count = request.query.get("n", "")
     done_text = ""
-    if done and count.isdigit():
+    if done and _WHOLE.fullmatch(count):
         n = int(count)
         done_text = done.format(
             n=n, s="" if n == 1 else "s", they="it is" if n == 1 else "they are"
@@ -542,12 +544,12 @@ async def unanswered_csv(request: web.Request) -> web.Response:
 async def _group_form(request: web.Request) -> tuple[Any, list[int], str]:
     """The posted form, its message ids, and the Unanswered page to go back to."""
     form = await request.post()
-    ids: list[int] = []
-    for value in form.getall("message", []):
-        if not isinstance(value, str) or not value.isdigit():
-            raise web.HTTPBadRequest(text="message ids are whole numbers")
-        ids.append(int(value))
-    if not ids or len(ids) > MAX_GROUP_MESSAGES:
+    given = form.get("messages", "")
+    parts = given.split(",") if isinstance(given, str) and given else []
+    if len(parts) > MAX_GROUP_MESSAGES or not all(_WHOLE.fullmatch(p) for p in parts):
+        raise web.HTTPBadRequest(text=f"a group is 1 to {MAX_GROUP_MESSAGES} message ids")
+    ids = [int(p) for p in parts]
+    if not ids:
         raise web.HTTPBadRequest(text=f"a group is 1 to {MAX_GROUP_MESSAGES} messages")
     back = Filters.from_query({k: str(form.get(k, "")) for k in ("from", "to")})
     query = {
@@ -570,7 +572,7 @@ async def label_group(request: web.Request) -> web.StreamResponse:
 async def gap_group(request: web.Request) -> web.StreamResponse:
     form, ids, back = await _group_form(request)
     chosen = str(form.get("gap", "")).strip()
-    if chosen and not chosen.isdigit():
+    if chosen and not _WHOLE.fullmatch(chosen):
         raise web.HTTPBadRequest(text="choose a content gap from the list")
     try:
         request.app[LOG].mark_gap(

@@ -30,7 +30,7 @@ from bot.settings import PROJECT_ROOT
 
 # Average cosine distance under which two groups merge (0 same words, 1 no word shared).
 DISTANCE = 0.75
-MAX_CLUSTERED = 1000
+MAX_CLUSTERED = 700
 EXAMPLES = 5
 REASONS = {
     "fallback": "the assistant did not understand (two-stage fallback)",

@@ -155,7 +155,7 @@ async def test_the_page_shows_groups_escaped(signed_in: TestClient) -> None:
 async def test_labelling_a_group_puts_it_in_the_export(signed_in: TestClient) -> None:
     html = await (await signed_in.get("/unanswered")).text()
     fields = _form(html, 1, "label")
-    assert len(fields["message"]) == 3
+    assert len(fields["messages"][0].split(",")) == 3
     response = await signed_in.post(
         "/unanswered/label",
         data=_post_data(fields, label="ask_pay_and_conditions"),
@@ -203,18 +203,20 @@ async def test_bad_group_forms_are_refused(signed_in: TestClient) -> None:
         ("/unanswered/label", _post_data(fields, label="no_such_intent"), 400),
         ("/unanswered/label", _post_data(fields, label="<b>"), 400),
         ("/unanswered/label", [("csrf_token", token[0]), ("label", "greet")], 400),
-        ("/unanswered/label", [("csrf_token", token[0]), ("message", "1x"), ("label", "x")], 400),
+        ("/unanswered/label", [("csrf_token", token[0]), ("messages", "1,x"), ("label", "x")], 400),
         ("/unanswered/gap", _post_data(fields, gap="", note=" "), 400),
         ("/unanswered/gap", _post_data(fields, gap="abc", note="x"), 400),
+        ("/unanswered/gap", _post_data(fields, gap="²", note="x"), 400),
+        ("/unanswered/label", [("csrf_token", token[0]), ("messages", "²"), ("label", "x")], 400),
         ("/unanswered/gap", _post_data(fields, gap="999", note=""), 404),
-        ("/unanswered/gap", [("message", "1"), ("note", "no token")], 403),
+        ("/unanswered/gap", [("messages", "1"), ("note", "no token")], 403),
         ("/gaps/999/delete", [("csrf_token", token[0])], 404),
     ]  # fmt: skip
     for path, data, status in cases:
         response = await signed_in.post(path, data=data, allow_redirects=False)
         assert response.status == status, (path, data, response.status)
     assert "No content gap marked yet." in await (await signed_in.get("/gaps")).text()
-    huge = [("csrf_token", token[0]), ("label", "greet")] + [("message", "1")] * 5001
+    huge = [("csrf_token", token[0]), ("label", "greet"), ("messages", ",".join(["1"] * 5001))]
     assert (await signed_in.post("/unanswered/label", data=huge)).status == 400
 
 
@@ -244,6 +246,7 @@ async def test_hostile_query_strings_get_the_default_range(signed_in: TestClient
         "from=<script>&to=2026-13-45",
         "from=2026-01-01&to=1999-01-01&page=-3&all=%00",
         "page=99999999999999999999",
+        "done=label&n=²",
         "from=" + "9" * 5000,
     ):
         for path in ("/unanswered", "/unanswered.csv"):
