@@ -134,7 +134,7 @@ class RedisLockStore(LockStore):
     async def take_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         """A ticket number no other message of the conversation has, live for the lifetime."""
         try:
-            return int(await self._issue(self.keys(conversation_id), [_ms(lock_lifetime)]))
+            return int(await self._run(self._issue, conversation_id, _ms(lock_lifetime)))
         except redis.RedisError as error:
             raise LockError(f"Could not take a ticket: {error}") from error
 
@@ -144,7 +144,23 @@ class RedisLockStore(LockStore):
         return {int(ticket): int(expiry) / 1000 for ticket, expiry in stored.items()}
 
     async def give_back(self, conversation_id: str, ticket: int) -> None:
-        await self._release(self.keys(conversation_id), [ticket])
+        await self._run(self._release, conversation_id, ticket)
+
+    async def _run(self, script: Any, conversation_id: str, *arguments: int) -> Any:
+        """Run one of the scripts; on a connection Redis had closed, once more on a new one.
+
+        After a Redis restart every pooled connection is closed, and redis-py's asyncio pool
+        hands them out anyway (it does not notice a closed socket): the first messages would
+        fail. Such a command never reached Redis, so trying again cannot take a ticket twice
+        (a connection lost between Redis running the script and its answer could: that ticket
+        expires after its lifetime).
+        """
+        keys = self.keys(conversation_id)
+        try:
+            return await script(keys, list(arguments))
+        except redis.ConnectionError:
+            await self.red.connection_pool.disconnect(inuse_connections=False)
+            return await script(keys, list(arguments))
 
     @asynccontextmanager
     async def lock(
@@ -169,9 +185,8 @@ class RedisLockStore(LockStore):
     async def _wait_for_turn(
         self, conversation_id: str, ticket: int, lifetime: float, wait: float
     ) -> None:
-        keys = self.keys(conversation_id)
         try:
-            while not await self._acquire(keys, [ticket, _ms(lifetime)]):
+            while not await self._run(self._acquire, conversation_id, ticket, _ms(lifetime)):
                 await asyncio.sleep(wait)
         except redis.RedisError as error:
             raise LockError(f"Could not acquire the lock: {error}") from error

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bot.channels.conversations import REST, conversation_id
 from bot.channels.guard import APOLOGY
 from bot.db import make_engine
 from bot.prod.cluster import Cluster
@@ -106,14 +107,15 @@ class Stored:
 
 
 def stored_events(db: Engine, sender: str) -> list[Stored]:
-    """Rasa's `events` rows for one conversation (stored under its pseudonym), in order."""
+    """Rasa's `events` rows for one REST sender's conversation ("rest:<sender>", stored under
+    its pseudonym), in the order they were inserted."""
     with db.connect() as connection:
         rows = connection.execute(
             text(
                 "SELECT id, type_name, timestamp, data FROM events "
                 "WHERE sender_id = :sender ORDER BY id"
             ),
-            {"sender": pseudonym(sender)},
+            {"sender": pseudonym(conversation_id(REST, sender))},
         ).all()
     return [Stored(r.id, r.type_name, r.timestamp, json.loads(r.data)) for r in rows]
 

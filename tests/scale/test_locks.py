@@ -88,6 +88,20 @@ async def test_keys_name_the_pseudonym_not_the_sender(redis: str) -> None:
     assert names and not [name for name in names if "7700900123" in name]
 
 
+async def test_a_redis_restart_does_not_fail_the_next_message(
+    redis_server: tuple[Service, str],
+) -> None:
+    """The connections pooled before the restart are dead: they are replaced, not used."""
+    service, url = redis_server
+    store = RedisLockStore(url=url)
+    async with store.lock("before-restart"):
+        pass
+    service.stop()
+    service.start()
+    async with store.lock("after-restart", wait_time_in_seconds=0.05):
+        assert len(await store.tickets("after-restart")) == 1
+
+
 async def test_the_url_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch, redis: str) -> None:
     from bot.settings import get_settings
 
