@@ -141,6 +141,15 @@ class ChannelSettings:
         return cls(**sections, missing=missing)
 
 
+def _secret_file(path: str) -> str | None:
+    """A secret kept in a file (a mounted Kubernetes or Docker secret); None when the file is
+    missing or empty: an optional secret that was not created leaves its feature off."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
     """A positive whole number from `name`, the default when unset; a typo stops start-up."""
     text = (env.get(name) or "").strip()
@@ -161,6 +170,8 @@ class ServingSettings:
     rasa_instances: int = 2
     action_instances: int = 2
     # Turns on Rasa's HTTP API (`rasa run --enable-api --auth-token`); None leaves it off.
+    # RASA_API_TOKEN, or the contents of the file RASA_API_TOKEN_FILE names (a mounted
+    # Kubernetes Secret): bot.prod.rasa_server keeps it off the command line.
     rasa_api_token: str | None = field(default=None, repr=False)
     # A longer message gets a polite reply and never reaches NLU; a larger body is a 413.
     max_message_length: int = 2000
@@ -178,6 +189,9 @@ class ServingSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ServingSettings:
         token = (env.get("RASA_API_TOKEN") or "").strip() or None
+        token_file = (env.get("RASA_API_TOKEN_FILE") or "").strip()
+        if token is None and token_file:
+            token = _secret_file(token_file)
         if token is not None and len(token) < MIN_SECRET_LENGTH:
             raise MissingSecret(
                 f"RASA_API_TOKEN must be at least {MIN_SECRET_LENGTH} random characters"

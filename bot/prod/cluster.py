@@ -139,6 +139,10 @@ def serving_env(settings: Settings, tracker_store_url: str, lock_store_url: str)
         # Sanic refuses a larger body itself (413) before our channel reads it.
         "SANIC_REQUEST_MAX_SIZE": str(serving.max_body_bytes),
         "SANIC_HOST": HOST,
+        # What bot.prod.rasa_server turns the HTTP API on with (empty: off), whatever the
+        # caller's environment says: the settings decide.
+        "RASA_API_TOKEN": serving.rasa_api_token or "",
+        "RASA_API_TOKEN_FILE": "",
     }
 
 
@@ -154,15 +158,15 @@ def write_endpoints(layout: Layout, rasa_port: int, run_dir: Path) -> Path:
 def rasa_command(
     settings: Settings, layout: Layout, index: int, run_dir: Path, model: Path
 ) -> list[str]:
-    """`rasa run` as bot.serve starts it (its endpoints and channels), plus the API if asked."""
+    """`rasa run` as bot.serve starts it (its endpoints and channels), through
+    bot.prod.rasa_server: the HTTP API on when RASA_API_TOKEN is set, the token in the
+    environment (serving_env), never on the command line."""
     ports = serve.Ports(rasa=layout.rasa[index], actions=layout.actions_proxy)
     endpoints = write_endpoints(layout, ports.rasa, run_dir)
     credentials = serve.write_credentials(ports, run_dir, settings.channels)
-    command = serve.rasa_server_command(ports, endpoints, model, credentials)
-    token = settings.serving.rasa_api_token
-    if token is not None:
-        command += ["--enable-api", "--auth-token", token]
-    return command
+    rasa, run, *options = serve.rasa_server_command(ports, endpoints, model, credentials)
+    assert run == "run"
+    return [str(Path(rasa).with_name("python")), "-m", "bot.prod.rasa_server", *options]
 
 
 def create_tracker_tables(url: str) -> None:

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +59,12 @@ def test_the_http_api_needs_the_token(cluster: Cluster) -> None:
     # nginx does not route the API at all: it is for operators on the instances' ports.
     through_nginx = request(cluster.public_url, "GET", f"/status?token={API_TOKEN}")
     assert through_nginx.status == 404
+    # The token is in no command line (`ps` shows those to everyone on the machine).
+    for service in cluster.rasa:
+        assert service.process is not None
+        command_line = Path(f"/proc/{service.process.pid}/cmdline").read_bytes()
+        assert b"bot.prod.rasa_server" in command_line
+        assert API_TOKEN.encode() not in command_line
 
 
 # --- sizes ---------------------------------------------------------------------------------
