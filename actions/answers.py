@@ -21,7 +21,8 @@ from bot.store.retrieval import pick_facts
 Events = list[dict[str, Any]]
 
 # A question routed to "not on the page" that matches a fact this well is about that fact
-# ("can I study part-time?" is progression, not working hours).
+# ("can I study part-time?" is progression, not working hours); a weaker match will do when
+# the fact is on the topic the conversation was already on ("is that part-time?").
 NOT_ON_PAGE_OVERRIDE = 0.8
 # Above this, the fact is mentioned after saying the page doesn't cover the question.
 RELATED_FACT_SCORE = 0.6
@@ -48,28 +49,34 @@ class ActionAnswerTopic(StoreAction):
             if other_job is not None:
                 dispatcher.utter_message(text=replies.not_a_role(other_job, self.store.roles()))
                 return []
+        context = tracker.get_slot("topic")
         topic = INTENT_TOPICS.get(intent)
-        if topic is None:  # inform_role: the role for the last topic, or a statement of interest
-            topic = tracker.get_slot("topic")
-            if topic is None and len(named) == 1:
+        if topic is None:  # inform_role: the role for the last answer, or a statement of interest
+            earlier = self._earlier_facts(tracker)
+            if earlier and named:
+                return self._answer_facts(dispatcher, earlier, named, unknown=False)
+            if context is None and len(named) == 1:
                 return self._acknowledge(dispatcher, named[0])
-            topic = topic or "overview"
+            topic = context or "overview"
         remembered = self.remembered_role(tracker)
         asked = named or ([remembered] if remembered is not None else [])
-        events: Events = [SlotSet("topic", topic)]
-        if len(asked) == 1:
-            events.append(SlotSet("role", asked[0].slug))
         ranking = self.index.rank(text) if text else []
-        facts = pick_facts(ranking, topic)
+        facts = pick_facts(ranking, topic, context)
         unknown = bool(text) and self.asks_beyond_page(text)
         if facts:
-            self._answer_facts(dispatcher, facts, asked, unknown)
-            return [SlotSet("topic", facts[0].topic), *events[1:]]
+            return self._answer_facts(dispatcher, facts, asked, unknown)
+        events: Events = [SlotSet("topic", topic), SlotSet("facts", None)]
         if len(asked) == 1:
+            events.append(SlotSet("role", asked[0].slug))
             self._answer_role(dispatcher, topic, asked[0], unknown)
         else:
             self._answer_roles(dispatcher, topic, asked or self.store.roles(), unknown)
         return events
+
+    def _earlier_facts(self, tracker: Tracker) -> list[FactInfo]:
+        """The facts the last answer was about ("and for APs?" after "do ISWs clean?")."""
+        keys = tracker.get_slot("facts") or []
+        return [f for f in self.store.all_facts() if f.key in keys]
 
     def _acknowledge(self, dispatcher: CollectingDispatcher, role: RoleInfo) -> Events:
         summary = self.store.facts(role.slug, "overview")[:1]
@@ -83,7 +90,7 @@ class ActionAnswerTopic(StoreAction):
             ],
             sources=replies.source_data(replies.sources_of(summary)),
         )
-        return [SlotSet("role", role.slug), SlotSet("topic", None)]
+        return [SlotSet("role", role.slug), SlotSet("topic", None), SlotSet("facts", None)]
 
     def _answer_facts(
         self,
@@ -91,8 +98,12 @@ class ActionAnswerTopic(StoreAction):
         facts: list[FactInfo],
         asked: list[RoleInfo],
         unknown: bool,
-    ) -> None:
+    ) -> Events:
+        """The one point asked about, for the roles asked about; a fact the page states only
+        for other roles is said as theirs, followed by what it says for the roles asked."""
         everyone = self.store.roles()
+        theirs = [f for f in facts if any(r.slug in f.roles for r in asked)]
+        facts = theirs or facts
         lines = [replies.fact_answer(facts, asked or everyone, everyone)]
         missing = [r for r in asked if not any(r.slug in f.roles for f in facts)]
         extra: list[FactInfo] = []
@@ -100,11 +111,8 @@ class ActionAnswerTopic(StoreAction):
             own = self.store.facts(role.slug, facts[0].topic)
             extra += [f for f in own if f not in facts and f not in extra]
             if own:
-                lines += [
-                    "",
-                    f"For {role.plural.lower()}, the page says:",
-                    *replies.fact_lines(own),
-                ]
+                heading = f"For {role.plural.lower()}, the page says:"
+                lines += ["", heading, *replies.fact_lines(own)]
             else:
                 lines += ["", replies.nothing_on_topic(facts[0].topic, role, [])]
         more = facts[0].topic
@@ -119,6 +127,8 @@ class ActionAnswerTopic(StoreAction):
             ],
             sources=replies.source_data(replies.sources_of([*facts, *extra])),
         )
+        events: Events = [SlotSet("topic", more), SlotSet("facts", [f.key for f in facts])]
+        return events + ([SlotSet("role", asked[0].slug)] if len(asked) == 1 else [])
 
     def _answer_role(
         self, dispatcher: CollectingDispatcher, topic: str, role: RoleInfo, unknown: bool
@@ -260,7 +270,9 @@ class ActionNotOnPage(StoreAction):
         text = self.question(tracker)
         ranking = self.index.rank(text) if text else []
         facts = [h for h in ranking if h.fact is not None]
-        if facts and facts[0].score >= NOT_ON_PAGE_OVERRIDE and not self.asks_beyond_page(text):
+        on_topic = bool(facts) and facts[0].topic == tracker.get_slot("topic")
+        override = RELATED_FACT_SCORE if on_topic else NOT_ON_PAGE_OVERRIDE
+        if facts and facts[0].score >= override and not self.asks_beyond_page(text):
             return ActionAnswerTopic(self.store).respond(
                 dispatcher, as_topic_question(tracker, facts[0].topic), domain
             )

@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import ActionAnswerTopic, as_topic_question
+from actions.answers import ActionAnswerTopic, ActionNotOnPage, as_topic_question
 from actions.base import INTENT_TOPICS, StoreAction
 
 # How each intent reads on a "did you mean" button.
@@ -43,9 +43,14 @@ ROLE_INTENTS = {*INTENT_TOPICS, "inform_role", "compare_roles"}
 MAX_SUGGESTIONS = 3
 # A medical worry this likely gets the safety advice even when the classifier is unsure.
 SAFETY_THRESHOLD = 0.15
-# A fact matching an unsure question this well is the answer (higher than for a classified
-# question: nothing else vouches for it).
-FALLBACK_FACT_SCORE = 0.6
+# A fact or topic matching an unsure question this well is the answer (higher than for a
+# classified question: nothing else vouches for it).
+FALLBACK_HIT_SCORE = 0.45
+# An unsure question the classifier leans towards one of these, with words the page never
+# uses, asks for something the page doesn't say: it gets the honest "not on the page" reply.
+CAREERS_INTENTS = {*INTENT_TOPICS, "ask_pay_and_conditions", "compare_roles", "inform_role"}
+# Answered without asking back: the fallback loop that called this action ends here.
+_END_LOOP = (ActiveLoop(None),)
 
 
 class ActionAskAffirmation(StoreAction):
@@ -63,12 +68,19 @@ class ActionAskAffirmation(StoreAction):
             dispatcher.utter_message(response="utter_emergency")
             return self._ask(dispatcher, tracker, ranking)
         text = self.question(tracker)
-        hits = [h for h in self.index.rank(text) if h.fact is not None] if text else []
-        if hits and hits[0].score >= FALLBACK_FACT_SCORE and not self.asks_beyond_page(text):
-            question = as_topic_question(tracker, hits[0].topic)
+        ranking_hits = self.index.rank(text) if text else []
+        beyond = bool(text) and self.asks_beyond_page(text)
+        if ranking_hits and ranking_hits[0].score >= FALLBACK_HIT_SCORE and not beyond:
+            question = as_topic_question(tracker, ranking_hits[0].topic)
             events = ActionAnswerTopic(self.store).respond(dispatcher, question, domain)
-            # Answered: the fallback loop that called this action ends here.
-            return [*events, ActiveLoop(None)]
+            return [*events, *_END_LOOP]
+        likeliest = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
+        if beyond and (likeliest in CAREERS_INTENTS or self.roles_named(tracker)):
+            ActionNotOnPage(self.store).respond(dispatcher, tracker, domain)
+            return list(_END_LOOP)
+        if likeliest == "out_of_scope":
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return list(_END_LOOP)
         return self._ask(dispatcher, tracker, ranking)
 
     @staticmethod

@@ -52,6 +52,7 @@ _CANDIDATES = 40
 # A fact is answered on its own when its best wording scores at least this, and clearly more
 # than the whole topic's wordings: "is there heavy lifting?" is one duty, "what do they do?" all.
 FACT_MIN_SCORE = 0.3
+CONTEXT_FACT_MIN_SCORE = 0.2
 FACT_MARGIN = 0.1
 # Facts scoring this close to the best are answered with it ("do they fix machines?": faults
 # and maintenance).
@@ -204,14 +205,23 @@ def _coverage(asked: list[str], document: set[str]) -> float:
     return covered / len(asked)
 
 
-def pick_facts(ranking: Sequence[Hit], topic: str | None) -> list[FactInfo]:
-    """The facts a question is specifically about, or [] when it is about a whole topic."""
+def pick_facts(
+    ranking: Sequence[Hit], topic: str | None, context: str | None = None
+) -> list[FactInfo]:
+    """The facts a question is specifically about, or [] when it is about a whole topic.
+
+    `context` is the topic the conversation was on: a short follow-up ("what's the aim of
+    it?") may pick one of its facts on a weaker match.
+    """
     facts = [h for h in ranking if h.fact is not None]
-    if not facts or facts[0].score < FACT_MIN_SCORE:
+    if not facts:
         return []
     best = facts[0]
+    floor = CONTEXT_FACT_MIN_SCORE if best.topic == context else FACT_MIN_SCORE
+    if best.score < floor:
+        return []
     topics = [h for h in ranking if h.fact is None and (topic is None or h.topic == topic)]
     if topics and topics[0].score + FACT_MARGIN > best.score:
         return []
     close = [h for h in facts if h.score >= best.score * FACT_RELATIVE][:MAX_FACTS]
-    return [h.fact for h in close if h.fact is not None and h.topic == best.topic]
+    return [h.fact for h in close if h.fact is not None]

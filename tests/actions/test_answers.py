@@ -70,6 +70,7 @@ async def test_entry_requirements_for_assistant_practitioners(memory_store: SqlR
     events, messages = await run(ActionAnswerTopic(memory_store), t)
     assert events == [
         SlotSet("topic", "entry_requirements"),
+        SlotSet("facts", None),
         SlotSet("role", "assistant-practitioner"),
     ]
     assert texts(messages) == [
@@ -94,7 +95,11 @@ async def test_follow_up_uses_the_remembered_role(memory_store: SqlRoleStore) ->
         "ask_accreditation", "how do they get accredited?", slots={"role": "assistant-practitioner"}
     )
     events, messages = await run(ActionAnswerTopic(memory_store), t)
-    assert events == [SlotSet("topic", "accreditation"), SlotSet("role", "assistant-practitioner")]
+    assert events == [
+        SlotSet("topic", "accreditation"),
+        SlotSet("facts", None),
+        SlotSet("role", "assistant-practitioner"),
+    ]
     (text,) = texts(messages)
     assert text.startswith("Accreditation for assistant practitioners:\n")
     assert "Society and College of Radiographers' Curriculum Framework." in text
@@ -110,7 +115,11 @@ async def test_a_role_named_alone_switches_role_for_the_last_topic(
         slots={"role": "assistant-practitioner", "topic": "how_to_apply"},
     )
     events, messages = await run(ActionAnswerTopic(memory_store), t)
-    assert events == [SlotSet("topic", "how_to_apply"), SlotSet("role", "imaging-support-worker")]
+    assert events == [
+        SlotSet("topic", "how_to_apply"),
+        SlotSet("facts", None),
+        SlotSet("role", "imaging-support-worker"),
+    ]
     assert texts(messages) == [
         "How to apply for imaging support workers:\n"
         "- Contact local NHS employers to see what opportunities may be available.\n"
@@ -122,7 +131,11 @@ async def test_a_role_named_alone_switches_role_for_the_last_topic(
 async def test_a_role_typed_with_a_typo_and_no_entity(memory_store: SqlRoleStore) -> None:
     t = tracker("ask_training", "trainng for radiografy assistants")
     events, _ = await run(ActionAnswerTopic(memory_store), t)
-    assert events == [SlotSet("topic", "training"), SlotSet("role", "radiography-assistant")]
+    assert events == [
+        SlotSet("topic", "training"),
+        SlotSet("facts", None),
+        SlotSet("role", "radiography-assistant"),
+    ]
 
 
 async def test_topic_the_page_is_silent_on_for_a_role(memory_store: SqlRoleStore) -> None:
@@ -171,7 +184,7 @@ async def test_no_role_answers_every_role_grouped(memory_store: SqlRoleStore) ->
     events, messages = await run(
         ActionAnswerTopic(memory_store), tracker("ask_entry_requirements", "entry reqs?")
     )
-    assert events == [SlotSet("topic", "entry_requirements")]
+    assert events == [SlotSet("topic", "entry_requirements"), SlotSet("facts", None)]
     assert texts(messages) == [
         "Entry requirements for radiography assistants, imaging support workers and assistant "
         "practitioners:\n"
@@ -210,7 +223,7 @@ async def test_a_group_wording_answers_for_its_roles(memory_store: SqlRoleStore)
 async def test_two_roles_named_answers_each_fact_once(memory_store: SqlRoleStore) -> None:
     t = tracker("ask_entry_requirements", "", roles=("radiography assistant", "AP"))
     events, messages = await run(ActionAnswerTopic(memory_store), t)
-    assert events == [SlotSet("topic", "entry_requirements")]
+    assert events == [SlotSet("topic", "entry_requirements"), SlotSet("facts", None)]
     assert texts(messages) == [
         "Entry requirements for radiography assistants and assistant practitioners:\n"
         f"Radiography assistants:\n- {GCSE_FACT}\n- A mature approach is essential.\n"
@@ -224,7 +237,7 @@ async def test_two_roles_named_answers_each_fact_once(memory_store: SqlRoleStore
 async def test_a_question_about_one_duty_gets_that_duty(memory_store: SqlRoleStore) -> None:
     t = tracker("ask_duties", "is there much lifting of patients?")
     events, messages = await run(ActionAnswerTopic(memory_store), t)
-    assert events == [SlotSet("topic", "duties")]
+    assert events == [SlotSet("topic", "duties"), SlotSet("facts", ["duty-manual-handling"])]
     assert texts(messages) == [
         "Among the duties of radiography assistants, imaging support workers and assistant "
         "practitioners, the page lists:\n"
@@ -254,6 +267,7 @@ async def test_a_fact_about_another_role_adds_the_remembered_roles_own(
     events, messages = await run(ActionAnswerTopic(memory_store), t)
     assert events == [
         SlotSet("topic", "entry_requirements"),
+        SlotSet("facts", ["entry-nvq"]),
         SlotSet("role", "assistant-practitioner"),
     ]
     assert texts(messages) == [
@@ -290,7 +304,11 @@ async def test_a_statement_of_interest_sets_the_role(memory_store: SqlRoleStore)
         roles=("imaging support worker",),
     )
     events, messages = await run(ActionAnswerTopic(memory_store), t)
-    assert events == [SlotSet("role", "imaging-support-worker"), SlotSet("topic", None)]
+    assert events == [
+        SlotSet("role", "imaging-support-worker"),
+        SlotSet("topic", None),
+        SlotSet("facts", None),
+    ]
     assert texts(messages) == [
         "Good choice to look into. About imaging support workers:\n"
         "Radiography assistants and imaging support workers assist qualified diagnostic and "
@@ -365,7 +383,10 @@ async def test_part_time_study_is_on_the_page(memory_store: SqlRoleStore) -> Non
     """Routed to "not on the page" as if about hours, it is answered from progression."""
     t = tracker("ask_pay_and_conditions", "can I study part-time?")
     events, messages = await run(ActionNotOnPage(memory_store), t)
-    assert events == [SlotSet("topic", "progression")]
+    assert events == [
+        SlotSet("topic", "progression"),
+        SlotSet("facts", ["progression-study-part-time"]),
+    ]
     assert "study part-time towards a professional radiography qualification" in texts(messages)[0]
     assert "don't have" not in texts(messages)[0]
 

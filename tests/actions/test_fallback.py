@@ -68,7 +68,11 @@ async def test_an_unsure_question_that_matches_a_fact_gets_it(memory_store: SqlR
     ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "greet", "confidence": 0.3}]
     t = tracker("nlu_fallback", "hoisting patients?", ranking=ranking)
     events, messages = await run(ActionAskAffirmation(memory_store), t)
-    assert events == [SlotSet("topic", "duties"), ActiveLoop(None)]
+    assert events == [
+        SlotSet("topic", "duties"),
+        SlotSet("facts", ["duty-manual-handling"]),
+        ActiveLoop(None),
+    ]
     assert messages[0]["text"].endswith("Being involved in the manual handling of patients.")
 
 
