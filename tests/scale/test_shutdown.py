@@ -189,6 +189,26 @@ def test_sigterm_stops_a_running_assistant_and_every_child(
         kill_what_is_left(process, started)
 
 
+def test_sigterm_to_make_run_alone_stops_every_child(
+    model: Path, tmp_path: Path, ports: serve.Ports, marker: str
+) -> None:
+    """`docker stop` or a CI runner signals make's own process: make passes SIGTERM on to
+    `python -m bot run`. (-o: the model and the page's CSS are taken as built.)"""
+    log = tmp_path / "make.log"
+    command = ["make", "--no-print-directory", "-o", "train", "-o", "npm", "run"]
+    process = start(command, run_env(tmp_path, ports, marker), log)
+    started: set[int] = set()
+    try:
+        wait_for(lambda: listening(ports.actions), 120, "the action server listened")
+        started = descendants(process.pid)
+        process.send_signal(signal.SIGTERM)  # make's pid only, not its group
+        process.wait(timeout=90)
+        wait_for(lambda: not marked(marker) and not alive(started), 30, "every child stopped")
+        assert [p for p in (ports.rasa, ports.actions) if listening(p)] == []
+    finally:
+        kill_what_is_left(process, started)
+
+
 def test_sighup_while_starting_stops_what_was_started(
     model: Path, tmp_path: Path, ports: serve.Ports, marker: str
 ) -> None:
