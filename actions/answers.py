@@ -55,7 +55,8 @@ class ActionAnswerTopic(StoreAction):
             earlier = self._earlier_facts(tracker)
             if earlier and named:
                 return self._answer_facts(dispatcher, earlier, named, unknown=False)
-            if context is None and len(named) == 1:
+            asks = pick_facts(self.index.rank(text), None) if text else []
+            if context is None and len(named) == 1 and not asks:
                 return self._acknowledge(dispatcher, named[0])
             topic = context or "overview"
         remembered = self.remembered_role(tracker)

@@ -10,11 +10,12 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop
+from rasa_sdk.events import ActiveLoop, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerTopic, ActionNotOnPage, as_topic_question
 from actions.base import INTENT_TOPICS, StoreAction
+from bot.store.retrieval import pick_facts
 
 # How each intent reads on a "did you mean" button.
 INTENT_LABELS = {
@@ -45,12 +46,14 @@ MAX_SUGGESTIONS = 3
 SAFETY_THRESHOLD = 0.15
 # A fact or topic matching an unsure question this well is the answer (higher than for a
 # classified question: nothing else vouches for it).
-FALLBACK_HIT_SCORE = 0.45
+FALLBACK_HIT_SCORE = 0.35
 # An unsure question the classifier leans towards one of these, with words the page never
 # uses, asks for something the page doesn't say: it gets the honest "not on the page" reply.
 CAREERS_INTENTS = {*INTENT_TOPICS, "ask_pay_and_conditions", "compare_roles", "inform_role"}
-# Answered without asking back: the fallback loop that called this action ends here.
-_END_LOOP = (ActiveLoop(None),)
+# Answered without asking back: the fallback loop that called this action ends here, and the
+# assistant listens (without the follow-up, Rasa's rules find no next step and run
+# action_default_fallback, whose revert would undo the answer's slots).
+_END_LOOP = (ActiveLoop(None), FollowupAction("action_listen"))
 
 
 class ActionAskAffirmation(StoreAction):
@@ -68,14 +71,19 @@ class ActionAskAffirmation(StoreAction):
             dispatcher.utter_message(response="utter_emergency")
             return self._ask(dispatcher, tracker, ranking)
         text = self.question(tracker)
-        ranking_hits = self.index.rank(text) if text else []
-        beyond = bool(text) and self.asks_beyond_page(text)
-        if ranking_hits and ranking_hits[0].score >= FALLBACK_HIT_SCORE and not beyond:
-            question = as_topic_question(tracker, ranking_hits[0].topic)
+        hits = self.index.rank(text) if text else []
+        facts = pick_facts(hits, None, tracker.get_slot("topic"))
+        if facts or (hits and hits[0].score >= FALLBACK_HIT_SCORE):
+            topic = facts[0].topic if facts else hits[0].topic
+            question = as_topic_question(tracker, topic)
             events = ActionAnswerTopic(self.store).respond(dispatcher, question, domain)
             return [*events, *_END_LOOP]
         likeliest = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
-        if beyond and (likeliest in CAREERS_INTENTS or self.roles_named(tracker)):
+        if (
+            text
+            and self.asks_beyond_page(text)
+            and (likeliest in CAREERS_INTENTS or self.roles_named(tracker))
+        ):
             ActionNotOnPage(self.store).respond(dispatcher, tracker, domain)
             return list(_END_LOOP)
         if likeliest == "out_of_scope":

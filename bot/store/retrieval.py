@@ -38,6 +38,7 @@ _STOP_WORDS = frozenset(
     theres role roles nhs do need get go got same else too either mate pls plz u
     ur info detail details exactly actually basically generally thing things stuff lot bit
     assistant assistants worker workers practitioner practitioners would expected able
+    wat wot wud cud shud r thx abt n gonna wanna kinda sorta lol
     """,
     )
 )
@@ -67,7 +68,11 @@ def _stem(word: str) -> str:
         return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            stem = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            # "getting" -> "get", "stopped" -> "stop"
+            if suffix in ("ing", "ed") and len(stem) > 3 and stem[-1] == stem[-2]:
+                stem = stem[:-1]
+            return stem
     return word
 
 

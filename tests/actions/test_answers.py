@@ -553,3 +553,45 @@ def test_the_action_server_registers_every_action() -> None:
         "action_default_ask_rephrase",
         "action_record_feedback",
     }
+
+
+# --- follow-ups across turns ------------------------------------------------------------------
+
+
+async def test_a_role_named_after_a_fact_asks_the_same_point(memory_store: SqlRoleStore) -> None:
+    """ "Do ISWs help with biopsies?" then "and APs?": the biopsy duty, not the whole topic."""
+    t = tracker(
+        "inform_role",
+        "and APs?",
+        roles=("APs",),
+        slots={"topic": "duties", "facts": ["duty-procedures-biopsies"]},
+    )
+    events, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert events == [
+        SlotSet("topic", "duties"),
+        SlotSet("facts", ["duty-procedures-biopsies"]),
+        SlotSet("role", "assistant-practitioner"),
+    ]
+    assert texts(messages) == [
+        "Among the duties of assistant practitioners, the page lists:\n"
+        "Preparing and assisting with general and specialised procedures, including biopsies."
+    ]
+
+
+async def test_a_short_follow_up_stays_on_the_topic(memory_store: SqlRoleStore) -> None:
+    """ "What's the aim of it?" after accreditation: the accreditation aim, though the intent
+    says overview."""
+    t = tracker(
+        "ask_overview",
+        "what's the aim of it?",
+        slots={"topic": "accreditation", "role": "assistant-practitioner"},
+    )
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert "recognised within the NHS" in texts(messages)[0]
+
+
+async def test_is_that_part_time_after_progression(memory_store: SqlRoleStore) -> None:
+    t = tracker("ask_pay_and_conditions", "is that part time?", slots={"topic": "progression"})
+    _, messages = await run(ActionNotOnPage(memory_store), t)
+    assert "study part-time" in texts(messages)[0]
+    assert "don't have" not in texts(messages)[0]

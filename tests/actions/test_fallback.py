@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from actions.fallback import ActionAskAffirmation, ActionAskRephrase
 from bot.store import SqlRoleStore
@@ -72,13 +72,54 @@ async def test_an_unsure_question_that_matches_a_fact_gets_it(memory_store: SqlR
         SlotSet("topic", "duties"),
         SlotSet("facts", ["duty-manual-handling"]),
         ActiveLoop(None),
+        FollowupAction("action_listen"),
     ]
     assert messages[0]["text"].endswith("Being involved in the manual handling of patients.")
 
 
-async def test_an_unsure_question_beyond_the_page_is_asked_back(memory_store: SqlRoleStore) -> None:
+async def test_an_unsure_question_near_a_fact_but_beyond_the_page(
+    memory_store: SqlRoleStore,
+) -> None:
+    """The fact it is near, after saying the page doesn't say more (nights, shifts)."""
     ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "greet", "confidence": 0.3}]
     t = tracker("nlu_fallback", "hoisting patients on the night shift?", ranking=ranking)
     events, messages = await run(ActionAskAffirmation(memory_store), t)
+    assert events[-2:] == [ActiveLoop(None), FollowupAction("action_listen")]
+    (text,) = [m["text"] for m in messages]
+    assert text.startswith("The NHS Careers page doesn't say anything more specific about that")
+    assert text.endswith("Being involved in the manual handling of patients.")
+
+
+async def test_an_unsure_question_near_nothing_is_asked_back(memory_store: SqlRoleStore) -> None:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "greet", "confidence": 0.3}]
+    t = tracker("nlu_fallback", "hmm blue sky thinking", ranking=ranking)
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
     assert events == []
     assert messages[0]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
+
+
+async def test_an_unsure_careers_question_beyond_the_page_is_answered_honestly(
+    memory_store: SqlRoleStore,
+) -> None:
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "ask_entry_requirements", "confidence": 0.4},
+    ]
+    t = tracker("nlu_fallback", "can they sponsor a visa for me", ranking=ranking)
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
+    assert events == [ActiveLoop(None), FollowupAction("action_listen")]
+    assert messages[0]["text"].startswith("I'm sorry, I don't have that information")
+    assert "Local NHS employers" in messages[0]["text"]
+
+
+async def test_an_unsure_question_leaning_out_of_scope_says_so(
+    memory_store: SqlRoleStore,
+) -> None:
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "out_of_scope", "confidence": 0.4},
+    ]
+    t = tracker("nlu_fallback", "who wins the cup final", ranking=ranking)
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
+    assert events == [ActiveLoop(None), FollowupAction("action_listen")]
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
