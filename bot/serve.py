@@ -373,6 +373,8 @@ def shell(ports: Ports = Ports()) -> int:
         wait_until_up(f"http://{HOST}:{ports.actions}/health", actions, "the action server", 120)
         endpoints = write_endpoints(ports, run_dir)
         credentials = write_credentials(ports, run_dir, ChannelSettings.from_env(env))
-        command = [_bin("rasa"), "shell", "--model", str(MODEL_PATH), "--endpoints", str(endpoints)]
+        # Our shell channel prints the sources (title and URL) that stock `rasa shell` drops.
+        command = [sys.executable, "-m", "bot.channels.shell", "--model", str(MODEL_PATH)]
+        command += ["--endpoints", str(endpoints)]
         command += ["--credentials", str(credentials)]
         return subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode

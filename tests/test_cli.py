@@ -61,7 +61,7 @@ def test_show_everything(configured: str) -> None:
     code, out = _run("store", "show")
     assert code == 0
     assert "Imaging support worker (imaging-support-worker)" in out
-    assert "facts: overview 3, duties 9, entry_requirements 1, training 2, accreditation 3" in out
+    assert "facts: overview 3, duties 9, entry_requirements 1, training 2, accreditation 4" in out
 
 
 def test_show_role_in_user_wording_and_topic_with_spaces(configured: str) -> None:
@@ -111,7 +111,7 @@ def test_bad_content_leaves_store_untouched(
     facts.write_text(facts.read_text().replace("topic: progression", "topic: pay", 1))
     assert _run("store", "load", "--content", str(bad))[0] == 1
     err = capsys.readouterr().err
-    assert "nhs-careers-radiography-assistants.yml: facts[22].topic: unknown topic 'pay'" in err
+    assert "nhs-careers-radiography-assistants.yml: facts[23].topic: unknown topic 'pay'" in err
     assert "The store was not changed." in err
     assert get_store().fact_counts() == before
 
@@ -123,7 +123,7 @@ def test_check_reports_uncovered_sentences(tmp_path: Path) -> None:
         (folder / path.name).write_text(path.read_text())
     facts = folder / "nhs-careers-radiography-assistants.yml"
     text = facts.read_text()
-    cut = text.index("  - topic: entry_requirements\n    roles: [assistant-practitioner]")
+    cut = text.index("  - id: entry-ap-further-qualifications\n")
     end = text.index("  # accreditation")
     facts.write_text(text[:cut] + text[end:])
     code, out = _run("store", "check", "--content", str(folder))

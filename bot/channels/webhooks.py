@@ -21,6 +21,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.replies import Source, sources_from
 from bot.settings import get_settings
+from bot.tracking.masking import mask
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ async def call_api(what: str, method: str, url: str, **kwargs: Any) -> Any:
                     "%s failed: HTTP %s %s",
                     what,
                     answer.status,
-                    body[:300].decode("utf-8", "replace"),
+                    # A provider's error can quote the recipient (Twilio names the number).
+                    mask(body[:300].decode("utf-8", "replace")),
                 )
                 return None
     except (aiohttp.ClientError, asyncio.TimeoutError) as error:
