@@ -32,7 +32,7 @@ INTENT_TOPICS = {
 TOPIC_INTENTS = {topic: intent for intent, topic in INTENT_TOPICS.items()}
 
 # One ranker per store, built on first use and shared by every action.
-_INDEXES: weakref.WeakKeyDictionary[Any, FactIndex] = weakref.WeakKeyDictionary()
+_INDEXES: weakref.WeakKeyDictionary[Any, tuple[str, FactIndex]] = weakref.WeakKeyDictionary()
 
 
 class StoreAction(Action, ABC):
@@ -53,10 +53,12 @@ class StoreAction(Action, ABC):
 
     @property
     def index(self) -> FactIndex:
-        index = _INDEXES.get(self.store)
-        if index is None:
-            index = _INDEXES[self.store] = FactIndex.from_store(self.store)
-        return index
+        """The ranker over the store's facts, rebuilt when the store is loaded again."""
+        version = self.store.version()
+        cached = _INDEXES.get(self.store)
+        if cached is None or cached[0] != version:
+            cached = _INDEXES[self.store] = (version, FactIndex.from_store(self.store))
+        return cached[1]
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -138,3 +138,13 @@ class Term(Base):
     id = Column(Integer, primary_key=True)
     label = Column(String(50), nullable=False)
     name = Column(String(200), nullable=False)
+
+
+class StoreVersion(Base):
+    """One row, rewritten by every load: readers that keep the content in memory compare it
+    to know when to read again."""
+
+    __tablename__ = "store_version"
+
+    id = Column(Integer, primary_key=True)
+    version = Column(String(32), nullable=False)

@@ -7,8 +7,12 @@ never hold a session or touch the ORM.
 from __future__ import annotations
 
 import difflib
+import logging
+import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
@@ -28,6 +32,7 @@ from bot.store.models import (
     Role,
     RoleName,
     Source,
+    StoreVersion,
     Term,
     TopicPhrase,
 )
@@ -39,15 +44,29 @@ _FUZZY_MAX_LENGTH = 80
 _ARTICLES = ("a ", "an ", "the ")
 
 
+logger = logging.getLogger(__name__)
+# How often a reader checks whether the store was loaded again (a cheap one-row query).
+REFRESH_SECONDS = 2.0
+
+
 class SqlRoleStore:
     """Role facts in any SQLAlchemy database (SQLite by default, PostgreSQL when configured)."""
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        engine: Engine | None = None,
+        refresh_seconds: float = REFRESH_SECONDS,
+    ) -> None:
         if url is None and engine is None:
             raise ValueError("SqlRoleStore needs a database URL or an engine")
         self._url = url
         self._engine = engine
         self._sessions: sessionmaker[Session] | None = None
+        self.refresh_seconds = refresh_seconds
+        self._snapshot: _Snapshot | None = None
+        self._checked = 0.0
 
     @classmethod
     def in_memory(cls) -> SqlRoleStore:
@@ -93,6 +112,7 @@ class SqlRoleStore:
             with Session(bind=connection, future=True) as session:
                 counts = self._fill(session, content)
                 session.flush()
+        self._snapshot = None
         return counts
 
     @staticmethod
@@ -131,6 +151,7 @@ class SqlRoleStore:
         blocked = {normalise_name(n): n for n in content.not_roles}
         not_roles = [NotRoleName(name=n, normalised=k) for k, n in blocked.items()]
         phrases = [TopicPhrase(topic=t.topic, text=x) for t in content.topics for x in t.asked_as]
+        session.add(StoreVersion(id=1, version=uuid.uuid4().hex))
         session.add_all(
             [
                 *sources.values(),
@@ -146,39 +167,26 @@ class SqlRoleStore:
 
     # --- reading -----------------------------------------------------------------------
 
+    def version(self) -> str:
+        """Changes with every load: what a cache of anything built from the store keys on."""
+        return self._current().version
+
     def roles(self) -> list[RoleInfo]:
-        with self._session() as session:
-            rows = session.execute(select(Role).order_by(Role.position)).scalars()
-            return [_role_info(r) for r in rows]
+        return list(self._current().roles)
 
     def sources(self) -> list[SourceInfo]:
-        with self._session() as session:
-            rows = session.execute(select(Source).order_by(Source.id)).scalars()
-            return [SourceInfo(url=r.url, title=r.title) for r in rows]
+        return list(self._current().sources)
 
     def role(self, slug: str) -> RoleInfo | None:
-        if not _storable(slug):
-            return None
-        with self._session() as session:
-            row = session.execute(select(Role).where(Role.slug == slug)).scalar_one_or_none()
-            return _role_info(row) if row is not None else None
+        return next((r for r in self._current().roles if r.slug == slug), None)
 
     def role_names(self) -> dict[str, list[str]]:
         """Every wording of every role, by slug: what the entity ruler is built from."""
-        with self._session() as session:
-            rows = session.execute(
-                select(Role).options(selectinload(Role.names)).order_by(Role.position)
-            ).scalars()
-            return {r.slug: [n.name for n in r.names] for r in rows}
+        return {slug: list(names) for slug, names in self._current().role_names.items()}
 
     def terms(self) -> dict[str, list[str]]:
         """Other words the entity ruler marks (GCSE, NVQ, ...), by entity label."""
-        with self._session() as session:
-            rows = session.execute(select(Term.label, Term.name).order_by(Term.id)).all()
-        terms: dict[str, list[str]] = {}
-        for label, name in rows:
-            terms.setdefault(label, []).append(name)
-        return terms
+        return {label: list(names) for label, names in self._current().terms.items()}
 
     def resolve_role(self, text: str) -> RoleInfo | None:
         """The one role a user's wording means ("APs", "imaging support worker"), or None."""
@@ -187,105 +195,50 @@ class SqlRoleStore:
 
     def resolve_roles(self, text: str) -> list[RoleInfo]:
         """The roles a wording means: one for a role's name, several for a group's."""
-        with self._session() as session:
-            names = self._names(session)
-            return self._roles_by_slug(session, _match_name(normalise_name(text), *names) or ())
+        snapshot = self._current()
+        slugs = _match_name(normalise_name(text), snapshot.known, snapshot.blocked) or ()
+        return snapshot.by_slugs(slugs)
 
     def find_roles(self, text: str, max_words: int = 4) -> list[RoleInfo]:
         """Roles named anywhere in a message, typos allowed, in the order they appear."""
-        with self._session() as session:
-            known, blocked = self._names(session)
-            slugs: list[str] = []
-            for _, match in _scan(text, known, blocked, max_words):
-                slugs += [slug for slug in match if slug not in slugs]
-            return self._roles_by_slug(session, slugs)
+        snapshot = self._current()
+        slugs: list[str] = []
+        for _, match in _scan(text, snapshot.known, snapshot.blocked, max_words):
+            slugs += [slug for slug in match if slug not in slugs]
+        return snapshot.by_slugs(slugs)
 
     def not_role_named(self, text: str, max_words: int = 4) -> str | None:
         """A wording of a job the page does not describe ("radiologist assistant"), if named."""
-        with self._session() as session:
-            known, blocked = self._names(session)
-            for words, match in _scan(text, known, blocked, max_words):
-                if not match:
-                    return difflib.get_close_matches(words, blocked, n=1, cutoff=0)[0]
+        snapshot = self._current()
+        for words, match in _scan(text, snapshot.known, snapshot.blocked, max_words):
+            if not match:
+                return difflib.get_close_matches(words, snapshot.blocked, n=1, cutoff=0)[0]
         return None
 
     def group_names(self) -> dict[str, list[str]]:
         """Wordings that mean several roles, with their slugs: the entity ruler marks them."""
-        with self._session() as session:
-            rows = session.execute(
-                select(GroupName).options(selectinload(GroupName.roles)).order_by(GroupName.id)
-            ).scalars()
-            return {g.name: [r.slug for r in g.roles] for g in rows}
-
-    @staticmethod
-    def _names(session: Session) -> tuple[dict[str, tuple[str, ...]], set[str]]:
-        """Every normalised wording with the slugs it means, and the blocked wordings."""
-        known: dict[str, tuple[str, ...]] = {}
-        for name, slug in session.execute(select(RoleName.normalised, Role.slug).join(Role)):
-            known[name] = (slug,)
-        groups = session.execute(select(GroupName).options(selectinload(GroupName.roles))).scalars()
-        for group in groups:
-            known[group.normalised] = tuple(r.slug for r in group.roles)
-        blocked = set(session.execute(select(NotRoleName.normalised)).scalars())
-        return known, blocked
-
-    @staticmethod
-    def _roles_by_slug(session: Session, slugs: Sequence[str]) -> list[RoleInfo]:
-        rows = session.execute(select(Role).where(Role.slug.in_(list(slugs)))).scalars()
-        by_slug = {r.slug: _role_info(r) for r in rows}
-        return [by_slug[s] for s in slugs if s in by_slug]
+        return {name: list(slugs) for name, slugs in self._current().groups.items()}
 
     def facts(self, role: str, topic: str) -> list[FactInfo]:
         """What the page says about `topic` for the role with slug `role`, in page order."""
         if topic not in TOPICS:
             raise ValueError(f"unknown topic '{topic}' (expected one of {', '.join(TOPICS)})")
-        if not _storable(role):
-            return []
-        with self._session() as session:
-            rows = session.execute(
-                select(Fact)
-                .join(Fact.roles)
-                .where(Role.slug == role, Fact.topic == topic)
-                .options(selectinload(Fact.roles), selectinload(Fact.source))
-                .order_by(Fact.position)
-            ).scalars()
-            return [_fact_info(f) for f in rows]
+        return [f for f in self._current().facts if f.topic == topic and role in f.roles]
 
     def all_facts(self) -> list[FactInfo]:
         """Every fact in page order: what the retrieval step ranks."""
-        with self._session() as session:
-            rows = session.execute(
-                select(Fact)
-                .options(selectinload(Fact.roles), selectinload(Fact.source))
-                .order_by(Fact.position)
-            ).scalars()
-            return [_fact_info(f) for f in rows]
+        return list(self._current().facts)
 
     def topic_phrases(self) -> dict[str, list[str]]:
         """How people ask about each whole topic, by topic."""
-        with self._session() as session:
-            rows = session.execute(
-                select(TopicPhrase.topic, TopicPhrase.text).order_by(TopicPhrase.id)
-            ).all()
-        phrases: dict[str, list[str]] = {}
-        for topic, text in rows:
-            phrases.setdefault(topic, []).append(text)
-        return phrases
+        return {topic: list(p) for topic, p in self._current().topic_phrases.items()}
 
     def compare(self, first: str, second: str) -> Comparison:
         """What the page says of one role and not the other, and what it says of both."""
         a, b = self.role(first), self.role(second)
         if a is None or b is None:
             raise ValueError(f"unknown role '{first if a is None else second}'")
-        with self._session() as session:
-            rows = session.execute(
-                select(Fact)
-                .join(Fact.roles)
-                .where(Role.slug.in_([first, second]))
-                .options(selectinload(Fact.roles), selectinload(Fact.source))
-                .order_by(Fact.position)
-            ).scalars()
-            facts = [_fact_info(f) for f in dict.fromkeys(rows)]
+        facts = [f for f in self._current().facts if {first, second} & set(f.roles)]
         return Comparison(
             first=a,
             second=b,
@@ -297,11 +250,102 @@ class SqlRoleStore:
     def fact_counts(self) -> dict[str, dict[str, int]]:
         """How many facts each role has per topic, for content editors."""
         counts: dict[str, dict[str, int]] = {}
-        with self._session() as session:
-            rows = session.execute(select(Role.slug, Fact.topic).join(Fact.roles)).all()
-        for slug, topic in rows:
-            counts.setdefault(slug, dict.fromkeys(TOPICS, 0))[topic] += 1
-        return counts
+        for fact in self._current().facts:
+            for slug in fact.roles:
+                counts.setdefault(slug, dict.fromkeys(TOPICS, 0))[fact.topic] += 1
+        return {r.slug: counts[r.slug] for r in self._current().roles if r.slug in counts}
+
+    # --- the in-memory copy ---------------------------------------------------------------
+
+    def _current(self) -> _Snapshot:
+        """The store's content, read once and again only when a load has changed it.
+
+        Every answer reads the store many times; a version row written by `load` is checked at
+        most every `refresh_seconds`, so readers (the action server) see a new load within that
+        time and otherwise never wait for the database. If the database cannot be reached after
+        a first read, the last content is served and the check retried next time.
+        """
+        snapshot = self._snapshot
+        now = time.monotonic()
+        if snapshot is not None and now - self._checked < self.refresh_seconds:
+            return snapshot
+        try:
+            with self._session() as session:
+                version = session.execute(select(StoreVersion.version)).scalar_one_or_none()
+                if version is None:
+                    raise StoreUnavailable("the role store has not been loaded")
+                if snapshot is None or snapshot.version != version:
+                    snapshot = _read_snapshot(session, version)
+        except StoreUnavailable:
+            if snapshot is None:
+                raise
+            logger.warning("the role store cannot be read; answering from its last content")
+        self._snapshot, self._checked = snapshot, now
+        return snapshot
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    version: str
+    roles: tuple[RoleInfo, ...]
+    sources: tuple[SourceInfo, ...]
+    facts: tuple[FactInfo, ...]
+    role_names: dict[str, tuple[str, ...]]
+    groups: dict[str, tuple[str, ...]]
+    terms: dict[str, tuple[str, ...]]
+    topic_phrases: dict[str, tuple[str, ...]]
+    # normalised wording -> the slugs it means; wordings of other jobs
+    known: dict[str, tuple[str, ...]]
+    blocked: set[str]
+
+    def by_slugs(self, slugs: Sequence[str]) -> list[RoleInfo]:
+        by_slug = {r.slug: r for r in self.roles}
+        return [by_slug[s] for s in slugs if s in by_slug]
+
+
+def _read_snapshot(session: Session, version: str) -> _Snapshot:
+    roles = (
+        session.execute(select(Role).options(selectinload(Role.names)).order_by(Role.position))
+        .scalars()
+        .all()
+    )
+    facts = session.execute(
+        select(Fact)
+        .options(selectinload(Fact.roles), selectinload(Fact.source))
+        .order_by(Fact.position)
+    ).scalars()
+    groups = (
+        session.execute(
+            select(GroupName).options(selectinload(GroupName.roles)).order_by(GroupName.id)
+        )
+        .scalars()
+        .all()
+    )
+    terms: dict[str, tuple[str, ...]] = {}
+    for label, name in session.execute(select(Term.label, Term.name).order_by(Term.id)):
+        terms[label] = (*terms.get(label, ()), name)
+    phrases: dict[str, tuple[str, ...]] = {}
+    for topic, text in session.execute(
+        select(TopicPhrase.topic, TopicPhrase.text).order_by(TopicPhrase.id)
+    ):
+        phrases[topic] = (*phrases.get(topic, ()), text)
+    known: dict[str, tuple[str, ...]] = {n.normalised: (r.slug,) for r in roles for n in r.names}
+    known.update({g.normalised: tuple(r.slug for r in g.roles) for g in groups})
+    return _Snapshot(
+        version=version,
+        roles=tuple(_role_info(r) for r in roles),
+        sources=tuple(
+            SourceInfo(url=r.url, title=r.title)
+            for r in session.execute(select(Source).order_by(Source.id)).scalars()
+        ),
+        facts=tuple(_fact_info(f) for f in facts),
+        role_names={r.slug: tuple(n.name for n in r.names) for r in roles},
+        groups={g.name: tuple(r.slug for r in g.roles) for g in groups},
+        terms=terms,
+        topic_phrases=phrases,
+        known=known,
+        blocked=set(session.execute(select(NotRoleName.normalised)).scalars()),
+    )
 
 
 def _storable(text: str) -> bool:

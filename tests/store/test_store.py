@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
 from bot.store import Content, FactInfo, SqlRoleStore, StoreUnavailable
@@ -235,3 +238,39 @@ def test_unreachable_server_is_unavailable() -> None:
 def test_in_memory_store(memory_store: SqlRoleStore) -> None:
     assert memory_store.resolve_role("AP") is not None
     assert len(memory_store.facts(RA, "duties")) == 9
+
+
+def test_a_reader_sees_a_new_load_without_restarting(store_url: str, content: Content) -> None:
+    """The action server keeps the content in memory; a `store load` elsewhere reaches it."""
+    writer = SqlRoleStore(store_url)
+    writer.load(content)
+    reader = SqlRoleStore(store_url, refresh_seconds=0)
+    assert len(reader.facts(AP, "accreditation")) == 4
+    fewer = dataclasses.replace(
+        content, facts=tuple(f for f in content.facts if f.key != "sor-website")
+    )
+    writer.load(fewer)
+    assert len(reader.facts(AP, "accreditation")) == 3
+    for store in (writer, reader):
+        store.engine.dispose()
+
+
+def test_a_reader_checks_again_only_after_its_interval(store_url: str, content: Content) -> None:
+    writer = SqlRoleStore(store_url)
+    writer.load(content)
+    reader = SqlRoleStore(store_url, refresh_seconds=3600)
+    assert len(reader.all_facts()) == 26
+    writer.load(dataclasses.replace(content, facts=content.facts[:3]))
+    assert len(reader.all_facts()) == 26
+    for store in (writer, reader):
+        store.engine.dispose()
+
+
+def test_a_reader_keeps_answering_when_the_database_goes(tmp_path: Path, content: Content) -> None:
+    path = tmp_path / "roles.db"
+    SqlRoleStore(f"sqlite:///{path}").load(content)
+    reader = SqlRoleStore(f"sqlite:///{path}", refresh_seconds=0)
+    assert len(reader.roles()) == 3
+    reader.engine.dispose()
+    path.write_bytes(b"not a database")
+    assert len(reader.roles()) == 3
