@@ -50,7 +50,7 @@ class ActionAnswerTopic(StoreAction):
                 dispatcher.utter_message(text=replies.not_a_role(other_job, self.store.roles()))
                 return []
         context = tracker.get_slot("topic")
-        topic = INTENT_TOPICS.get(intent)
+        topic = None if self.is_follow_up(tracker) else INTENT_TOPICS.get(intent)
         if topic is None:  # inform_role: the role for the last answer, or a statement of interest
             earlier = self._earlier_facts(tracker)
             if earlier and named:
@@ -298,10 +298,15 @@ class ActionNotOnPage(StoreAction):
 
 def as_topic_question(tracker: Tracker, topic: str) -> Tracker:
     """The same tracker, its latest message read as a question about `topic`."""
+    return as_intent(tracker, TOPIC_INTENTS[topic])
+
+
+def as_intent(tracker: Tracker, intent: str) -> Tracker:
+    """The same tracker, its latest message read as `intent`."""
     question = copy.copy(tracker)
     question.latest_message = {
         **tracker.latest_message,
-        "intent": {"name": TOPIC_INTENTS[topic], "confidence": 1.0},
+        "intent": {"name": intent, "confidence": 1.0},
     }
     return question
 

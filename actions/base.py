@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import weakref
 from abc import ABC, abstractmethod
 from typing import Any
@@ -30,6 +31,11 @@ INTENT_TOPICS = {
     "ask_how_to_apply": "how_to_apply",
 }
 TOPIC_INTENTS = {topic: intent for intent, topic in INTENT_TOPICS.items()}
+_FOLLOW_UP = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|so|right)\W+)?(?:and|what about|how about|same for|is it the same for|"
+    r"are they the same for|is that the same for|what of)\b",
+    re.IGNORECASE,
+)
 
 # One ranker per store, built on first use and shared by every action.
 _INDEXES: weakref.WeakKeyDictionary[Any, tuple[str, FactIndex]] = weakref.WeakKeyDictionary()
@@ -88,6 +94,17 @@ class StoreAction(Action, ABC):
         if found:
             return found
         return self.store.find_roles(tracker.latest_message.get("text") or "")
+
+    def is_follow_up(self, tracker: Tracker) -> bool:
+        """ "What about APs?", "and ISWs?", "same for them?": a role and nothing else asked, after
+        an answer. The classifier often reads these as a new question about the role."""
+        text = self.question(tracker)
+        return (
+            bool(_FOLLOW_UP.match(text))
+            and not self.index.content_words(text)
+            and bool(tracker.get_slot("topic") or tracker.get_slot("facts"))
+            and bool(self.roles_named(tracker))
+        )
 
     @staticmethod
     def question(tracker: Tracker) -> str:

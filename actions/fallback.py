@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import ActionAnswerTopic, ActionNotOnPage, as_topic_question
+from actions.answers import ActionAnswerTopic, ActionNotOnPage, as_intent, as_topic_question
 from actions.base import INTENT_TOPICS, StoreAction
 from bot.store.retrieval import pick_facts
 
@@ -68,9 +68,16 @@ class ActionAskAffirmation(StoreAction):
             i.get("name") == "medical_emergency" and i.get("confidence", 0) >= SAFETY_THRESHOLD
             for i in ranking
         ):
+            # Safety first when in doubt; a careers answer may still follow.
             dispatcher.utter_message(response="utter_emergency")
-            return self._ask(dispatcher, tracker, ranking)
         text = self.question(tracker)
+        if self.is_follow_up(tracker) or (
+            text and self.roles_named(tracker) and not self.index.content_words(text)
+        ):
+            # "Same for ISWs?", "I'm an imaging support worker at the moment": a role alone.
+            question = as_intent(tracker, "inform_role")
+            events = ActionAnswerTopic(self.store).respond(dispatcher, question, domain)
+            return [*events, *_END_LOOP]
         hits = self.index.rank(text) if text else []
         facts = pick_facts(hits, None, tracker.get_slot("topic"))
         if facts or (hits and hits[0].score >= FALLBACK_HIT_SCORE):

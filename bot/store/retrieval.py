@@ -143,7 +143,7 @@ class FactIndex:
         if self._roles is not None:
             text = self._roles.sub(" ", text)
         words = [w for w in _WORD.findall(text.replace("'", "")) if w not in _STOP_WORDS]
-        return " ".join(_stem(w) for w in words)
+        return " ".join(s for s in map(_stem, words) if s not in _STOP_WORDS)
 
     def content_words(self, text: str) -> list[str]:
         """What is left of a question once role names and filler words are gone."""

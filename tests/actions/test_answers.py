@@ -595,3 +595,25 @@ async def test_is_that_part_time_after_progression(memory_store: SqlRoleStore) -
     _, messages = await run(ActionNotOnPage(memory_store), t)
     assert "study part-time" in texts(messages)[0]
     assert "don't have" not in texts(messages)[0]
+
+
+async def test_what_about_a_role_after_an_answer_is_a_follow_up(memory_store: SqlRoleStore) -> None:
+    """Read as "what is an AP?" by the classifier, it is the same question for APs."""
+    t = tracker(
+        "ask_overview",
+        "what about APs?",
+        roles=("APs",),
+        slots={
+            "topic": "duties",
+            "facts": ["duty-procedures-biopsies"],
+            "role": "imaging-support-worker",
+        },
+    )
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert texts(messages)[0].endswith("including biopsies.")
+
+
+async def test_what_is_a_role_is_not_a_follow_up(memory_store: SqlRoleStore) -> None:
+    t = tracker("ask_overview", "what is an AP?", roles=("AP",), slots={"topic": "duties"})
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert texts(messages)[0].startswith("About assistant practitioners:")

@@ -17,7 +17,7 @@ async def test_did_you_mean_offers_the_likeliest_intents_with_the_role(
         {"name": "ask_overview", "confidence": 0.05},
         {"name": "ask_training", "confidence": 0.04},
     ]
-    t = tracker("nlu_fallback", "ap stuff", roles=("ap",), ranking=ranking)
+    t = tracker("nlu_fallback", "", roles=("ap",), ranking=ranking)
     events, messages = await run(ActionAskAffirmation(memory_store), t)
     assert events == []
     assert messages == [
@@ -44,18 +44,50 @@ async def test_a_possible_medical_worry_gets_the_safety_advice_first(
 ) -> None:
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.5},
-        {"name": "ask_duties", "confidence": 0.3},
+        {"name": "greet", "confidence": 0.3},
         {"name": "medical_emergency", "confidence": 0.2},
     ]
     _, messages = await run(
-        ActionAskAffirmation(memory_store), tracker("nlu_fallback", "x", ranking=ranking)
+        ActionAskAffirmation(memory_store), tracker("nlu_fallback", "feel odd", ranking=ranking)
     )
     assert messages[0]["response"] == "utter_emergency"
     assert [b["payload"] for b in messages[1]["buttons"]] == [
-        "/ask_duties",
+        "/greet",
         "/medical_emergency",
         "/out_of_scope",
     ]
+
+
+async def test_a_possible_medical_worry_then_the_careers_answer(
+    memory_store: SqlRoleStore,
+) -> None:
+    """Unsure between a worry and a careers question: the safety advice, then the answer."""
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "medical_emergency", "confidence": 0.45},
+    ]
+    t = tracker("nlu_fallback", "is heavy lifting involved", ranking=ranking)
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
+    assert messages[0]["response"] == "utter_emergency"
+    assert messages[1]["text"].endswith("Being involved in the manual handling of patients.")
+    assert events[-2:] == [ActiveLoop(None), FollowupAction("action_listen")]
+
+
+async def test_a_role_alone_after_an_answer_is_a_follow_up(memory_store: SqlRoleStore) -> None:
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "inform_role", "confidence": 0.4},
+    ]
+    t = tracker(
+        "nlu_fallback",
+        "are they the same for ISWs?",
+        roles=("ISWs",),
+        slots={"topic": "training"},
+        ranking=ranking,
+    )
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
+    assert messages[0]["text"].startswith("Training for imaging support workers:")
+    assert events[-2:] == [ActiveLoop(None), FollowupAction("action_listen")]
 
 
 async def test_rephrase() -> None:
