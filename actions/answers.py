@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet, UserUtteranceReverted
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
@@ -327,19 +327,3 @@ class ActionWhatCanYouDo(StoreAction):
             ],
         )
         return []
-
-
-class ActionDefaultFallback(StoreAction):
-    """The last step of the two-stage fallback: a polite redirect to what it can help with."""
-
-    def name(self) -> str:
-        return "action_default_fallback"
-
-    def respond(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> Events:
-        dispatcher.utter_message(
-            text="Sorry, I still don't understand. " + replies.capabilities(self.store.roles()),
-            buttons=[{"title": "Which roles are there?", "payload": "/list_roles"}],
-        )
-        return [UserUtteranceReverted()]

@@ -10,9 +10,10 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, FollowupAction
+from rasa_sdk.events import ActiveLoop, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import replies
 from actions.answers import ActionAnswerTopic, ActionNotOnPage, as_intent, as_topic_question
 from actions.base import INTENT_TOPICS, StoreAction
 from bot.store.retrieval import pick_facts
@@ -56,6 +57,43 @@ CAREERS_INTENTS = {*INTENT_TOPICS, "ask_pay_and_conditions", "compare_roles", "i
 _END_LOOP = (ActiveLoop(None), FollowupAction("action_listen"))
 
 
+def answer_unsure(
+    action: StoreAction,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+    ranking: list[dict[str, Any]],
+) -> list[dict[str, Any]] | None:
+    """Answer a message the classifier is unsure of, if its words allow; None if they don't.
+
+    A role alone is a follow-up or a statement of interest; words matching a fact or topic
+    well get that answer; words the page never uses get the honest reply when the message
+    leans towards careers, the out-of-scope reply when it leans out of scope.
+    """
+    text = action.question(tracker)
+    answer_topic = ActionAnswerTopic(action.store)
+    if action.is_follow_up(tracker) or (
+        text and action.roles_named(tracker) and not action.index.content_words(text)
+    ):
+        return answer_topic.respond(dispatcher, as_intent(tracker, "inform_role"), domain)
+    hits = action.index.rank(text) if text else []
+    facts = pick_facts(hits, None, tracker.get_slot("topic"))
+    if facts or (hits and hits[0].score >= FALLBACK_HIT_SCORE):
+        topic = facts[0].topic if facts else hits[0].topic
+        return answer_topic.respond(dispatcher, as_topic_question(tracker, topic), domain)
+    likeliest = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
+    if (
+        text
+        and action.asks_beyond_page(text)
+        and (likeliest in CAREERS_INTENTS or action.roles_named(tracker))
+    ):
+        return ActionNotOnPage(action.store).respond(dispatcher, tracker, domain)
+    if likeliest == "out_of_scope":
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+    return None
+
+
 class ActionAskAffirmation(StoreAction):
     def name(self) -> str:
         return "action_default_ask_affirmation"
@@ -70,32 +108,9 @@ class ActionAskAffirmation(StoreAction):
         ):
             # Safety first when in doubt; a careers answer may still follow.
             dispatcher.utter_message(response="utter_emergency")
-        text = self.question(tracker)
-        if self.is_follow_up(tracker) or (
-            text and self.roles_named(tracker) and not self.index.content_words(text)
-        ):
-            # "Same for ISWs?", "I'm an imaging support worker at the moment": a role alone.
-            question = as_intent(tracker, "inform_role")
-            events = ActionAnswerTopic(self.store).respond(dispatcher, question, domain)
-            return [*events, *_END_LOOP]
-        hits = self.index.rank(text) if text else []
-        facts = pick_facts(hits, None, tracker.get_slot("topic"))
-        if facts or (hits and hits[0].score >= FALLBACK_HIT_SCORE):
-            topic = facts[0].topic if facts else hits[0].topic
-            question = as_topic_question(tracker, topic)
-            events = ActionAnswerTopic(self.store).respond(dispatcher, question, domain)
-            return [*events, *_END_LOOP]
-        likeliest = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
-        if (
-            text
-            and self.asks_beyond_page(text)
-            and (likeliest in CAREERS_INTENTS or self.roles_named(tracker))
-        ):
-            ActionNotOnPage(self.store).respond(dispatcher, tracker, domain)
-            return list(_END_LOOP)
-        if likeliest == "out_of_scope":
-            dispatcher.utter_message(response="utter_out_of_scope")
-            return list(_END_LOOP)
+        answered = answer_unsure(self, dispatcher, tracker, domain, ranking)
+        if answered is not None:
+            return [*answered, *_END_LOOP]
         return self._ask(dispatcher, tracker, ranking)
 
     @staticmethod
@@ -137,3 +152,27 @@ class ActionAskRephrase(Action):
             'example: "What does an assistant practitioner do?"'
         )
         return []
+
+
+class ActionDefaultFallback(StoreAction):
+    """The last step of the two-stage fallback: a polite redirect to what it can help with.
+
+    Rasa gives up after two unsure messages in a row even when the first was answered from
+    the facts, so the second gets the same chance of an answer before the redirect.
+    """
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        answered = answer_unsure(self, dispatcher, tracker, domain, ranking)
+        if answered is not None:
+            return answered
+        dispatcher.utter_message(
+            text="Sorry, I still don't understand. " + replies.capabilities(self.store.roles()),
+            buttons=[{"title": "Which roles are there?", "payload": "/list_roles"}],
+        )
+        return [UserUtteranceReverted()]

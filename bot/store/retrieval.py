@@ -38,7 +38,7 @@ _STOP_WORDS = frozenset(
     theres role roles nhs do need get go got same else too either mate pls plz u
     ur info detail details exactly actually basically generally thing things stuff lot bit
     assistant assistants worker workers practitioner practitioners would expected able
-    wat wot wud cud shud r thx abt n gonna wanna kinda sorta lol
+    wat wot wud cud shud r thx abt n gonna wanna kinda sorta lol radiography radiology
     """,
     )
 )

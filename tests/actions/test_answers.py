@@ -10,13 +10,13 @@ from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from actions.answers import (
     ActionAnswerTopic,
     ActionCompareRoles,
-    ActionDefaultFallback,
     ActionListRoles,
     ActionNotOnPage,
     ActionWhatCanYouDo,
     not_on_page_subject,
 )
 from actions.base import STORE_UNAVAILABLE
+from actions.fallback import ActionDefaultFallback
 from actions.feedback import FEEDBACK_BUTTONS
 from bot.store import SqlRoleStore
 from bot.store.retrieval import FactIndex, pick_facts
@@ -617,3 +617,12 @@ async def test_what_is_a_role_is_not_a_follow_up(memory_store: SqlRoleStore) -> 
     t = tracker("ask_overview", "what is an AP?", roles=("AP",), slots={"topic": "duties"})
     _, messages = await run(ActionAnswerTopic(memory_store), t)
     assert texts(messages)[0].startswith("About assistant practitioners:")
+
+
+async def test_default_fallback_still_answers_what_it_can(memory_store: SqlRoleStore) -> None:
+    """Rasa gives up after two unsure messages even if the first was answered."""
+    events, messages = await run(
+        ActionDefaultFallback(memory_store), tracker("nlu_fallback", "is there heavy lifting")
+    )
+    assert UserUtteranceReverted() not in events
+    assert texts(messages)[0].endswith("Being involved in the manual handling of patients.")
