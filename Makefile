@@ -25,9 +25,13 @@ $(STAMP): requirements.lock
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
 		echo "Creating $(VENV) with $$python"; rm -rf $(VENV); $$python -m venv $(VENV) || exit 1; \
 	fi
-	@echo "Installing the locked packages into $(VENV) (the first time takes a few minutes)"
+	@echo "Installing the locked packages into $(VENV) with uv (pip if uv cannot)"
 	$(PY) -m pip install --quiet --disable-pip-version-check "$$(grep '^pip==' requirements.lock)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@if $(PY) -m pip install --quiet --disable-pip-version-check "$$(grep '^uv==' requirements.lock)" \
+		&& $(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock; then :; else \
+		echo "uv could not install the lock; installing with pip (a few minutes)"; \
+		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock || exit 1; \
+	fi
 	@rm -f $(VENV)/.installed-*; touch $@
 
 venv: $(STAMP) ## create or update .venv from requirements.lock
