@@ -13,9 +13,11 @@ memory (to reply), never in a row, a broker message, a log line or an SQL error.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rasa.core.tracker_store import (
     SQLTrackerStore,
@@ -28,6 +30,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from bot.db import make_engine
 from bot.settings import get_settings
@@ -35,6 +38,8 @@ from bot.tracking import models
 from bot.tracking.identity import pseudonym
 from bot.tracking.indexer import index_events
 from bot.tracking.masking import mask_event
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +102,27 @@ class MaskingTrackerStore(SQLTrackerStore):
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
         """The stored events, as a tracker that keeps the raw `sender_id` (in memory only)."""
-        with self.session_scope() as session:
-            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
-            events = [json.loads(row.data) for row in rows]
+        events = await self._off_loop(
+            self._stored_events, sender_id, fetch_events_from_all_sessions
+        )
         if not events:
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    def _stored_events(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> list[dict[str, Any]]:
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
+            return [json.loads(row.data) for row in rows]
+
+    async def _off_loop(self, function: Callable[..., T], *args: Any) -> T:
+        """Run blocking database work in a thread, so other conversations are answered
+        meanwhile (Rasa's SQLTrackerStore blocks the event loop). An in-memory SQLite
+        database lives in one thread's connection, so it stays on the loop."""
+        if isinstance(self.engine.pool, (SingletonThreadPool, StaticPool)):
+            return function(*args)
+        return await asyncio.to_thread(function, *args)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Rasa's streaming, with the events masked and the sender pseudonymised."""
@@ -123,6 +143,11 @@ class MaskingTrackerStore(SQLTrackerStore):
         """Insert the tracker's new events, masked, and index them, in one transaction; then
         publish those masked events to the event broker, if any."""
         key = self.pseudonym(tracker.sender_id)
+        stored = await self._off_loop(self._store, tracker, key)
+        self._publish(tracker.sender_id, stored)
+        logger.debug("Stored %d event(s) of conversation %s", len(stored), key)
+
+    def _store(self, tracker: DialogueStateTracker, key: str) -> list[dict[str, Any]]:
         with self.session_scope() as session:
             rows = []
             for tracker_event in self._additional_events(session, tracker):
@@ -142,5 +167,4 @@ class MaskingTrackerStore(SQLTrackerStore):
             session.flush()
             index_events(session, key, [(row.id, data) for row, data in rows])
             session.commit()
-        self._publish(tracker.sender_id, [data for _row, data in rows])
-        logger.debug("Stored %d event(s) of conversation %s", len(rows), key)
+        return [data for _row, data in rows]

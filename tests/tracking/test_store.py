@@ -213,3 +213,33 @@ async def test_more_personal_data_and_client_metadata_are_nowhere(
     for word in CARE_WORDS:
         assert word in stored
     assert '"contact": {"name": "[phone]"' in stored  # the metadata was stored, masked
+
+
+async def test_a_slow_database_does_not_stop_other_conversations(tmp_path: Path) -> None:
+    """Saving waits for the database in a thread: the event loop (other users' messages)
+    keeps running meanwhile. Held by another writer, SQLite makes the save wait."""
+    import asyncio
+    import sqlite3
+    import threading
+
+    path = tmp_path / "log.db"
+    store = MaskingTrackerStore(domain=domain(), host=f"sqlite:///{path}")
+    blocker = sqlite3.connect(path, check_same_thread=False)
+    blocker.execute("BEGIN EXCLUSIVE")
+    threading.Timer(0.6, blocker.rollback).start()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        await converse(store, "slow", [[user("what does an AP do", "ask_duties", 0.97)]])
+    finally:
+        ticker.cancel()
+        blocker.close()
+        store.engine.dispose()
+    assert ticks >= 20, f"the event loop ran only {ticks} times in 0.6 s"
