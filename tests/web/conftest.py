@@ -9,6 +9,7 @@ and the test fails if one went anywhere but 127.0.0.1.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,17 @@ def logged_events(log_url: str, sender_id: str) -> list[dict[str, Any]]:
             return [json.loads(row[0]) for row in rows]
     finally:
         engine.dispose()
+
+
+def saved_events(log_url: str, sender_id: str, timeout: float = 10) -> list[dict[str, Any]]:
+    """The conversation's events once Rasa has saved them: it saves after sending the replies,
+    so a test that has just read a reply waits for the save rather than racing it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = logged_events(log_url, sender_id)
+        if events or time.monotonic() > deadline:
+            return events
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
