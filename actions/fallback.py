@@ -71,6 +71,8 @@ def answer_unsure(
     leans towards careers, the out-of-scope reply when it leans out of scope.
     """
     text = action.question(tracker)
+    if not text:  # a button's payload ("Something else") asks for no answer
+        return None
     answer_topic = ActionAnswerTopic(action.store)
     if action.is_follow_up(tracker) or (
         text and action.roles_named(tracker) and not action.index.content_words(text)
