@@ -7,6 +7,7 @@ never hold a session or touch the ORM.
 from __future__ import annotations
 
 import difflib
+import fcntl
 import logging
 import time
 import uuid
@@ -106,7 +107,7 @@ class SqlRoleStore:
         # The store is derived from data/roles, so a changed schema is simply rebuilt; readers
         # see the old content until the transaction commits (SQLite and PostgreSQL both run
         # DDL inside transactions).
-        with self.engine.begin() as connection:
+        with self._loading(), self.engine.begin() as connection:
             Base.metadata.drop_all(connection)
             Base.metadata.create_all(connection)
             with Session(bind=connection, future=True) as session:
@@ -114,6 +115,19 @@ class SqlRoleStore:
                 session.flush()
         self._snapshot = None
         return counts
+
+    @contextmanager
+    def _loading(self) -> Iterator[None]:
+        """One load at a time per SQLite file: its driver runs DDL outside the transaction, so
+        two loads at once (`make run` while `make test` starts) would trip over each other's
+        tables. PostgreSQL's transactional DDL needs no lock."""
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.load-lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     @staticmethod
     def _fill(session: Session, content: Content) -> dict[str, int]:

@@ -274,3 +274,15 @@ def test_a_reader_keeps_answering_when_the_database_goes(tmp_path: Path, content
     reader.engine.dispose()
     path.write_bytes(b"not a database")
     assert len(reader.roles()) == 3
+
+
+def test_loads_at_the_same_time_do_not_collide(tmp_path: Path, content: Content) -> None:
+    """`make run` and `make test` may load the same SQLite store at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'roles.db'}"
+    stores = [SqlRoleStore(url) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda s: s.load(content)["facts"], stores))
+    assert counts == [26, 26, 26, 26]
+    assert len(SqlRoleStore(url).all_facts()) == 26
