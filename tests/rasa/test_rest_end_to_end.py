@@ -207,3 +207,25 @@ def test_action_server_down_gets_an_apology(trained_model: Path, tmp_path: Path)
         serve.stop(running.processes["actions"])
         reply = Conversation(running, "down").text("what does an assistant practitioner do?")
     assert reply == APOLOGY
+
+
+def test_one_point_then_the_same_point_for_another_role(assistant: serve.Running) -> None:
+    """A question about one duty gets that duty; "and for APs?" asks it again for them."""
+    chat = conversation(assistant)
+    first = chat.text("do imaging support workers have to lift patients?")
+    assert first.endswith("Being involved in the manual handling of patients.")
+    assert "Processing film images" not in first
+    second = chat.text("and for APs?")
+    assert second == (
+        "Among the duties of assistant practitioners, the page lists:\n"
+        "Being involved in the manual handling of patients."
+    )
+
+
+def test_a_question_beyond_the_page_says_so_and_points_to_employers(
+    assistant: serve.Running,
+) -> None:
+    reply = conversation(assistant).text("is there an age limit for radiography assistants?")
+    assert "doesn't say" in reply
+    assert "local NHS employers" in reply
+    assert not re.search(r"\b(?:1[6-9]|[2-9]\d)\b", reply)
