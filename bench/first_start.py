@@ -15,9 +15,11 @@ registries (PyPI, npm), as `make run` on a new machine does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,7 @@ from bot.settings import PROJECT_ROOT
 from tests.servers import free_port
 
 READY = "Ready."
+PORTS = ("RASA_PORT", "ACTIONS_PORT", "WEB_PORT", "REVIEW_PORT")
 TARGETS = {"first make run": 300.0, "make run, nothing changed": 40.0, "retrain, one example": 60.0}
 LIMIT_S = 1800
 
@@ -47,19 +50,38 @@ def make_run_until_ready(checkout: Path, env: dict[str, str]) -> float:
         start_new_session=True,
     )
     assert process.stdout is not None
+    seen: list[str] = []
     try:
         for line in process.stdout:
+            seen = [*seen[-19:], line.rstrip()]
             if READY in line:
                 return time.perf_counter() - start
             if time.perf_counter() - start > LIMIT_S:
                 break
-        raise RuntimeError(f"make run did not get ready (exit {process.poll()})")
+        last = "\n".join(seen)
+        raise RuntimeError(f"make run did not get ready (exit {process.poll()}):\n{last}")
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+        wait_until_free([int(env[name]) for name in PORTS])
+
+
+def wait_until_free(ports: list[int], timeout: float = 30) -> None:
+    """Until nothing listens on `ports` (a stopped run's servers may take a moment)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        taken = []
+        for port in ports:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    taken.append(port)
+        if not taken:
+            return
+        time.sleep(0.5)
 
 
 def timed(command: list[str], checkout: Path, env: dict[str, str]) -> float:
@@ -97,11 +119,14 @@ def main() -> int:
         results: dict[str, float] = {}
         print("first make run on a clean clone ...", flush=True)
         results["first make run"] = make_run_until_ready(checkout, env)
+        print(f"  {results['first make run']:.1f} s", flush=True)
         print("make run again, nothing changed ...", flush=True)
         results["make run, nothing changed"] = make_run_until_ready(checkout, env)
+        print(f"  {results['make run, nothing changed']:.1f} s", flush=True)
         print("make train after one training example changed ...", flush=True)
         change_one_example(checkout)
         results["retrain, one example"] = timed(["make", "train"], checkout, env)
+        print(f"  {results['retrain, one example']:.1f} s", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
