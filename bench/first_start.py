@@ -70,7 +70,7 @@ def make_run_until_ready(checkout: Path, env: dict[str, str]) -> float:
         wait_until_free([int(env[name]) for name in PORTS])
 
 
-def wait_until_free(ports: list[int], timeout: float = 30) -> None:
+def wait_until_free(ports: list[int], timeout: float = 180) -> None:
     """Until nothing listens on `ports` (a stopped run's servers may take a moment)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
