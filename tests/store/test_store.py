@@ -43,7 +43,6 @@ def test_assistant_practitioner_entry_requirements(loaded_store: SqlRoleStore) -
                 "more qualifications",
                 "further qualifications",
                 "additional qualifications",
-                "what qualifications do I need",
                 "do I need more training to be one",
             ),
         )
