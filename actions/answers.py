@@ -50,18 +50,18 @@ class ActionAnswerTopic(StoreAction):
                 dispatcher.utter_message(text=replies.not_a_role(other_job, self.store.roles()))
                 return []
         context = tracker.get_slot("topic")
+        ranking = self.index.rank(text) if text else []
         topic = None if self.is_follow_up(tracker) else INTENT_TOPICS.get(intent)
         if topic is None:  # inform_role: the role for the last answer, or a statement of interest
             earlier = self._earlier_facts(tracker)
             if earlier and named:
                 return self._answer_facts(dispatcher, earlier, named, unknown=False)
-            asks = pick_facts(self.index.rank(text), None) if text else []
+            asks = pick_facts(ranking, None)
             if context is None and len(named) == 1 and not asks:
                 return self._acknowledge(dispatcher, named[0])
             topic = context or "overview"
         remembered = self.remembered_role(tracker)
         asked = named or ([remembered] if remembered is not None else [])
-        ranking = self.index.rank(text) if text else []
         facts = pick_facts(ranking, topic, context)
         unknown = bool(text) and self.asks_beyond_page(text)
         if facts:
