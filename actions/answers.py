@@ -13,9 +13,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.base import INTENT_TOPICS, TOPIC_INTENTS, StoreAction, role_buttons
+from actions.base import StoreAction, role_buttons, topic_button
 from actions.feedback import FEEDBACK_BUTTONS
-from bot.store import FactInfo, RoleInfo
+from bot.store import TOPIC_BY_INTENT, TOPIC_BY_KEY, TOPICS, FactInfo, RoleInfo
 from bot.store.retrieval import pick_facts
 
 Events = list[dict[str, Any]]
@@ -51,7 +51,8 @@ class ActionAnswerTopic(StoreAction):
                 return []
         context = tracker.get_slot("topic")
         ranking = self.index.rank(text) if text else []
-        topic = None if self.is_follow_up(tracker) else INTENT_TOPICS.get(intent)
+        asked_topic = TOPIC_BY_INTENT.get(intent)
+        topic = None if asked_topic is None or self.is_follow_up(tracker) else asked_topic.key
         if topic is None:  # inform_role: the role for the last answer, or a statement of interest
             earlier = self._earlier_facts(tracker)
             if earlier and named:
@@ -81,11 +82,11 @@ class ActionAnswerTopic(StoreAction):
 
     def _acknowledge(self, dispatcher: CollectingDispatcher, role: RoleInfo) -> Events:
         summary = self.store.facts(role.slug, "overview")[:1]
-        topics = [t for t in INTENT_TOPICS.values() if self.store.facts(role.slug, t)]
+        topics = [t for t in TOPICS if self.store.facts(role.slug, t)]
         dispatcher.utter_message(
             text=replies.acknowledge_role(role, summary, topics),
             buttons=[
-                {"title": replies.TOPIC_LABELS[t], "payload": f"/{TOPIC_INTENTS[t]}"}
+                topic_button(t)
                 for t in topics
                 if t in ("duties", "entry_requirements", "how_to_apply")
             ],
@@ -120,10 +121,7 @@ class ActionAnswerTopic(StoreAction):
         dispatcher.utter_message(
             text=_with_caveat("\n".join(lines), unknown),
             buttons=[
-                {
-                    "title": f"More on {replies.TOPIC_NAMES[more]}",
-                    "payload": f"/{TOPIC_INTENTS[more]}",
-                },
+                topic_button(more, f"More on {TOPIC_BY_KEY[more].name}"),
                 *FEEDBACK_BUTTONS,
             ],
             sources=replies.source_data(replies.sources_of([*facts, *extra])),
@@ -298,7 +296,7 @@ class ActionNotOnPage(StoreAction):
 
 def as_topic_question(tracker: Tracker, topic: str) -> Tracker:
     """The same tracker, its latest message read as a question about `topic`."""
-    return as_intent(tracker, TOPIC_INTENTS[topic])
+    return as_intent(tracker, TOPIC_BY_KEY[topic].intent)
 
 
 def as_intent(tracker: Tracker, intent: str) -> Tracker:
@@ -322,8 +320,8 @@ class ActionWhatCanYouDo(StoreAction):
             text=replies.capabilities(self.store.roles()),
             buttons=[
                 {"title": "Which roles are there?", "payload": "/list_roles"},
-                {"title": "Entry requirements", "payload": "/ask_entry_requirements"},
-                {"title": "How to apply", "payload": "/ask_how_to_apply"},
+                topic_button("entry_requirements"),
+                topic_button("how_to_apply"),
             ],
         )
         return []

@@ -11,7 +11,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.store import FactInfo, RoleInfo, RoleStore, StoreUnavailable, get_store
+from bot.store import TOPIC_BY_KEY, FactInfo, RoleInfo, RoleStore, StoreUnavailable, get_store
 from bot.store.retrieval import FactIndex
 
 logger = logging.getLogger(__name__)
@@ -21,16 +21,6 @@ STORE_UNAVAILABLE = (
     "NHS Careers website."
 )
 
-INTENT_TOPICS = {
-    "ask_overview": "overview",
-    "ask_duties": "duties",
-    "ask_entry_requirements": "entry_requirements",
-    "ask_training": "training",
-    "ask_accreditation": "accreditation",
-    "ask_progression": "progression",
-    "ask_how_to_apply": "how_to_apply",
-}
-TOPIC_INTENTS = {topic: intent for intent, topic in INTENT_TOPICS.items()}
 _FOLLOW_UP = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|so|right)\W+)?(?:and|what about|how about|same for|is it the same for|"
     r"are they the same for|is that the same for|what of)\b",
@@ -129,3 +119,9 @@ class StoreAction(Action, ABC):
 
 def role_buttons(roles: list[RoleInfo], intent: str) -> list[dict[str, str]]:
     return [{"title": r.title, "payload": f'/{intent}{{"role": "{r.slug}"}}'} for r in roles]
+
+
+def topic_button(key: str, title: str | None = None) -> dict[str, str]:
+    """A button that asks for a whole topic, titled with its label unless told otherwise."""
+    topic = TOPIC_BY_KEY[key]
+    return {"title": topic.label if title is None else title, "payload": f"/{topic.intent}"}

@@ -15,18 +15,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
 from actions.answers import ActionAnswerTopic, ActionNotOnPage, as_intent, as_topic_question
-from actions.base import INTENT_TOPICS, StoreAction
+from actions.base import StoreAction
+from bot.store import TOPIC_BY_INTENT, TOPIC_TABLE
 from bot.store.retrieval import pick_facts
 
 # How each intent reads on a "did you mean" button.
 INTENT_LABELS = {
-    "ask_overview": "What the role is",
-    "ask_duties": "What they do",
-    "ask_entry_requirements": "Entry requirements",
-    "ask_training": "Training",
-    "ask_accreditation": "Accreditation",
-    "ask_progression": "Career progression",
-    "ask_how_to_apply": "How to apply",
+    **{t.intent: t.suggestion for t in TOPIC_TABLE},
     "compare_roles": "Comparing roles",
     "list_roles": "Which roles there are",
     "ask_pay_and_conditions": "Pay, hours or locations",
@@ -41,7 +36,7 @@ INTENT_LABELS = {
     "feedback_not_helpful": "The answer was not helpful",
 }
 # Intents whose answer depends on a role: their buttons carry the roles the user named.
-ROLE_INTENTS = {*INTENT_TOPICS, "inform_role", "compare_roles"}
+ROLE_INTENTS = {*TOPIC_BY_INTENT, "inform_role", "compare_roles"}
 MAX_SUGGESTIONS = 3
 # A medical worry this likely gets the safety advice even when the classifier is unsure.
 SAFETY_THRESHOLD = 0.15
@@ -50,7 +45,7 @@ SAFETY_THRESHOLD = 0.15
 FALLBACK_HIT_SCORE = 0.35
 # An unsure question the classifier leans towards one of these, with words the page never
 # uses, asks for something the page doesn't say: it gets the honest "not on the page" reply.
-CAREERS_INTENTS = {*INTENT_TOPICS, "ask_pay_and_conditions", "compare_roles", "inform_role"}
+CAREERS_INTENTS = {*TOPIC_BY_INTENT, "ask_pay_and_conditions", "compare_roles", "inform_role"}
 # Answered without asking back: the fallback loop that called this action ends here, and the
 # assistant listens (without the follow-up, Rasa's rules find no next step and run
 # action_default_fallback, whose revert would undo the answer's slots).

@@ -7,30 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.store import Comparison, FactInfo, RoleInfo, SourceInfo
-
-# How a topic reads inside a sentence ("... about entry requirements for ...").
-TOPIC_NAMES = {
-    "overview": "the role",
-    "duties": "what they do",
-    "entry_requirements": "entry requirements",
-    "training": "training",
-    "accreditation": "accreditation",
-    "progression": "progression",
-    "how_to_apply": "how to apply",
-}
-
-
-# How a topic reads as a label in front of a fact.
-TOPIC_LABELS = {
-    "overview": "The role",
-    "duties": "Duties",
-    "entry_requirements": "Entry requirements",
-    "training": "Training",
-    "accreditation": "Accreditation",
-    "progression": "Progression",
-    "how_to_apply": "How to apply",
-}
+from bot.store import TOPIC_BY_KEY, Comparison, FactInfo, RoleInfo, SourceInfo
 
 
 def join_words(words: Sequence[str]) -> str:
@@ -50,7 +27,8 @@ def heading(topic: str, roles: Sequence[RoleInfo]) -> str:
         return f"About {who}:"
     if topic == "duties":
         return f"What {who} do:"
-    return f"{TOPIC_NAMES[topic][0].upper()}{TOPIC_NAMES[topic][1:]} for {who}:"
+    name = TOPIC_BY_KEY[topic].name
+    return f"{name[0].upper()}{name[1:]} for {who}:"
 
 
 def fact_lines(facts: Sequence[FactInfo]) -> list[str]:
@@ -156,14 +134,14 @@ def fact_answer(
 
 def nothing_on_topic(topic: str, role: RoleInfo, covered_for: Sequence[RoleInfo]) -> str:
     """The page is silent on this topic for this role: say so, and where it is not silent."""
+    name = TOPIC_BY_KEY[topic].name
     text = (
-        f"The NHS Careers page doesn't say anything about {TOPIC_NAMES[topic]} "
+        f"The NHS Careers page doesn't say anything about {name} "
         f"for {role.plural.lower()}, so I can't tell you about it."
     )
     if covered_for:
         text += (
-            f" It does cover {TOPIC_NAMES[topic]} for {plurals(covered_for)}, "
-            "if you'd like to know about that."
+            f" It does cover {name} for {plurals(covered_for)}, if you'd like to know about that."
         )
     return text
 
@@ -186,20 +164,20 @@ def comparison(result: Comparison) -> str:
         if not facts:
             continue
         lines += ["", f"It says about {role.plural.lower()} (not about {other.plural.lower()}):"]
-        lines += [f"- {TOPIC_LABELS[f.topic]}: {f.text}" for f in facts]
+        lines += [f"- {TOPIC_BY_KEY[f.topic].label}: {f.text}" for f in facts]
     if not result.only_first and not result.only_second:
         lines += ["", "It says the same about both."]
     distinct = {f.topic for f in (*result.only_first, *result.only_second)}
     shared_topics = list(dict.fromkeys(f.topic for f in result.shared if f.topic not in distinct))
     if shared_topics:
-        names = join_words([TOPIC_NAMES[t] for t in shared_topics])
+        names = join_words([TOPIC_BY_KEY[t].name for t in shared_topics])
         lines += ["", f"What it says about {names} applies to both."]
     return "\n".join(lines)
 
 
 def acknowledge_role(role: RoleInfo, summary: Sequence[FactInfo], topics: Sequence[str]) -> str:
     """A statement of interest in a role: the gist, and what else the assistant can tell."""
-    names = join_words([TOPIC_NAMES[t] for t in topics if t != "overview"])
+    names = join_words([TOPIC_BY_KEY[t].name for t in topics if t != "overview"])
     lines = [f"Good choice to look into. About {role.plural.lower()}:", *fact_lines(summary)]
     offer = f"I can also tell you about {names}. What would you like to know?"
     return "\n".join([*lines, "", offer])

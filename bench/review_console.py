@@ -40,19 +40,14 @@ from bot.review.app import create_app, domain_intents
 from bot.review.grouping import group
 from bot.review.queries import ConversationLog, Filters
 from bot.settings import Settings
+from bot.store import TOPIC_TABLE
 from bot.store.sql import make_engine
 from bot.tracking.indexer import index_events
 from bot.tracking.masking import mask_event
 from bot.tracking.store import EVENTS, sqlite_pragmas
 
 INTENTS = [
-    "ask_overview",
-    "ask_duties",
-    "ask_entry_requirements",
-    "ask_training",
-    "ask_accreditation",
-    "ask_progression",
-    "ask_how_to_apply",
+    *(t.intent for t in TOPIC_TABLE),
     "compare_roles",
     "list_roles",
     "ask_pay_and_conditions",

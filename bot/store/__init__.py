@@ -14,11 +14,14 @@ from bot.store.api import (
     StoreUnavailable,
 )
 from bot.store.content import Content, ContentError, read_content
-from bot.store.models import TOPICS
 from bot.store.sql import SqlRoleStore
+from bot.store.topics import TOPIC_BY_INTENT, TOPIC_BY_KEY, TOPIC_TABLE, TOPICS, Topic
 
 __all__ = [
     "TOPICS",
+    "TOPIC_BY_INTENT",
+    "TOPIC_BY_KEY",
+    "TOPIC_TABLE",
     "Comparison",
     "Content",
     "ContentError",
@@ -28,6 +31,7 @@ __all__ = [
     "SourceInfo",
     "SqlRoleStore",
     "StoreUnavailable",
+    "Topic",
     "get_store",
     "read_content",
 ]

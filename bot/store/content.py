@@ -7,6 +7,7 @@ with a message naming the file and the key, and the existing store stays as it w
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import yaml
 
 from bot.settings import PROJECT_ROOT
-from bot.store.models import TOPICS
+from bot.store.topics import UnknownTopic, require_topic
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Digits and currency in a fact's text must come from its quote: the assistant never invents
@@ -152,10 +153,27 @@ def _require_str_list(data: dict[str, Any], key: str, path: Path, where: str) ->
     return tuple(squash(v) for v in value)
 
 
+def _require_topic(data: dict[str, Any], path: Path, where: str) -> str:
+    """A topic key from the table in bot/store/topics.py."""
+    topic = _require_str(data, "topic", path, where)
+    try:
+        return require_topic(topic).key
+    except UnknownTopic as exc:
+        raise ContentError(path, f"{where}.topic", str(exc)) from None
+
+
 def _mapping(value: Any, path: Path, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ContentError(path, where, f"must be a mapping, not {type(value).__name__}")
     return value
+
+
+def _mappings(raw: Any, path: Path, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The items of the list under top-level `key`, each a mapping, with where it stands."""
+    if not isinstance(raw, list):
+        raise ContentError(path, key, "must be a list")
+    for i, item in enumerate(raw):
+        yield f"{key}[{i}]", _mapping(item, path, f"{key}[{i}]")
 
 
 _TOP_LEVEL_KEYS = ("roles", "groups", "not_roles", "source", "facts", "terms", "topics")
@@ -224,11 +242,7 @@ def _parse_source(raw: Any, path: Path, root: Path) -> SourceSpec:
 
 def _parse_fact(raw: Any, path: Path, where: str, source: SourceSpec) -> FactSpec:
     data = _mapping(raw, path, where)
-    topic = _require_str(data, "topic", path, where)
-    if topic not in TOPICS:
-        raise ContentError(
-            path, f"{where}.topic", f"unknown topic '{topic}' (expected one of {', '.join(TOPICS)})"
-        )
+    topic = _require_topic(data, path, where)
     key = _require_str(data, "id", path, where)
     if not FACT_KEY_PATTERN.match(key):
         raise ContentError(path, f"{where}.id", f"'{key}' must be lower-case words joined by -")
@@ -253,42 +267,31 @@ def _parse_fact(raw: Any, path: Path, where: str, source: SourceSpec) -> FactSpe
 
 
 def _parse_terms(raw: Any, path: Path) -> list[TermSpec]:
-    if not isinstance(raw, list):
-        raise ContentError(path, "terms", "must be a list")
     terms = []
-    for i, item in enumerate(raw):
-        data = _mapping(item, path, f"terms[{i}]")
-        label = _require_str(data, "label", path, f"terms[{i}]")
+    for where, data in _mappings(raw, path, "terms"):
+        label = _require_str(data, "label", path, where)
         if not re.fullmatch(r"[a-z_]+", label):
-            raise ContentError(path, f"terms[{i}].label", "must be lower_case_words")
-        terms += [TermSpec(label, n) for n in _require_str_list(data, "names", path, f"terms[{i}]")]
+            raise ContentError(path, f"{where}.label", "must be lower_case_words")
+        terms += [TermSpec(label, n) for n in _require_str_list(data, "names", path, where)]
     return terms
 
 
 def _parse_topics(raw: Any, path: Path) -> list[TopicSpec]:
-    if not isinstance(raw, list):
-        raise ContentError(path, "topics", "must be a list")
-    topics = []
-    for i, item in enumerate(raw):
-        data = _mapping(item, path, f"topics[{i}]")
-        topic = _require_str(data, "topic", path, f"topics[{i}]")
-        if topic not in TOPICS:
-            raise ContentError(path, f"topics[{i}].topic", f"unknown topic '{topic}'")
-        topics.append(TopicSpec(topic, _require_str_list(data, "asked_as", path, f"topics[{i}]")))
-    return topics
+    return [
+        TopicSpec(
+            _require_topic(data, path, where), _require_str_list(data, "asked_as", path, where)
+        )
+        for where, data in _mappings(raw, path, "topics")
+    ]
 
 
 def _parse_groups(raw: Any, path: Path) -> list[GroupSpec]:
-    if not isinstance(raw, list):
-        raise ContentError(path, "groups", "must be a list")
     groups = []
-    for i, item in enumerate(raw):
-        data = _mapping(item, path, f"groups[{i}]")
-        roles = _require_str_list(data, "roles", path, f"groups[{i}]")
+    for where, data in _mappings(raw, path, "groups"):
+        roles = _require_str_list(data, "roles", path, where)
         if len(roles) < 2:
-            raise ContentError(path, f"groups[{i}].roles", "a group names two roles or more")
-        names = _require_str_list(data, "names", path, f"groups[{i}]")
-        groups.append(GroupSpec(names, roles, str(path)))
+            raise ContentError(path, f"{where}.roles", "a group names two roles or more")
+        groups.append(GroupSpec(_require_str_list(data, "names", path, where), roles, str(path)))
     return groups
 
 

@@ -14,22 +14,21 @@ from sqlalchemy.orm import declarative_base, relationship
 # SQLAlchemy 1.4 has no typed declarative base; mypy sees Any rather than a bogus class.
 Base: Any = declarative_base()
 
-TOPICS: tuple[str, ...] = (
-    "overview",
-    "duties",
-    "entry_requirements",
-    "training",
-    "accreditation",
-    "progression",
-    "how_to_apply",
-)
 
-fact_roles = Table(
-    "fact_roles",
-    Base.metadata,
-    Column("fact_id", ForeignKey("facts.id", ondelete="CASCADE"), primary_key=True),
-    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
-)
+def _pairs_table(name: str, **columns: str) -> Table:
+    """A many-to-many table: a column per side naming the row it points to, one row a pair,
+    deleted with either side."""
+    return Table(
+        name,
+        Base.metadata,
+        *(
+            Column(column, ForeignKey(target, ondelete="CASCADE"), primary_key=True)
+            for column, target in columns.items()
+        ),
+    )
+
+
+fact_roles = _pairs_table("fact_roles", fact_id="facts.id", role_id="roles.id")
 
 
 class Source(Base):
@@ -89,11 +88,8 @@ class Fact(Base):
     roles = relationship("Role", secondary=fact_roles, back_populates="facts")
 
 
-group_name_roles = Table(
-    "group_name_roles",
-    Base.metadata,
-    Column("group_name_id", ForeignKey("group_names.id", ondelete="CASCADE"), primary_key=True),
-    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+group_name_roles = _pairs_table(
+    "group_name_roles", group_name_id="group_names.id", role_id="roles.id"
 )
 
 

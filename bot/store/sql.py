@@ -25,7 +25,6 @@ from bot.db import make_engine
 from bot.store.api import Comparison, FactInfo, RoleInfo, SourceInfo, StoreUnavailable
 from bot.store.content import Content, normalise_name
 from bot.store.models import (
-    TOPICS,
     Base,
     Fact,
     GroupName,
@@ -37,6 +36,7 @@ from bot.store.models import (
     Term,
     TopicPhrase,
 )
+from bot.store.topics import TOPICS, require_topic
 
 # Fuzzy matching is only tried for names this long: "ap" must not match "a".
 _FUZZY_MIN_LENGTH = 6
@@ -235,8 +235,7 @@ class SqlRoleStore:
 
     def facts(self, role: str, topic: str) -> list[FactInfo]:
         """What the page says about `topic` for the role with slug `role`, in page order."""
-        if topic not in TOPICS:
-            raise ValueError(f"unknown topic '{topic}' (expected one of {', '.join(TOPICS)})")
+        require_topic(topic)
         return [f for f in self._current().facts if f.topic == topic and role in f.roles]
 
     def all_facts(self) -> list[FactInfo]:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Content, FactInfo, SqlRoleStore, StoreUnavailable
-from bot.store.models import TOPICS
+from bot.store import TOPICS, Content, FactInfo, SqlRoleStore, StoreUnavailable
 
 URL = (
     "http://www.nhscareers.nhs.uk/explore-by-career/wider-healthcare-team/"
