@@ -17,7 +17,8 @@ import math
 import re
 import secrets
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -332,34 +333,36 @@ async def transcript(request: web.Request) -> web.Response:
     )
 
 
-async def mark_reviewed(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+@contextmanager
+def _refused_as_http() -> Iterator[None]:
+    """A change the log refuses: no such conversation is a 404, a value it won't take a 400."""
     try:
-        request.app[LOG].set_reviewed(
-            _id(request), form.get("reviewed") == "1", request["user"].username
-        )
+        yield
     except NotFound:
         raise web.HTTPNotFound() from None
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+
+
+async def mark_reviewed(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    reviewed = form.get("reviewed") == "1"
+    with _refused_as_http():
+        request.app[LOG].set_reviewed(_id(request), reviewed, request["user"].username)
     raise _back(_id(request))
 
 
 async def save_note(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    try:
+    with _refused_as_http():
         request.app[LOG].set_note(_id(request), str(form.get("note", "")))
-    except NotFound:
-        raise web.HTTPNotFound() from None
     raise _back(_id(request))
 
 
 async def add_tag(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    try:
+    with _refused_as_http():
         request.app[LOG].add_tag(_id(request), str(form.get("tag", "")))
-    except NotFound:
-        raise web.HTTPNotFound() from None
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
     raise _back(_id(request))
 
 
