@@ -57,7 +57,6 @@ def answer_unsure(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
     domain: dict[str, Any],
-    ranking: list[dict[str, Any]],
 ) -> list[dict[str, Any]] | None:
     """Answer a message the classifier is unsure of, if its words allow; None if they don't.
 
@@ -78,6 +77,7 @@ def answer_unsure(
     if facts or (hits and hits[0].score >= FALLBACK_HIT_SCORE):
         topic = facts[0].topic if facts else hits[0].topic
         return answer_topic.respond(dispatcher, as_topic_question(tracker, topic), domain)
+    ranking = tracker.latest_message.get("intent_ranking") or []
     likeliest = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
     if (
         text
@@ -105,7 +105,7 @@ class ActionAskAffirmation(StoreAction):
         ):
             # Safety first when in doubt; a careers answer may still follow.
             dispatcher.utter_message(response="utter_emergency")
-        answered = answer_unsure(self, dispatcher, tracker, domain, ranking)
+        answered = answer_unsure(self, dispatcher, tracker, domain)
         if answered is not None:
             return [*answered, *_END_LOOP]
         return self._ask(dispatcher, tracker, ranking)
@@ -164,8 +164,7 @@ class ActionDefaultFallback(StoreAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        answered = answer_unsure(self, dispatcher, tracker, domain, ranking)
+        answered = answer_unsure(self, dispatcher, tracker, domain)
         if answered is not None:
             return answered
         dispatcher.utter_message(
