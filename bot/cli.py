@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import evaluation
+from bot.migrations import cli as db_cli
 from bot.review import cli as review_cli
 from bot.settings import PROJECT_ROOT, MissingSecret, get_settings
 from bot.store import TOPICS, ContentError, StoreUnavailable, drift, get_store, read_content
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="train even when up to date")
     review_cli.add_parser(commands)
     evaluation.add_parser(commands)
+    db_cli.add_parser(commands)
     return parser
 
 
@@ -88,6 +90,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             return review_cli.main(args, out)
         if args.command == "eval":
             return evaluation.main(args, out)
+        if args.command == "db":
+            return db_cli.main(args, out)
         if args.command in ("run", "shell"):
             import logging
 

@@ -28,13 +28,12 @@ from rasa.core.tracker_store import (
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
+from bot import migrations
 from bot.db import make_engine
 from bot.settings import get_settings
-from bot.tracking import models
 from bot.tracking.identity import pseudonym
 from bot.tracking.indexer import index_events
 from bot.tracking.masking import mask_event
@@ -47,19 +46,9 @@ EVENTS = SQLTrackerStore.SQLEvent.__table__
 
 
 def create_tables(engine: Any) -> None:
-    """Rasa's events table and the index tables (idempotent).
-
-    The Rasa server and the console may both start on a new database; if the other process
-    created a table between our check and our CREATE, the second attempt finds it there.
-    """
-    for attempt in range(2):
-        try:
-            SQLTrackerStore.Base.metadata.create_all(engine)
-            models.Base.metadata.create_all(engine)
-            return
-        except (OperationalError, ProgrammingError, IntegrityError):
-            if attempt:
-                raise
+    """Bring the log's database to the latest schema (bot.migrations): Rasa's events table,
+    the index tables and the console's. Processes starting together take turns."""
+    migrations.upgrade(engine)
 
 
 def sqlite_pragmas(engine: Any) -> None:

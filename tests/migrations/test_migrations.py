@@ -1,0 +1,219 @@
+"""The conversation log's migrations (bot.migrations) on SQLite and PostgreSQL: an empty
+database and one made by the release before migrations both end at head, rows kept, and
+head is what the models say."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot import migrations
+from bot.cli import main
+from bot.db import make_engine
+from bot.review import models as review_models
+from bot.review.queries import EVENTS_ACTION_INDEX
+from bot.settings import get_settings
+from bot.tracking import models as log_models
+
+BASELINE = "5d87c578612a"
+MOMENT = datetime(2026, 11, 2, 9, 30)
+
+
+@pytest.fixture
+def engine(empty_url: str) -> Iterator[Engine]:
+    made = make_engine(empty_url)
+    yield made
+    made.dispose()
+
+
+def _tables(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(inspect(connection).get_table_names())
+
+
+def _indexes(engine: Engine, table: str) -> set[str]:
+    with engine.connect() as connection:
+        return {index["name"] for index in inspect(connection).get_indexes(table)}
+
+
+def _fill(engine: Engine) -> None:
+    """An event, a conversation with a message, and a trainer, as the old release wrote them."""
+    with engine.begin() as connection:
+        connection.execute(
+            SQLTrackerStore.SQLEvent.__table__.insert().values(
+                sender_id="a1b2", type_name="user", timestamp=1.0, data='{"text": "hello"}'
+            )
+        )
+    with Session(engine, future=True) as session, session.begin():
+        session.add(
+            log_models.Conversation(
+                sender_id="a1b2",
+                started_at=MOMENT,
+                last_at=MOMENT,
+                day=date(2026, 11, 2),
+                messages=[log_models.Message(event_id=1, sent_at=MOMENT, text="hello")],
+            )
+        )
+        session.add(review_models.Trainer(username="alice", password_hash="x", created_at=MOMENT))
+
+
+def _assert_filled(engine: Engine) -> None:
+    with Session(engine, future=True) as session:
+        events = session.execute(select(SQLTrackerStore.SQLEvent.data)).scalars().all()
+        assert events == ['{"text": "hello"}']
+        conversation = session.execute(select(log_models.Conversation)).scalar_one()
+        assert (conversation.sender_id, conversation.started_at) == ("a1b2", MOMENT)
+        assert [m.text for m in conversation.messages] == ["hello"]
+        trainer = session.execute(select(review_models.Trainer)).scalar_one()
+        assert trainer.username == "alice"
+
+
+def _current(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return migrations.current(connection)
+
+
+def _drift(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        return migrations.drift(connection)
+
+
+def test_an_empty_database_is_upgraded_to_head_with_every_table(engine: Engine) -> None:
+    assert migrations.upgrade(engine) == (None, migrations.head())
+    assert _current(engine) == migrations.head()
+    assert _tables(engine) == {*migrations.target_metadata().tables, "alembic_version"}
+    assert EVENTS_ACTION_INDEX in _indexes(engine, "events")
+    _fill(engine)  # the models can write to it
+    _assert_filled(engine)
+    # Again: nothing to do.
+    assert migrations.upgrade(engine) == (migrations.head(), migrations.head())
+
+
+def test_head_has_no_drift_from_the_models(engine: Engine) -> None:
+    migrations.upgrade(engine)
+    assert _drift(engine) == []
+
+
+def test_the_drift_check_sees_a_column_the_models_do_not_have(engine: Engine) -> None:
+    migrations.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE log_tags ADD COLUMN colour VARCHAR(10)"))
+    differences = _drift(engine)
+    assert [(d[0], d[2], d[3].name) for d in differences] == [
+        ("remove_column", "log_tags", "colour")
+    ]
+
+
+def test_a_database_made_by_the_previous_release_keeps_its_rows(engine: Engine) -> None:
+    # The previous release's schema is today's models made by create_all, as long as the
+    # baseline is the only revision; a second revision must freeze that schema here.
+    assert migrations.head() == BASELINE
+    SQLTrackerStore.Base.metadata.create_all(engine)
+    log_models.Base.metadata.create_all(engine)
+    review_models.Base.metadata.create_all(engine)
+    with engine.begin() as connection:  # what the console's create_tables added
+        connection.execute(
+            text(f"CREATE INDEX {EVENTS_ACTION_INDEX} ON events (action_name, timestamp)")
+        )
+    _fill(engine)
+    assert _current(engine) is None
+
+    assert migrations.upgrade(engine) == (None, BASELINE)
+
+    _assert_filled(engine)
+    assert _drift(engine) == []
+
+
+def test_a_log_the_console_never_opened_gains_the_consoles_tables(engine: Engine) -> None:
+    """Rasa's events and the index tables only: no review_* tables, no events index."""
+    SQLTrackerStore.Base.metadata.create_all(engine)
+    log_models.Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            SQLTrackerStore.SQLEvent.__table__.insert().values(sender_id="a", type_name="user")
+        )
+
+    migrations.upgrade(engine)
+
+    assert {"review_trainers", "review_gap_messages"} <= _tables(engine)
+    assert EVENTS_ACTION_INDEX in _indexes(engine, "events")
+    assert _drift(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(text("events"))).scalar() == 1
+
+
+def test_processes_starting_together_take_turns(empty_url: str) -> None:
+    """Two Rasa instances on one new database: both end at head, neither fails."""
+    engines = [make_engine(empty_url) for _ in range(2)]
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def start(engine: Engine) -> None:
+        try:
+            results.append(migrations.upgrade(engine))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    # One created the tables; the other found them there (after waiting for the lock, or
+    # before taking it).
+    assert len(results) == 2
+    assert set(results) == {(None, BASELINE), (BASELINE, BASELINE)}
+    for engine in engines:
+        engine.dispose()
+
+
+def test_sqlite_rebuilding_a_table_in_a_migration_keeps_the_rows_that_refer_to_it(
+    tmp_path: Path,
+) -> None:
+    """Batch mode drops and recreates a table; foreign keys stay off meanwhile, or SQLite
+    would delete every message of the conversations (ON DELETE CASCADE)."""
+    engine = make_engine(f"sqlite:///{tmp_path}/log.db")
+    migrations.upgrade(engine)
+    _fill(engine)
+    with migrations.migrating(engine) as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        with operations.batch_alter_table("log_conversations", recreate="always"):
+            pass
+    _assert_filled(engine)
+    with engine.connect() as connection:  # and the keys are on again for the next user
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_the_db_command_upgrades_checks_and_reports(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_STORE_URL", empty_url)
+    get_settings.cache_clear()
+    try:
+        out = io.StringIO()
+        assert main(["db", "upgrade"], out) == 0
+        assert main(["db", "upgrade"], out) == 0
+        assert main(["db", "current"], out) == 0
+        assert main(["db", "check"], out) == 0
+    finally:
+        get_settings.cache_clear()
+    assert out.getvalue().splitlines() == [
+        f"The conversation log went from no version to {BASELINE}.",
+        f"The conversation log is at {BASELINE} already.",
+        f"at {BASELINE} (head: {BASELINE})",
+        "0 difference(s) between the database and the models.",
+    ]
