@@ -223,9 +223,11 @@ def action_server_command(ports: Ports) -> list[str]:
 def rasa_server_command(
     ports: Ports, endpoints: Path, model: Path, credentials: Path | None = None
 ) -> list[str]:
+    """`rasa run` through bot.prod.rasa_server, which installs bot.rasa_compat first."""
     return [
-        _bin("rasa"),
-        "run",
+        _bin("python"),
+        "-m",
+        "bot.prod.rasa_server",
         "--model",
         str(model),
         "--endpoints",

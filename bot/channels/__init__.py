@@ -1,9 +1,5 @@
 """Rasa input channels for this assistant (named in credentials.yml).
 
-Importing this package, which Rasa does when it loads the channels, installs the guard that
-turns a failed custom action into an apology.
+Importing them changes nothing in Rasa: its adaptations are in bot/rasa_compat.py, installed by
+the entry points that run Rasa (bot.prod.rasa_server, bot.channels.shell).
 """
-
-from bot.channels import guard
-
-guard.install()

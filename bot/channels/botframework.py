@@ -20,27 +20,20 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import jwt
 from rasa.core.channels.botframework import BotFrameworkInput as StockBotFrameworkInput
-from rasa.core.channels.channel import InputChannel, UserMessage
-from sanic import Blueprint, response
+from rasa.core.channels.channel import InputChannel
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels import webhooks
 from bot.channels.conversations import TEAMS, conversation_id, platform_id
 from bot.channels.replies import CHOOSE, Source, sources_paragraph, split_text, with_paragraph
-from bot.channels.webhooks import (
-    RenderedOutput,
-    call_api,
-    channel_settings,
-    json_body,
-    refuse_unverified,
-)
 from bot.settings import BotFrameworkSettings
 
 logger = logging.getLogger(__name__)
@@ -88,12 +81,14 @@ class SigningKeys:
 
     async def _refresh(self) -> None:
         self.fetched_at = time.monotonic()  # a failure is retried later, not on every request
-        config = await call_api("Bot Framework OpenID configuration", "GET", self.openid_url)
+        config = await webhooks.call_api(
+            "Bot Framework OpenID configuration", "GET", self.openid_url
+        )
         jwks_uri = config.get("jwks_uri") if isinstance(config, dict) else None
         if not isinstance(jwks_uri, str):
             logger.error("No jwks_uri in the OpenID configuration at %s", self.openid_url)
             return
-        jwks = await call_api("Bot Framework signing keys", "GET", jwks_uri)
+        jwks = await webhooks.call_api("Bot Framework signing keys", "GET", jwks_uri)
         keys = jwks.get("keys") if isinstance(jwks, dict) else None
         if isinstance(keys, list):
             self._keep(keys)
@@ -191,7 +186,7 @@ async def access_token(settings: BotFrameworkSettings) -> str | None:
         "client_secret": settings.app_password,
         "scope": TOKEN_SCOPE,
     }
-    answer = await call_api("Bot Framework token", "POST", settings.token_url, data=form)
+    answer = await webhooks.call_api("Bot Framework token", "POST", settings.token_url, data=form)
     token = answer.get("access_token") if isinstance(answer, dict) else None
     if not isinstance(token, str):
         logger.error("No access token from %s: replies cannot be sent", settings.token_url)
@@ -204,43 +199,35 @@ async def access_token(settings: BotFrameworkSettings) -> str | None:
     return token
 
 
-class BotFrameworkOutput(RenderedOutput):
+class BotFrameworkOutput(webhooks.RenderedOutput[BotFrameworkSettings]):
     """Replies into the conversation an activity came from, at that activity's serviceUrl."""
 
-    @classmethod
-    def name(cls) -> str:
-        return "botframework"
+    platform = "botframework"
+    render = staticmethod(render)
 
     def __init__(self, settings: BotFrameworkSettings, activity: dict[str, Any]) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.service_url = str(activity["serviceUrl"])
         self.conversation = activity["conversation"]
         self.bot = activity.get("recipient")
         self.reply_to = activity.get("id")
 
-    async def _send(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: list[dict[str, Any]],
-        sources: list[Source],
-    ) -> None:
+    async def post(self, recipient_id: str, message: dict[str, Any]) -> None:
         token = await access_token(self.settings)
         if token is None:
             return
         conversation = quote(str(self.conversation["id"]), safe="")
         url = f"{self.service_url.rstrip('/')}/v3/conversations/{conversation}/activities"
         headers = {"Authorization": f"Bearer {token}"}
-        for message in render(text, buttons, sources):
-            body = {
-                **message,
-                "from": self.bot,
-                "recipient": {"id": platform_id(TEAMS, recipient_id)},
-                "conversation": self.conversation,
-            }
-            if self.reply_to:
-                body["replyToId"] = self.reply_to
-            await call_api("Bot Framework reply", "POST", url, json=body, headers=headers)
+        body = {
+            **message,
+            "from": self.bot,
+            "recipient": {"id": platform_id(TEAMS, recipient_id)},
+            "conversation": self.conversation,
+        }
+        if self.reply_to:
+            body["replyToId"] = self.reply_to
+        await webhooks.call_api("Bot Framework reply", "POST", url, json=body, headers=headers)
 
 
 def incoming_text(activity: Any) -> tuple[str, str] | None:
@@ -255,10 +242,10 @@ def incoming_text(activity: Any) -> tuple[str, str] | None:
     return str(sender), text
 
 
-class BotFrameworkInput(StockBotFrameworkInput):
+class BotFrameworkInput(webhooks.ProviderWebhook, StockBotFrameworkInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(channel_settings("botframework"))
+        return cls(webhooks.channel_settings("botframework"))
 
     def __init__(self, settings: BotFrameworkSettings) -> None:
         # Not the stock __init__: it fetches Microsoft's keys, blocking, at start-up.
@@ -267,36 +254,19 @@ class BotFrameworkInput(StockBotFrameworkInput):
         self.settings = settings
         self.keys = SigningKeys(settings.openid_url)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("botframework_webhook", __name__)
+    async def receive(
+        self, request: Request, on_new_message: webhooks.OnNewMessage
+    ) -> HTTPResponse:
+        activity = webhooks.json_body(request)
+        found = incoming_text(activity)
+        if found is not None:
+            sender, text = found
+            output = BotFrameworkOutput(self.settings, activity)
+            conversation = conversation_id(TEAMS, sender)
+            await self.hand_over(on_new_message, request, text, output, conversation)
+        return response.text("success")  # 200 even after a failure, or the connector retries
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            activity = json_body(request)
-            found = incoming_text(activity)
-            if found is not None:
-                sender, text = found
-                message = UserMessage(
-                    text,
-                    BotFrameworkOutput(self.settings, activity),
-                    conversation_id(TEAMS, sender),
-                    input_channel=self.name(),
-                    metadata=self.get_metadata(request),
-                )
-                try:
-                    await on_new_message(message)
-                except Exception:  # answer 200 anyway, or the connector retries
-                    logger.exception("Handling a Bot Framework activity failed")
-            return response.text("success")
-
-        refuse_unverified(webhook, self.name(), self._check)
-        return webhook
-
-    async def _check(self, request: Request) -> str | None:
-        return await token_problem(
-            request.headers.get("Authorization"), json_body(request), self.settings, self.keys
-        )
+    async def check(self, request: Request) -> str | None:
+        authorization = request.headers.get("Authorization")
+        activity = webhooks.json_body(request)
+        return await token_problem(authorization, activity, self.settings, self.keys)

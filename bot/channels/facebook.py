@@ -17,26 +17,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from rasa.core.channels.facebook import FacebookInput as StockFacebookInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels import webhooks
 from bot.channels.conversations import MESSENGER, conversation_id, platform_id
 from bot.channels.replies import CHOOSE, Source, split_text
-from bot.channels.webhooks import (
-    RenderedOutput,
-    call_api,
-    channel_settings,
-    json_body,
-    refuse_unverified,
-)
 from bot.settings import FacebookSettings
 
 logger = logging.getLogger(__name__)
@@ -138,52 +131,36 @@ def incoming(payload: Any) -> Iterator[tuple[str, str]]:
                 yield sender, text
 
 
-class MessengerOutput(RenderedOutput):
-    @classmethod
-    def name(cls) -> str:
-        return "facebook"
+class MessengerOutput(webhooks.RenderedOutput[FacebookSettings]):
+    platform = "facebook"
+    render = staticmethod(render)
 
-    def __init__(self, settings: FacebookSettings) -> None:
-        self.settings = settings
-
-    async def _send(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: list[dict[str, Any]],
-        sources: list[Source],
-    ) -> None:
-        url = f"{self.settings.graph_url.rstrip('/')}/me/messages"
-        for message in render(text, buttons, sources):
-            body = {
-                "recipient": {"id": platform_id(MESSENGER, recipient_id)},
-                "messaging_type": "RESPONSE",
-                "message": message,
-            }
-            await call_api(
-                "Messenger Send API",
-                "POST",
-                url,
-                json=body,
-                params={"access_token": self.settings.page_access_token},
-            )
+    async def post(self, recipient_id: str, message: dict[str, Any]) -> None:
+        body = {
+            "recipient": {"id": platform_id(MESSENGER, recipient_id)},
+            "messaging_type": "RESPONSE",
+            "message": message,
+        }
+        await webhooks.call_api(
+            "Messenger Send API",
+            "POST",
+            f"{self.settings.graph_url.rstrip('/')}/me/messages",
+            json=body,
+            params={"access_token": self.settings.page_access_token},
+        )
 
 
-class FacebookInput(StockFacebookInput):
+class FacebookInput(webhooks.ProviderWebhook, StockFacebookInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(channel_settings("facebook"))
+        return cls(webhooks.channel_settings("facebook"))
 
     def __init__(self, settings: FacebookSettings) -> None:
         super().__init__(settings.verify_token, settings.app_secret, settings.page_access_token)
         self.settings = settings
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("fb_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+    def blueprint(self, on_new_message: webhooks.OnNewMessage) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
 
         @webhook.route("/webhook", methods=["GET"])
         async def verify_subscription(request: Request) -> HTTPResponse:
@@ -196,28 +173,18 @@ class FacebookInput(StockFacebookInput):
             logger.warning("Refused a Messenger webhook verification: wrong verify token")
             return response.text("Forbidden", status=HTTPStatus.FORBIDDEN)
 
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            metadata = self.get_metadata(request)
-            for sender, text in incoming(json_body(request)):
-                output = self.get_output_channel()
-                message = UserMessage(
-                    text,
-                    output,
-                    conversation_id(MESSENGER, sender),
-                    input_channel=self.name(),
-                    metadata=metadata,
-                )
-                try:
-                    await on_new_message(message)
-                except Exception:  # answer 200 anyway, or Meta sends the batch again
-                    logger.exception("Handling a Messenger event failed")
-            return response.text("success")
-
-        refuse_unverified(webhook, self.name(), self._check)
         return webhook
 
-    async def _check(self, request: Request) -> str | None:
+    async def receive(
+        self, request: Request, on_new_message: webhooks.OnNewMessage
+    ) -> HTTPResponse:
+        for sender, text in incoming(webhooks.json_body(request)):
+            output = self.get_output_channel()
+            conversation = conversation_id(MESSENGER, sender)
+            await self.hand_over(on_new_message, request, text, output, conversation)
+        return response.text("success")  # 200 even after a failure, or Meta sends it again
+
+    async def check(self, request: Request) -> str | None:
         return signature_problem(self.settings.app_secret, request.headers, request.body)
 
     def get_output_channel(self) -> OutputChannel:

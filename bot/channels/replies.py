@@ -1,8 +1,8 @@
 """What the messaging channels share when they turn a reply into platform messages.
 
-Pure functions: splitting a long answer within a platform's limit, on paragraph, then line,
-then word boundaries (so a link is never cut), turning a bare number the user sends back
-into the payload of the option with that number, and an answer's sources.
+Texts and pure functions: the apology, splitting a long answer within a platform's limit, on
+paragraph, then line, then word boundaries (so a link is never cut), turning a bare number the
+user sends back into the payload of the option with that number, and an answer's sources.
 
 Sources travel as data, not text: an action sends `sources=[{"title": ..., "url": ...}]` with
 its message, Rasa hands the key to the output channel's send_* methods in **kwargs, and each
@@ -27,6 +27,13 @@ _SEPARATORS = ("\n\n", "\n", " ")
 _OPTION_NUMBER = re.compile(r"\s*#?(\d{1,2})\s*[.)]?\s*")
 # When a message has options but no text (platforms need some text to attach them to).
 CHOOSE = "Please choose:"
+# What the user is told when their message, or a custom action, could not be handled (a part
+# of the service is down): sent by the channels (bot/channels/webhooks.py), by the remote
+# action adaptation (bot/rasa_compat.py), and by nginx when no Rasa instance answers.
+APOLOGY = (
+    "Sorry, I can't answer that right now because part of the service is unavailable. "
+    "Please try again in a few minutes."
+)
 
 
 def split_text(text: str, limit: int) -> list[str]:

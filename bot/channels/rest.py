@@ -17,19 +17,18 @@ What stock Rasa 3.6 does, and what this channel does instead:
 - an answer's sources (bot/channels/replies.py) are kept: the message carries
   `"sources": [{"title": ..., "url": ...}]` (stock Rasa drops them);
 - when the message cannot be handled (the tracker store or the lock store is down: see
-  bot/channels/guard.py), stock Rasa logs it and answers 200 with nothing, or with half an
-  answer that was never stored; here the answer is the apology alone, with a 503.
+  bot/rasa_compat.py), stock Rasa logs it and answers 200 with nothing, or with half an
+  answer that was never stored; here the answer is the apology alone, with a 503
+  (bot.channels.webhooks.handle; a streamed answer ends with the apology).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import unicodedata
 from asyncio import Queue
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -40,10 +39,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-import bot.channels  # noqa: F401  (installs the guards)
 from bot.channels.conversations import REST, conversation_id, platform_id
-from bot.channels.guard import APOLOGY
-from bot.channels.replies import sources_from
+from bot.channels.replies import APOLOGY, sources_from
+from bot.channels.webhooks import OnNewMessage, handle, health
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -157,30 +155,26 @@ class RestStreamOutput(ClientReplies, QueueOutputChannel):
 class RestInput(StockRestInput):
     @staticmethod
     async def on_message_wrapper(
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        on_new_message: OnNewMessage,
         text: str,
         queue: Queue,
         sender_id: str,
         input_channel: str,
         metadata: dict[str, Any] | None,
     ) -> None:
-        """The streamed reply (`?stream=true`): as stock, but a failure still ends the stream
-        (the guard has streamed the apology)."""
+        """The streamed reply (`?stream=true`): as stock, but a failure streams the apology
+        and still ends the stream."""
         collector = RestStreamOutput(queue, platform_id(REST, sender_id))
         message = UserMessage(
             text, collector, sender_id, input_channel=input_channel, metadata=metadata
         )
-        with contextlib.suppress(Exception):  # logged, apology sent: bot.channels.guard
-            await on_new_message(message)
+        await handle(on_new_message, message)
         await queue.put("DONE")
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         limits = get_settings().serving
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}")
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook.add_route(health, "/", methods=["GET"])
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse | ResponseStream:
@@ -203,22 +197,20 @@ class RestInput(StockRestInput):
                     content_type="text/event-stream",
                 )
             collector = RestOutput(sender)
+            message = UserMessage(
+                text, collector, conversation, input_channel=self.name(), metadata=metadata
+            )
             try:
-                await on_new_message(
-                    UserMessage(
-                        text, collector, conversation, input_channel=self.name(), metadata=metadata
+                if not await handle(on_new_message, message):
+                    # What the bot said before the failure was not stored: the apology alone
+                    # is the answer.
+                    return response.json(
+                        _bot_reply(sender, APOLOGY),
+                        status=503,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
                     )
-                )
             except asyncio.CancelledError:
                 logger.error("handling a message timed out")
-            except Exception:
-                # Logged by bot.channels.guard. What the bot said before the failure was not
-                # stored: the apology alone is the answer.
-                return response.json(
-                    _bot_reply(sender, APOLOGY),
-                    status=503,
-                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-                )
             return response.json(collector.messages)
 
         return webhook

@@ -15,25 +15,19 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from rasa.core.channels.slack import SlackInput as StockSlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels import webhooks
 from bot.channels.conversations import SLACK, conversation_id, platform_id
 from bot.channels.replays import SeenIds
 from bot.channels.replies import CHOOSE, Source, sources_paragraph, split_text, with_paragraph
-from bot.channels.webhooks import (
-    RenderedOutput,
-    call_api,
-    channel_settings,
-    json_body,
-    refuse_unverified,
-)
 from bot.settings import SlackSettings
 
 logger = logging.getLogger(__name__)
@@ -108,46 +102,39 @@ def render(
     return messages
 
 
-class SlackOutput(RenderedOutput):
+class SlackOutput(webhooks.RenderedOutput[SlackSettings]):
     """Posts replies with chat.postMessage to the channel (or thread) the user wrote in."""
 
-    @classmethod
-    def name(cls) -> str:
-        return "slack"
+    platform = "slack"
+    render = staticmethod(render)
 
     def __init__(
         self, settings: SlackSettings, channel: str | None, thread_id: str | None = None
     ) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.channel = channel
         self.thread_id = thread_id
 
-    async def _send(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: list[dict[str, Any]],
-        sources: list[Source],
-    ) -> None:
+    async def post(self, recipient_id: str, message: dict[str, Any]) -> None:
         url = f"{self.settings.api_url.rstrip('/')}/chat.postMessage"
         headers = {"Authorization": f"Bearer {self.settings.bot_token}"}
-        for message in render(text, buttons, sources):
-            body = {"channel": self.channel or platform_id(SLACK, recipient_id), **message}
-            if self.thread_id:
-                body["thread_ts"] = self.thread_id
-            answer = await call_api(
-                "Slack chat.postMessage", "POST", url, json=body, headers=headers
-            )
-            if answer is not None and not answer.get("ok", False):
-                logger.error("Slack refused a reply: %s", answer.get("error"))
+        body = {"channel": self.channel or platform_id(SLACK, recipient_id), **message}
+        if self.thread_id:
+            body["thread_ts"] = self.thread_id
+        answer = await webhooks.call_api(
+            "Slack chat.postMessage", "POST", url, json=body, headers=headers
+        )
+        if answer is not None and not answer.get("ok", False):
+            logger.error("Slack refused a reply: %s", answer.get("error"))
 
 
 class SlackInput(StockSlackInput):
-    """Stock event handling (messages, mentions, button clicks, retries); checked requests."""
+    """Stock event handling (messages, mentions, button clicks, retries); checked requests;
+    a message that cannot be handled is apologised for (bot.channels.webhooks.handle)."""
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(channel_settings("slack"))
+        return cls(webhooks.channel_settings("slack"))
 
     def __init__(self, settings: SlackSettings) -> None:
         super().__init__(
@@ -159,22 +146,22 @@ class SlackInput(StockSlackInput):
         self.settings = settings
         self.seen = SeenIds()
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
-        refuse_unverified(webhook, self.name(), self._check)
+    def blueprint(self, on_new_message: webhooks.OnNewMessage) -> Blueprint:
+        webhook = super().blueprint(partial(webhooks.handle, on_new_message))
+        webhooks.refuse_unverified(webhook, self.name(), self._check)
         return webhook
 
     async def process_message(
         self,
         request: Request,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        on_new_message: webhooks.OnNewMessage,
         text: str,
         sender_id: str | None,
         metadata: dict[str, Any] | None,
     ) -> Any:
         """Stock handling, except that an event seen before is acknowledged, not answered,
         and the conversation id is in Slack's namespace."""
-        event = json_body(request)
+        event = webhooks.json_body(request)
         event_id = event.get("event_id") if isinstance(event, dict) else None
         if isinstance(event_id, str) and not self.seen.first_time(event_id):
             logger.info("Slack sent event %s again: acknowledged, not answered", event_id)

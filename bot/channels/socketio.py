@@ -15,7 +15,9 @@ What stock Rasa 3.6 does, and what this channel does instead:
   a client can give back to resume its conversation but cannot invent. The conversation id is
   "web:<the random id>" (bot/channels/conversations.py);
 - an answer's sources are dropped; here the last message of an answer carries them,
-  `"sources": [{"title": ..., "url": ...}]`, and the widget shows each page title as a link.
+  `"sources": [{"title": ..., "url": ...}]`, and the widget shows each page title as a link;
+- a message that cannot be handled (the conversation log or the lock store down) gets no
+  reply; here it gets the apology (bot.channels.webhooks.handle).
 
 And one fix: with session_persistence on, Rasa 3.6.21 joins the client to its session's room
 with `sio.enter_room(...)` and does not await it. Since python-socketio 5.10 that method is a
@@ -34,20 +36,18 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic import Blueprint
 from socketio import AsyncServer
 
-import bot.channels  # noqa: F401  (installs the action guard)
 from bot.channels.conversations import WEB, conversation_id
 from bot.channels.rest import clean_text, too_long_reply, with_sources
+from bot.channels.webhooks import OnNewMessage, handle, health
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class SocketIOInput(StockSocketIOInput):
             return super().get_output_channel()
         return WebOutput(self.sio, self.bot_message_evt)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """Stock Rasa's blueprint, rewritten: see the module docstring for what differs."""
         limits = get_settings().serving
         session_ids = self.session_ids = self.session_ids or SessionIds.from_settings()
@@ -191,9 +191,7 @@ class SocketIOInput(StockSocketIOInput):
         async def reply(sid: str, text: str) -> None:
             await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=namespace)
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        webhook.add_route(health, "/", methods=["GET"])
 
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: dict[str, Any], auth: Any) -> bool:
@@ -251,6 +249,6 @@ class SocketIOInput(StockSocketIOInput):
                 input_channel=self.name(),
                 metadata=message_metadata(data, self.metadata_key or "metadata"),
             )
-            await on_new_message(message)
+            await handle(on_new_message, message)
 
         return webhook

@@ -16,16 +16,16 @@ from __future__ import annotations
 import hmac
 import html
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.telegram import TelegramInput as StockTelegramInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels import webhooks
 from bot.channels.conversations import TELEGRAM, conversation_id, platform_id
 from bot.channels.replays import SeenIds
 from bot.channels.replies import (
@@ -35,14 +35,6 @@ from bot.channels.replies import (
     sources_paragraph,
     split_text,
     with_paragraph,
-)
-from bot.channels.webhooks import (
-    RenderedOutput,
-    call_api,
-    channel_settings,
-    json_body,
-    latest_options,
-    refuse_unverified,
 )
 from bot.settings import TelegramSettings
 
@@ -124,37 +116,28 @@ def api_url(settings: TelegramSettings, method: str) -> str:
 
 
 async def call_bot_api(settings: TelegramSettings, method: str, body: dict[str, Any]) -> Any:
-    answer = await call_api(f"Telegram {method}", "POST", api_url(settings, method), json=body)
+    answer = await webhooks.call_api(
+        f"Telegram {method}", "POST", api_url(settings, method), json=body
+    )
     if answer is not None and not answer.get("ok", False):
         logger.error("Telegram refused %s: %s", method, answer.get("description"))
         return None
     return answer
 
 
-class TelegramOutput(RenderedOutput):
-    @classmethod
-    def name(cls) -> str:
-        return "telegram"
+class TelegramOutput(webhooks.RenderedOutput[TelegramSettings]):
+    platform = "telegram"
+    render = staticmethod(render)
 
-    def __init__(self, settings: TelegramSettings) -> None:
-        self.settings = settings
-
-    async def _send(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: list[dict[str, Any]],
-        sources: list[Source],
-    ) -> None:
+    async def post(self, recipient_id: str, message: dict[str, Any]) -> None:
         chat_id = platform_id(TELEGRAM, recipient_id)
-        for message in render(text, buttons, sources):
-            await call_bot_api(self.settings, "sendMessage", {"chat_id": chat_id, **message})
+        await call_bot_api(self.settings, "sendMessage", {"chat_id": chat_id, **message})
 
 
-class TelegramInput(StockTelegramInput):
+class TelegramInput(webhooks.ProviderWebhook, StockTelegramInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(channel_settings("telegram"))
+        return cls(webhooks.channel_settings("telegram"))
 
     def __init__(self, settings: TelegramSettings) -> None:
         super().__init__(settings.bot_token, None, settings.webhook_url, debug_mode=False)
@@ -171,54 +154,40 @@ class TelegramInput(StockTelegramInput):
         if await call_bot_api(self.settings, "setWebhook", body) is not None:
             logger.info("Telegram webhook registered: %s", self.settings.webhook_url)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("telegram_webhook", __name__)
-        output = self.get_output_channel()
+    def blueprint(self, on_new_message: webhooks.OnNewMessage) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
 
         @webhook.listener("after_server_start")
         async def register(*_: Any) -> None:
             await self.register_webhook()
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            update = json_body(request)
-            update_id = update.get("update_id") if isinstance(update, dict) else None
-            if update_id is not None and not self.seen.first_time(str(update_id)):
-                logger.info("Telegram sent update %s again: acknowledged, not answered", update_id)
-                return response.text("success")
-            found = incoming(update)
-            if found is None:
-                return response.text("success")
-            chat_id, text, callback_id = found
-            conversation = conversation_id(TELEGRAM, chat_id)
-            if callback_id is not None:
-                await call_bot_api(
-                    self.settings, "answerCallbackQuery", {"callback_query_id": callback_id}
-                )
-                if text.startswith("#"):
-                    options = await latest_options(request, conversation)
-                    text = option_payload(text, options) or text
-            message = UserMessage(
-                text,
-                output,
-                conversation,
-                input_channel=self.name(),
-                metadata=self.get_metadata(request),
-            )
-            try:
-                await on_new_message(message)
-            except Exception:  # answer 200 anyway, or Telegram sends the update again
-                logger.exception("Handling a Telegram update failed")
-            return response.text("success")
-
-        refuse_unverified(webhook, self.name(), self._check)
         return webhook
 
-    async def _check(self, request: Request) -> str | None:
+    async def receive(
+        self, request: Request, on_new_message: webhooks.OnNewMessage
+    ) -> HTTPResponse:
+        update = webhooks.json_body(request)
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if update_id is not None and not self.seen.first_time(str(update_id)):
+            logger.info("Telegram sent update %s again: acknowledged, not answered", update_id)
+            return response.text("success")
+        found = incoming(update)
+        if found is None:
+            return response.text("success")
+        chat_id, text, callback_id = found
+        conversation = conversation_id(TELEGRAM, chat_id)
+        if callback_id is not None:
+            await call_bot_api(
+                self.settings, "answerCallbackQuery", {"callback_query_id": callback_id}
+            )
+            if text.startswith("#"):
+                options = await webhooks.latest_options(request, conversation)
+                text = option_payload(text, options) or text
+        output = self.get_output_channel()
+        await self.hand_over(on_new_message, request, text, output, conversation)
+        return response.text("success")  # 200 even after a failure, or Telegram sends it again
+
+    async def check(self, request: Request) -> str | None:
         return secret_token_problem(self.settings.secret_token, request.headers)
 
     def get_output_channel(self) -> TelegramOutput:

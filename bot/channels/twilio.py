@@ -21,18 +21,18 @@ import base64
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import aiohttp
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from rasa.core.channels.twilio import TwilioInput as StockTwilioInput
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-import bot.channels  # noqa: F401  (installs the action guard)
+from bot.channels import webhooks
 from bot.channels.conversations import SMS, conversation_id, platform_id
 from bot.channels.replays import SeenIds
 from bot.channels.replies import (
@@ -42,13 +42,6 @@ from bot.channels.replies import (
     option_payload,
     plain_sources,
     split_text,
-)
-from bot.channels.webhooks import (
-    RenderedOutput,
-    call_api,
-    channel_settings,
-    latest_options,
-    refuse_unverified,
 )
 from bot.settings import TwilioSettings
 
@@ -122,36 +115,25 @@ def render(
     return split_text("\n\n".join(parts), MESSAGE_LIMIT)
 
 
-class TwilioOutput(RenderedOutput):
-    @classmethod
-    def name(cls) -> str:
-        return "twilio"
+class TwilioOutput(webhooks.RenderedOutput[TwilioSettings]):
+    platform = "twilio"
+    render = staticmethod(render)
 
-    def __init__(self, settings: TwilioSettings) -> None:
-        self.settings = settings
-
-    async def _send(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: list[dict[str, Any]],
-        sources: list[Source],
-    ) -> None:
+    async def post(self, recipient_id: str, message: str) -> None:
         settings = self.settings
         url = (
             f"{settings.api_url.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}"
             "/Messages.json"
         )
         auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
-        for body in render(text, buttons, sources):
-            form = {"To": platform_id(SMS, recipient_id), "From": settings.number, "Body": body}
-            await call_api("Twilio Messages API", "POST", url, data=form, auth=auth)
+        form = {"To": platform_id(SMS, recipient_id), "From": settings.number, "Body": message}
+        await webhooks.call_api("Twilio Messages API", "POST", url, data=form, auth=auth)
 
 
-class TwilioInput(StockTwilioInput):
+class TwilioInput(webhooks.ProviderWebhook, StockTwilioInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(channel_settings("twilio"))
+        return cls(webhooks.channel_settings("twilio"))
 
     def __init__(self, settings: TwilioSettings) -> None:
         super().__init__(
@@ -160,43 +142,26 @@ class TwilioInput(StockTwilioInput):
         self.settings = settings
         self.seen = SeenIds()
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("twilio_webhook", __name__)
+    async def receive(
+        self, request: Request, on_new_message: webhooks.OnNewMessage
+    ) -> HTTPResponse:
+        form = form_fields(request.body)
+        sender, text = field(form, "From"), field(form, "Body")
+        message_id = field(form, "MessageSid")
+        if message_id and not self.seen.first_time(message_id):
+            logger.info("Twilio sent message %s again: acknowledged, not answered", message_id)
+        elif sender and text.strip():
+            conversation = conversation_id(SMS, sender)
+            text = text.replace("¡", "@")  # some carriers turn @ into ¡ (as stock Rasa)
+            if option_number(text) is not None:
+                options = await webhooks.latest_options(request, conversation)
+                text = option_payload(text, options) or text
+            output = self.get_output_channel()
+            await self.hand_over(on_new_message, request, text, output, conversation)
+        # 200 even after a failure (Twilio would log an error)
+        return response.text(EMPTY_TWIML, content_type="text/xml")
 
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            form = form_fields(request.body)
-            sender, text = field(form, "From"), field(form, "Body")
-            message_id = field(form, "MessageSid")
-            if message_id and not self.seen.first_time(message_id):
-                logger.info("Twilio sent message %s again: acknowledged, not answered", message_id)
-            elif sender and text.strip():
-                conversation = conversation_id(SMS, sender)
-                text = text.replace("¡", "@")  # some carriers turn @ into ¡ (as stock Rasa)
-                if option_number(text) is not None:
-                    options = await latest_options(request, conversation)
-                    text = option_payload(text, options) or text
-                message = UserMessage(
-                    text,
-                    self.get_output_channel(),
-                    conversation,
-                    input_channel=self.name(),
-                    metadata=self.get_metadata(request),
-                )
-                try:
-                    await on_new_message(message)
-                except Exception:  # answer 200 anyway; Twilio would log an error
-                    logger.exception("Handling a Twilio message failed")
-            return response.text(EMPTY_TWIML, content_type="text/xml")
-
-        refuse_unverified(webhook, self.name(), self._check)
-        return webhook
-
-    async def _check(self, request: Request) -> str | None:
+    async def check(self, request: Request) -> str | None:
         url = public_url(self.settings, request.path, request.query_string)
         form = form_fields(request.body)
         return signature_problem(self.settings.auth_token, url, form, request.headers)

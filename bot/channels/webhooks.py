@@ -1,4 +1,5 @@
-"""What the messaging channels share on the wire: refusing unverified requests with 403,
+"""What the channels share on the wire: handing a message to the assistant (and apologising
+when it cannot be handled), a provider's webhook (health check, 403 for an unverified request),
 calling a provider's API, and finding the options the assistant last offered a sender.
 """
 
@@ -9,17 +10,17 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiohttp
-from rasa.core.channels.channel import OutputChannel
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.replies import Source, sources_from
+from bot.channels.replies import APOLOGY, Source, sources_from
 from bot.settings import get_settings
 from bot.tracking.masking import mask
 
@@ -29,6 +30,38 @@ logger = logging.getLogger(__name__)
 API_TIMEOUT = aiohttp.ClientTimeout(total=10)
 # A check returns None for a genuine request, or why it is refused (for the log).
 Check = Callable[[Request], Awaitable[str | None]]
+# What Rasa hands each channel's blueprint: the agent's handling of one message.
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+SettingsT = TypeVar("SettingsT")
+
+
+async def handle(on_new_message: OnNewMessage, message: UserMessage) -> bool:
+    """Hand `message` to the assistant: True when it was handled.
+
+    When it cannot be (the conversation log or the lock store is down), stock Rasa 3.6 lets the
+    failure reach the channel, which logs it, and the user hears nothing. Here the failure is
+    logged, the user is sent the apology on the channel the message came from, and False tells
+    the channel (the REST channel answers 503; a provider's webhook still answers 200, or the
+    provider sends the message again).
+    """
+    try:
+        await on_new_message(message)
+        return True
+    except Exception:
+        logger.exception(
+            "Handling a %s message failed; the user is sent an apology", message.input_channel
+        )
+    if message.output_channel is not None:
+        try:
+            await message.output_channel.send_text_message(message.sender_id, APOLOGY)
+        except Exception:
+            logger.exception("The apology could not be sent either")
+    return False
+
+
+async def health(_: Request) -> HTTPResponse:
+    """GET / of every channel: Rasa's answer that the channel is there."""
+    return response.json({"status": "ok"})
 
 
 def refuse_unverified(blueprint: Blueprint, channel: str, check: Check) -> None:
@@ -115,22 +148,78 @@ def channel_settings(name: str) -> Any:
     return section
 
 
-class RenderedOutput(OutputChannel):
-    """An output channel that renders text, buttons and sources together for its platform."""
+class ProviderWebhook(InputChannel):
+    """A provider's webhook (`/webhooks/<name>/`): GET / is a health check, and POST /webhook
+    goes to `receive` once `check` has let the request in (refuse_unverified).
+
+    Mixed in before a stock Rasa input channel, whose name and metadata are kept.
+    """
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint(f"{self.name()}_webhook", __name__)
+        webhook.add_route(health, "/", methods=["GET"])
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request, on_new_message)
+
+        refuse_unverified(webhook, self.name(), self.check)
+        return webhook
+
+    async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        """Answer a verified POST: hand each message in it to the assistant (`hand_over`)."""
+        raise NotImplementedError
+
+    async def check(self, request: Request) -> str | None:
+        """Why a POST is not from the provider, or None when it is."""
+        raise NotImplementedError
+
+    async def hand_over(
+        self,
+        on_new_message: OnNewMessage,
+        request: Request,
+        text: str,
+        output: OutputChannel,
+        conversation: str,
+    ) -> None:
+        """One message for the assistant; a failure is apologised for and logged, not raised."""
+        message = UserMessage(
+            text,
+            output,
+            conversation,
+            input_channel=self.name(),
+            metadata=self.get_metadata(request),
+        )
+        await handle(on_new_message, message)
+
+
+class RenderedOutput(OutputChannel, Generic[SettingsT]):
+    """An output channel that renders text, buttons and sources together for its platform
+    (`render`) and posts each message of the result to the platform's API (`post`)."""
+
+    platform = ""  # the channel's name
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.platform
+
+    def __init__(self, settings: SettingsT) -> None:
+        self.settings = settings
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, [], sources_from(kwargs))
+        await self._send(recipient_id, self.render(text, [], sources_from(kwargs)))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._send(recipient_id, text, buttons, sources_from(kwargs))
+        await self._send(recipient_id, self.render(text, buttons, sources_from(kwargs)))
 
-    async def _send(
-        self,
-        recipient_id: str,
-        text: str,
-        buttons: list[dict[str, Any]],
-        sources: list[Source],
-    ) -> None:
+    async def _send(self, recipient_id: str, messages: list[Any]) -> None:
+        for message in messages:
+            await self.post(recipient_id, message)
+
+    def render(self, text: str, buttons: list[dict[str, Any]], sources: list[Source]) -> list[Any]:
+        raise NotImplementedError
+
+    async def post(self, recipient_id: str, message: Any) -> None:
         raise NotImplementedError

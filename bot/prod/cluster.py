@@ -158,15 +158,13 @@ def write_endpoints(layout: Layout, rasa_port: int, run_dir: Path) -> Path:
 def rasa_command(
     settings: Settings, layout: Layout, index: int, run_dir: Path, model: Path
 ) -> list[str]:
-    """`rasa run` as bot.serve starts it (its endpoints and channels), through
-    bot.prod.rasa_server: the HTTP API on when RASA_API_TOKEN is set, the token in the
+    """`rasa run` as bot.serve starts it (its endpoints and channels, through
+    bot.prod.rasa_server): the HTTP API on when RASA_API_TOKEN is set, the token in the
     environment (serving_env), never on the command line."""
     ports = serve.Ports(rasa=layout.rasa[index], actions=layout.actions_proxy)
     endpoints = write_endpoints(layout, ports.rasa, run_dir)
     credentials = serve.write_credentials(ports, run_dir, settings.channels)
-    rasa, run, *options = serve.rasa_server_command(ports, endpoints, model, credentials)
-    assert run == "run"
-    return [str(Path(rasa).with_name("python")), "-m", "bot.prod.rasa_server", *options]
+    return serve.rasa_server_command(ports, endpoints, model, credentials)
 
 
 def create_tracker_tables(url: str) -> None:

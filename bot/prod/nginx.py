@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from bot.channels.guard import APOLOGY
+from bot.channels.replies import APOLOGY
 from bot.prod.processes import system_binary
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.j2")

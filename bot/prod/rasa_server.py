@@ -1,5 +1,7 @@
-"""`rasa run`, with Rasa's HTTP API on only when a token is set, and the token never on a
-command line.
+"""`rasa run`, with this project's adaptations of Rasa installed (bot/rasa_compat.py) before
+Rasa loads anything, Rasa's HTTP API on only when a token is set, and the token never on a
+command line. Every Rasa server is started this way: `make run` and the tests (bot.serve),
+`make run-prod` (bot.prod.cluster), the container (deploy/).
 
 Stock Rasa takes the API token as an argument (`rasa run --enable-api --auth-token TOKEN`),
 where anyone on the machine can read it (`ps`, /proc/PID/cmdline), and a Kubernetes manifest
@@ -44,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.argv = ["rasa", *rasa_arguments(arguments, token)]
     from rasa.__main__ import main as rasa_main
 
+    from bot import rasa_compat
+
+    rasa_compat.install()
     rasa_main()
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from bot.channels import botframework, facebook, shell, slack, telegram, twilio
 from bot.channels.replies import Source, sources_from
 from bot.channels.rest import RestOutput
@@ -397,12 +395,9 @@ def test_socketio_output_puts_the_sources_on_the_last_message() -> None:
     assert {room for _, _, room in emitted} == {"web:1"}
 
 
-def test_the_terminal_prints_the_title_then_the_raw_url(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    shell.print_bot_output({"text": TEXT, "sources": [SOURCE.as_dict()]})
-    printed = capsys.readouterr().out
-    assert f"{TEXT}\n\nSource: {TITLE}\n{URL}" in printed
+def test_the_terminal_prints_the_title_then_the_raw_url() -> None:
+    printed = shell.with_sources_as_text({"text": TEXT, "sources": [SOURCE.as_dict()]})
+    assert printed["text"] == f"{TEXT}\n\nSource: {TITLE}\n{URL}"
 
 
 def test_every_renderer_drops_a_source_that_is_not_http() -> None:

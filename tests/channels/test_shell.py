@@ -1,35 +1,23 @@
-"""The terminal chat: Rasa's shell with our REST channel and a printer that shows sources."""
+"""The terminal chat: what the shell prints for a reply (bot/channels/shell.py). Putting the
+channel and the printer in Rasa's shell is tested with the other adaptations, in
+tests/test_rasa_compat.py."""
 
 from __future__ import annotations
 
-import pytest
-import rasa.core.channels
-import rasa.core.channels.console as console
-
-from bot.channels import shell
-from bot.channels.rest import RestInput
+from bot.channels.shell import with_sources_as_text
 
 
-def test_install_puts_our_rest_channel_and_printer_in_the_shell(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setitem(rasa.core.channels.BUILTIN_CHANNELS, "cmdline", console.CmdlineInput)
-    monkeypatch.setattr(console, "_print_bot_output", console._print_bot_output)
-    shell.install()
-    channel = rasa.core.channels.BUILTIN_CHANNELS["cmdline"].from_credentials(None)
-    assert isinstance(channel, RestInput)
-    assert (channel.name(), channel.url_prefix()) == ("cmdline", "rest")
-    assert console._print_bot_output is shell.print_bot_output
+def test_a_reply_without_sources_is_printed_as_rasa_prints_it() -> None:
+    message = {"text": "Hello", "buttons": [{"title": "Yes", "payload": "/affirm"}]}
+    assert with_sources_as_text(message) is message
 
 
-def test_install_refuses_another_rasa_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rasa, "__version__", "3.7.0")
-    with pytest.raises(RuntimeError, match=r"written for Rasa 3\.6\.21"):
-        shell.install()
-
-
-def test_a_reply_without_sources_is_printed_as_rasa_prints_it(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    shell.print_bot_output({"text": "Hello"})
-    assert "Hello" in capsys.readouterr().out
+def test_a_reply_with_sources_ends_with_each_title_and_url() -> None:
+    sources = [
+        {"title": "Radiographer", "url": "https://www.healthcareers.nhs.uk/radiographer"},
+        {"title": "Assistant", "url": "javascript:alert(1)"},
+    ]
+    printed = with_sources_as_text({"text": "An answer.", "sources": sources})
+    assert printed["text"] == (
+        "An answer.\n\nSource: Radiographer\nhttps://www.healthcareers.nhs.uk/radiographer"
+    )

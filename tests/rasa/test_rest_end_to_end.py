@@ -12,7 +12,7 @@ import pytest
 
 from actions.fallback import CAREERS_INTENTS
 from bot import serve
-from bot.channels.guard import APOLOGY
+from bot.channels.replies import APOLOGY
 from tests.rasa.conftest import Conversation
 from tests.servers import free_port
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.channels.conversations import REST, conversation_id
-from bot.channels.guard import APOLOGY
+from bot.channels.replies import APOLOGY
 from bot.db import make_engine
 from bot.prod.cluster import Cluster
 from bot.tracking.identity import pseudonym

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 
-from bot.channels.guard import APOLOGY
+from bot.channels.replies import APOLOGY
 from bot.prod.cluster import Cluster
 from tests.scale.client import check_well_formed, engine, stored_events, user_texts
 from tests.scale.conftest import whole_again

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.guard import APOLOGY
+from bot.channels.replies import APOLOGY
 from bot.channels.rest import too_long_reply
 from bot.prod import nginx
 from bot.prod.cluster import Cluster, Layout, nginx_config, nginx_service

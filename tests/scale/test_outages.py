@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.channels.guard import APOLOGY
+from bot.channels.replies import APOLOGY
 from bot.prod.cluster import Cluster
 from bot.prod.processes import Service
 from tests.scale.client import (
@@ -52,7 +52,7 @@ def parts(cluster: Cluster, name: str) -> list[Service]:
 @pytest.mark.parametrize(
     ("part", "status_while_down"),
     [
-        # A failed custom action is an apology in the conversation (bot/channels/guard.py).
+        # A failed custom action is an apology in the conversation (bot/rasa_compat.py).
         ("actions", 200),
         # No conversation log or no lock: the message is not handled; 503 and the apology.
         ("postgres", 503),

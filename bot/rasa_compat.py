@@ -1,0 +1,254 @@
+"""Every place this project bends Rasa 3.6, in one module.
+
+`install()` puts the server's adaptations in place; `install_shell()` adds the terminal chat's.
+The entry points that run Rasa call them before Rasa loads anything: `python -m
+bot.prod.rasa_server` (what `make run`, `make run-prod`, the container and the tests start) and
+`python -m bot.channels.shell` (`make shell`). Importing this module, or any channel, changes
+nothing. Both check the Rasa version and that every attribute they replace is still there, so
+an upgrade or a rename fails at start-up instead of silently turning an adaptation off.
+
+1. `RemoteAction.run`: a failed custom action is an apology, not silence.
+2. `Agent._create_tracker_store`: a conversation log that fails is an error, not memory.
+3. A start-up check (a Rasa plugin hook): the tracker store in use is the one the endpoints
+   file names, or the server exits.
+4. The shell's "cmdline" channel and printer (`install_shell()`).
+
+What the channels do themselves (an apology when a message cannot be handled, signatures,
+limits) is in bot/channels/, which subclasses Rasa's channels without patching them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from functools import partial
+from typing import Any
+
+import pluggy
+import rasa
+import rasa.core.channels
+import rasa.core.channels.console as console
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
+from rasa.core.agent import Agent
+from rasa.core.tracker_store import (
+    AwaitableTrackerStore,
+    FailSafeTrackerStore,
+    InMemoryTrackerStore,
+    TrackerStore,
+)
+from rasa.core.utils import AvailableEndpoints
+from rasa.plugin import plugin_manager
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import class_from_module_path
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.channels.replies import APOLOGY
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_VERSION = "3.6."
+# Rasa's own tracker store types (rasa.core.tracker_store._create_from_endpoint_config).
+BUILTIN_TRACKER_STORES = frozenset({"redis", "mongod", "sql", "dynamo"})
+
+
+class RasaIncompatible(RuntimeError):
+    """This Rasa is not the one the adaptations were written for: check them before upgrading."""
+
+
+class TrackerStoreNotInUse(SystemExit):
+    """The endpoints file names a tracker store that Rasa is not using: the server stops."""
+
+
+# What each replaced attribute was, by (owner, name): the adaptations call the original.
+_originals: dict[tuple[Any, str], Any] = {}
+
+
+def _original(owner: Any, name: str) -> Any:
+    return _originals[(owner, name)]
+
+
+# 1. RemoteAction.run
+
+
+async def run_or_apologise(self: RemoteAction, *args: Any, **kwargs: Any) -> list[Event]:
+    """RemoteAction.run, but a failure is an apology in the conversation.
+
+    Rasa 3.6 logs a failed custom action (the action server down, timing out, or answering 500)
+    and carries on with no reply, so the user sees nothing (RasaHQ/rasa#5588 asks for a
+    default message; not done). Here the user is told, and the failure is still logged. A
+    rejection (ActionExecutionRejection, a form's way of letting another policy act) is Rasa's
+    own flow and passes through.
+    """
+    try:
+        result: list[Event] = await _original(RemoteAction, "run")(self, *args, **kwargs)
+        return result
+    except ActionExecutionRejection:
+        raise
+    except Exception:
+        logger.exception("custom action '%s' failed; the user was sent an apology", self.name())
+        return [create_bot_utterance({"text": APOLOGY})]
+
+
+# 2. Agent._create_tracker_store
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The conversation log could not be read or written: the message was not handled."""
+
+
+def _raise_unavailable(error: Exception) -> None:
+    raise TrackerStoreUnavailable(f"the tracker store failed: {error!r}") from error
+
+
+def tracker_store_that_raises(store: TrackerStore | None, domain: Domain) -> TrackerStore:
+    """Agent._create_tracker_store, but a failure of the store reaches the caller.
+
+    Rasa 3.6 wraps every tracker store in a FailSafeTrackerStore (RasaHQ/rasa#3243, PR #4699)
+    that, when the database is down, carries on with an empty conversation and keeps what
+    follows in memory only: the user gets answers without context, the turns are lost, and a
+    save that then succeeds can store the wrong slice of events (a 2025 comment on #3243
+    reports the same losses). Here the failure is raised instead, nothing is stored out of
+    order, and the channel apologises (bot.channels.webhooks.handle).
+    """
+    if store is None:
+        store = InMemoryTrackerStore(domain)
+    else:
+        store.domain = domain
+    return FailSafeTrackerStore(store, on_tracker_store_error=_raise_unavailable)
+
+
+# 3. The start-up check
+
+
+def innermost_store(store: TrackerStore) -> TrackerStore:
+    """The store inside Rasa's wrappers (FailSafeTrackerStore, AwaitableTrackerStore)."""
+    while isinstance(store, FailSafeTrackerStore | AwaitableTrackerStore):
+        store = store._tracker_store
+    return store
+
+
+def tracker_store_problem(store: TrackerStore, configured: EndpointConfig | None) -> str | None:
+    """Why `store` is not the tracker store the endpoints file configures, or None.
+
+    Rasa 3.6 replaces a custom store it cannot import (a typo, or any ImportError raised
+    inside the module) with an InMemoryTrackerStore and only warns (RasaHQ/rasa#3867, #6851,
+    #8148): the assistant answers and nothing is logged. The import is tried again here, so
+    the error that Rasa swallowed is the one reported.
+    """
+    wanted = configured.type if configured is not None else None
+    if not wanted:
+        return None
+    in_use = innermost_store(store)
+    if wanted.lower() in BUILTIN_TRACKER_STORES:
+        if isinstance(in_use, InMemoryTrackerStore):
+            return f"the endpoints file names the {wanted!r} tracker store, Rasa uses memory"
+        return None
+    try:
+        wanted_class = class_from_module_path(wanted)
+    except (ImportError, AttributeError) as error:
+        return f"the tracker store {wanted!r} cannot be imported ({error!r}); Rasa uses memory"
+    if not isinstance(in_use, wanted_class):
+        return f"the endpoints file names {wanted!r}, Rasa uses {type(in_use).__name__}"
+    return None
+
+
+async def check_tracker_store_on_start(arguments: argparse.Namespace, app: Any, _: Any) -> None:
+    """A Sanic `after_server_start` listener: the agent is loaded (before_server_start) and
+    nothing has been answered yet. Stops the server when its store is not the configured one."""
+    endpoints = AvailableEndpoints.read_endpoints(arguments.endpoints)
+    store = app.ctx.agent.tracker_store
+    problem = tracker_store_problem(store, endpoints.tracker_store)
+    if problem is not None:
+        logger.critical("Stopping: %s", problem)
+        raise TrackerStoreNotInUse(f"error: {problem}: the conversation log would be lost")
+    logger.info("Tracker store checked: %s", type(innermost_store(store)).__name__)
+
+
+hookimpl = pluggy.HookimplMarker("rasa")
+
+
+class StartupCheck:
+    """A Rasa plugin: `rasa run` and `rasa shell` get the tracker store check as a server
+    listener (rasa.core.run.serve_application's `server_listeners`, which Rasa's command line
+    never sets). A plugin hook, not a patch: Rasa calls `configure_commandline` with the
+    parsed arguments before it runs the command."""
+
+    @hookimpl
+    def configure_commandline(self, cmdline_arguments: argparse.Namespace) -> None:
+        import rasa.cli.run
+        import rasa.cli.shell
+
+        if getattr(cmdline_arguments, "func", None) not in (rasa.cli.run.run, rasa.cli.shell.shell):
+            return
+        listeners = list(getattr(cmdline_arguments, "server_listeners", None) or [])
+        check = partial(check_tracker_store_on_start, cmdline_arguments)
+        listeners.append((check, "after_server_start"))
+        cmdline_arguments.server_listeners = listeners
+
+
+STARTUP_CHECK = StartupCheck()
+
+
+# Installing
+
+
+def check_version() -> None:
+    if not rasa.__version__.startswith(SUPPORTED_VERSION):
+        raise RasaIncompatible(
+            f"bot/rasa_compat.py adapts Rasa {SUPPORTED_VERSION}x, not {rasa.__version__}: "
+            "check each adaptation against the new Rasa before changing the version"
+        )
+
+
+def replace(owner: Any, name: str, replacement: Any) -> None:
+    """Set `owner.name` to `replacement`, once; `owner` must define `name` itself."""
+    current = vars(owner).get(name)
+    if current is replacement:
+        return
+    if current is None:
+        raise RasaIncompatible(
+            f"{getattr(owner, '__qualname__', owner.__name__)}.{name} is not in Rasa "
+            f"{rasa.__version__}: bot/rasa_compat.py cannot adapt it"
+        )
+    _originals[(owner, name)] = getattr(owner, name)
+    setattr(owner, name, replacement)
+
+
+_TRACKER_STORE_THAT_RAISES = staticmethod(tracker_store_that_raises)
+
+
+def install() -> None:
+    """The server's adaptations (1 to 3); installing twice changes nothing."""
+    check_version()
+    replace(RemoteAction, "run", run_or_apologise)
+    replace(Agent, "_create_tracker_store", _TRACKER_STORE_THAT_RAISES)
+    manager = plugin_manager()
+    if not manager.is_registered(STARTUP_CHECK):
+        manager.register(STARTUP_CHECK)
+
+
+# 4. The shell
+
+
+def print_with_sources(message: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """console._print_bot_output, given the text followed by the reply's sources."""
+    from bot.channels.shell import with_sources_as_text
+
+    return _original(console, "_print_bot_output")(with_sources_as_text(message), *args, **kwargs)
+
+
+def install_shell() -> None:
+    """The server's adaptations, plus the shell's: our REST channel under the name "cmdline"
+    and a printer that shows sources (see bot/channels/shell.py for why)."""
+    from bot.channels.shell import ShellInput
+
+    install()
+    channels = rasa.core.channels.BUILTIN_CHANNELS
+    if channels.get("cmdline") is not ShellInput:
+        if channels.get("cmdline") is not console.CmdlineInput:
+            raise RasaIncompatible(
+                f"Rasa {rasa.__version__} has no stock 'cmdline' channel to replace"
+            )
+        channels["cmdline"] = ShellInput
+    replace(console, "_print_bot_output", print_with_sources)

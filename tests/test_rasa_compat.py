@@ -1,0 +1,288 @@
+"""bot/rasa_compat.py: each adaptation of Rasa 3.6, installed once, refused on another Rasa.
+
+No server, model or browser: the Rasa classes are used directly, and every test starts from
+stock Rasa and puts it back (`stock_rasa`), since install() changes classes for the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import rasa
+import rasa.cli.run
+import rasa.cli.train
+import rasa.core.channels
+import rasa.core.channels.console as console
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
+from rasa.plugin import plugin_manager
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from bot import rasa_compat
+from bot.channels.replies import APOLOGY
+from bot.channels.rest import RestInput
+from bot.channels.shell import ShellInput
+from bot.channels.webhooks import handle
+from bot.tracking.store import MaskingTrackerStore
+
+MASKING_STORE = "bot.tracking.store.MaskingTrackerStore"
+REPLACED = ((RemoteAction, "run"), (Agent, "_create_tracker_store"))
+
+
+@pytest.fixture
+def stock_rasa(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Rasa as shipped during the test, and as it was before the test afterwards."""
+    monkeypatch.setattr(rasa_compat, "_originals", {})
+    for owner, name in (*REPLACED, (console, "_print_bot_output")):
+        original = rasa_compat._originals.get((owner, name), vars(owner)[name])
+        monkeypatch.setattr(owner, name, original)
+    monkeypatch.setitem(rasa.core.channels.BUILTIN_CHANNELS, "cmdline", console.CmdlineInput)
+    manager = plugin_manager()
+    registered = manager.is_registered(rasa_compat.STARTUP_CHECK)
+    if registered:
+        manager.unregister(rasa_compat.STARTUP_CHECK)
+    yield
+    if manager.is_registered(rasa_compat.STARTUP_CHECK) and not registered:
+        manager.unregister(rasa_compat.STARTUP_CHECK)
+
+
+def test_install_replaces_each_attribute_and_registers_the_check(stock_rasa: None) -> None:
+    stock_run = vars(RemoteAction)["run"]
+    rasa_compat.install()
+    assert vars(RemoteAction)["run"] is rasa_compat.run_or_apologise
+    replaced = vars(Agent)["_create_tracker_store"]
+    assert replaced.__func__ is rasa_compat.tracker_store_that_raises
+    assert rasa_compat._original(RemoteAction, "run") is stock_run
+    assert plugin_manager().is_registered(rasa_compat.STARTUP_CHECK)
+
+
+def test_installing_twice_changes_nothing(stock_rasa: None) -> None:
+    rasa_compat.install()
+    before = {(owner, name): vars(owner)[name] for owner, name in REPLACED}
+    originals = dict(rasa_compat._originals)
+    rasa_compat.install()
+    assert {(owner, name): vars(owner)[name] for owner, name in REPLACED} == before
+    # The adaptation must not become its own original (it would call itself forever).
+    assert rasa_compat._originals == originals
+    assert rasa_compat._original(RemoteAction, "run") is not rasa_compat.run_or_apologise
+    hooks = plugin_manager().hook.configure_commandline.get_hookimpls()
+    assert [hook.plugin for hook in hooks].count(rasa_compat.STARTUP_CHECK) == 1
+
+
+def test_install_refuses_another_rasa_version(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(rasa_compat.RasaIncompatible, match=r"adapts Rasa 3\.6\.x, not 3\.7\.0"):
+        rasa_compat.install()
+    assert vars(RemoteAction)["run"] is not rasa_compat.run_or_apologise
+
+
+@pytest.mark.parametrize(("owner", "name"), REPLACED)
+def test_install_refuses_when_an_attribute_it_replaces_is_gone(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch, owner: type, name: str
+) -> None:
+    """A rename upstream (say `_create_tracker_store`) must not leave the adaptation off."""
+    monkeypatch.delattr(owner, name)
+    with pytest.raises(rasa_compat.RasaIncompatible, match=rf"{owner.__name__}\.{name} is not"):
+        rasa_compat.install()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def run_action(action: RemoteAction) -> list[Any]:
+    domain = Domain.empty()
+    tracker = DialogueStateTracker("someone", domain.slots)
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    return await action.run(CollectingOutputChannel(), nlg, tracker, domain)
+
+
+async def test_a_custom_action_whose_server_is_down_is_an_apology(stock_rasa: None) -> None:
+    endpoint = EndpointConfig(f"http://127.0.0.1:{closed_port()}/webhook")
+    action = RemoteAction("action_answer_topic", endpoint)
+    with pytest.raises(Exception, match="Failed to execute custom action"):
+        await run_action(action)  # stock Rasa: an error, and the user hears nothing
+    rasa_compat.install()
+    events = await run_action(action)
+    assert [(type(event), event.text) for event in events] == [(BotUttered, APOLOGY)]
+
+
+async def test_a_rejected_action_is_still_rejected(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A form rejecting its action is Rasa's own flow, not a failure to apologise for."""
+
+    async def reject(self: RemoteAction, *args: Any) -> list[Any]:
+        raise ActionExecutionRejection(self.name())
+
+    monkeypatch.setattr(RemoteAction, "run", reject)
+    rasa_compat.install()
+    with pytest.raises(ActionExecutionRejection):
+        await run_action(RemoteAction("action_form", None))
+
+
+class BrokenStore(InMemoryTrackerStore):
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        raise ConnectionError("the database is down")
+
+
+async def test_a_tracker_store_that_fails_is_an_error_not_memory(stock_rasa: None) -> None:
+    stock = Agent(tracker_store=BrokenStore(Domain.empty()))
+    assert await stock.tracker_store.retrieve("someone") is None  # stock: an empty conversation
+    rasa_compat.install()
+    agent = Agent(tracker_store=BrokenStore(Domain.empty()))
+    with pytest.raises(rasa_compat.TrackerStoreUnavailable, match="the database is down"):
+        await agent.tracker_store.retrieve("someone")
+
+
+@pytest.fixture
+def masking_store() -> MaskingTrackerStore:
+    return MaskingTrackerStore(Domain.empty(), url="sqlite://", sender_id_key="k" * 32)
+
+
+def configured(store_type: str | None) -> EndpointConfig:
+    return EndpointConfig(store_type=store_type) if store_type else EndpointConfig()
+
+
+def test_the_check_passes_on_the_masking_store(masking_store: MaskingTrackerStore) -> None:
+    in_use = FailSafeTrackerStore(masking_store)  # as the agent holds it
+    assert rasa_compat.tracker_store_problem(in_use, configured(MASKING_STORE)) is None
+
+
+def test_the_check_fails_when_rasa_fell_back_to_memory() -> None:
+    in_use: TrackerStore = FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty()))
+    problem = rasa_compat.tracker_store_problem(in_use, configured(MASKING_STORE))
+    assert problem == f"the endpoints file names {MASKING_STORE!r}, Rasa uses InMemoryTrackerStore"
+
+
+def test_the_check_reports_the_import_error_rasa_swallowed() -> None:
+    in_use = FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty()))
+    problem = rasa_compat.tracker_store_problem(in_use, configured("bot.tracking.nowhere.Store"))
+    assert problem is not None
+    assert "cannot be imported" in problem
+    assert "bot.tracking.nowhere" in problem
+
+
+def test_the_check_accepts_memory_when_no_store_is_configured() -> None:
+    in_use = FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty()))
+    assert rasa_compat.tracker_store_problem(in_use, None) is None
+    assert rasa_compat.tracker_store_problem(in_use, configured(None)) is None
+
+
+def test_the_check_fails_on_memory_for_a_builtin_store_type() -> None:
+    in_use = FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty()))
+    assert rasa_compat.tracker_store_problem(in_use, configured("sql")) is not None
+
+
+def serving_arguments(tmp_path: Path, func: Any = rasa.cli.run.run) -> argparse.Namespace:
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(f"tracker_store:\n  type: {MASKING_STORE}\n")
+    return argparse.Namespace(func=func, endpoints=str(endpoints))
+
+
+def startup_listeners(arguments: argparse.Namespace) -> list[Any]:
+    """What Rasa's command line hands rasa.core.run.serve_application as server listeners."""
+    plugin_manager().hook.configure_commandline(cmdline_arguments=arguments)
+    return list(getattr(arguments, "server_listeners", []))
+
+
+async def test_rasa_run_stops_when_its_store_is_not_the_configured_one(
+    stock_rasa: None, tmp_path: Path
+) -> None:
+    rasa_compat.install()
+    [(listener, event)] = startup_listeners(serving_arguments(tmp_path))
+    assert event == "after_server_start"
+    fell_back = FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty()))
+    app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(tracker_store=fell_back)))
+    with pytest.raises(SystemExit, match="Rasa uses InMemoryTrackerStore"):
+        await listener(app, None)
+
+
+async def test_rasa_run_starts_with_the_masking_store(
+    stock_rasa: None, tmp_path: Path, masking_store: MaskingTrackerStore
+) -> None:
+    rasa_compat.install()
+    [(listener, _)] = startup_listeners(serving_arguments(tmp_path))
+    agent = Agent(tracker_store=masking_store)
+    await listener(SimpleNamespace(ctx=SimpleNamespace(agent=agent)), None)
+
+
+def test_only_the_commands_that_serve_get_the_check(stock_rasa: None, tmp_path: Path) -> None:
+    rasa_compat.install()
+    assert startup_listeners(serving_arguments(tmp_path, func=rasa.cli.train.run_training)) == []
+
+
+def test_install_shell_puts_our_rest_channel_and_printer_in_the_shell(stock_rasa: None) -> None:
+    rasa_compat.install_shell()
+    rasa_compat.install_shell()
+    channel = rasa.core.channels.BUILTIN_CHANNELS["cmdline"].from_credentials(None)
+    assert isinstance(channel, RestInput)
+    assert (channel.name(), channel.url_prefix()) == ("cmdline", "rest")
+    assert console._print_bot_output is rasa_compat.print_with_sources
+    assert vars(RemoteAction)["run"] is rasa_compat.run_or_apologise
+
+
+def test_install_shell_refuses_a_rasa_without_the_stock_shell_channel(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(rasa.core.channels.BUILTIN_CHANNELS, "cmdline")
+    with pytest.raises(rasa_compat.RasaIncompatible, match="no stock 'cmdline' channel"):
+        rasa_compat.install_shell()
+    assert rasa.core.channels.BUILTIN_CHANNELS.get("cmdline") is not ShellInput
+
+
+def test_the_shell_prints_a_reply_with_its_sources(
+    stock_rasa: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rasa_compat.install_shell()
+    source = {"title": "Radiographer", "url": "https://www.healthcareers.nhs.uk/radiographer"}
+    console._print_bot_output({"text": "An answer.", "sources": [source]})
+    printed = capsys.readouterr().out
+    assert "An answer." in printed
+    assert "Source: Radiographer\nhttps://www.healthcareers.nhs.uk/radiographer" in printed
+
+
+class Unreachable(CollectingOutputChannel):
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        raise ConnectionError("the provider is down too")
+
+
+async def test_a_message_that_cannot_be_handled_gets_the_apology_on_its_channel() -> None:
+    """What replaced the Agent.handle_message patch: the channels' own helper."""
+
+    async def lock_store_down(message: UserMessage) -> None:
+        raise ConnectionError("the lock store is down")
+
+    output = CollectingOutputChannel()
+    message = UserMessage("hello", output, "rest:someone", input_channel="rest")
+    assert await handle(lock_store_down, message) is False
+    assert output.messages == [{"recipient_id": "rest:someone", "text": APOLOGY}]
+    unreachable = UserMessage("hello", Unreachable(), "sms:+447700900123", input_channel="sms")
+    assert await handle(lock_store_down, unreachable) is False
+
+
+async def test_a_handled_message_gets_no_apology() -> None:
+    handled: list[str] = []
+
+    async def answer(message: UserMessage) -> None:
+        handled.append(message.text or "")
+
+    output = CollectingOutputChannel()
+    assert await handle(answer, UserMessage("hello", output, "rest:someone")) is True
+    assert (handled, output.messages) == (["hello"], [])
