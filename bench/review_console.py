@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
+from bot.db import now
 from bot.review.app import create_app, domain_intents
 from bot.review.grouping import group
 from bot.review.queries import ConversationLog, Filters
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Filled {total} conversations ({messages} user messages, {events} events) "
             f"in {seconds:.1f} s on {engine.dialect.name}."
         )
-        today = datetime.now(timezone.utc).date()
+        today = now().date()
         week = {"from": (today - timedelta(days=6)).isoformat(), "to": today.isoformat()}
         cases: list[tuple[str, dict[str, str], int]] = [
             ("first page, no filter (baseline)", {}, 1),

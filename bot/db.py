@@ -11,6 +11,11 @@ benchmarks all connect through here, so each gets the same treatment:
 - no bound values in SQL error messages (they end up in logs);
 - PostgreSQL: the session time zone is UTC, as the naive UTC datetimes we store assume; and
   Rasa's pool settings (SQL_POOL_SIZE, SQL_MAX_OVERFLOW, POSTGRESQL_SCHEMA) are honoured.
+
+It also holds the one clock, `now()` (timezone-aware UTC), and `as_stored`, the one conversion
+to what a DateTime column holds: naive UTC, what every row ever written means. The columns stay
+naive: SQLAlchemy's SQLite type drops an offset anyway, so `timezone=True` would mean aware
+values from PostgreSQL and naive ones from SQLite.
 """
 
 from __future__ import annotations
@@ -25,9 +30,22 @@ from sqlalchemy.engine import URL, Engine, make_url
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+def now() -> datetime:
+    """The project's clock: now, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def as_stored(moment: datetime) -> datetime:
+    """`moment` as a DateTime column holds it: naive UTC. A naive `moment` is refused: which
+    zone would it be in?"""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a naive datetime has no time zone to convert from: {moment!r}")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def utcnow() -> datetime:
-    """Now, as the naive UTC datetime every DateTime column holds."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Now as a DateTime column holds it (naive UTC): to write a row or compare with one."""
+    return as_stored(now())
 
 
 def make_engine(url: str | URL, **engine_kwargs: Any) -> Engine:

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +29,7 @@ import jinja2
 import yaml
 from aiohttp import web
 
+from bot.db import now
 from bot.review import auth, charts
 from bot.review.export import build_export
 from bot.review.grouping import REASONS, Group, group
@@ -385,7 +386,7 @@ async def relabel(request: web.Request) -> web.StreamResponse:
 
 
 def _range(request: web.Request) -> tuple[date, date]:
-    today = datetime.now(timezone.utc).date()
+    today = now().date()
     filters = Filters.from_query(request.query)
     end = filters.date_to or today
     start = filters.date_from or end - timedelta(days=29)

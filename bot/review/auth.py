@@ -20,13 +20,14 @@ import logging
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.db import utcnow
 from bot.review.models import LoginAttempt, LoginSession, Trainer
 
 # OWASP Password Storage Cheat Sheet: scrypt N=2^17, r=8, p=1 (128 MiB per hash).
@@ -125,10 +126,6 @@ def _dummy_hash(n: int) -> str:
     return hash_password(secrets.token_hex(16), n=n)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def check_username(username: str) -> str:
     username = username.strip()
     if not username or len(username) > USERNAME_MAX or not username.isprintable():
@@ -153,7 +150,7 @@ def set_trainer(
     if trainer is None:
         session.add(
             Trainer(
-                username=username, password_hash=hash_password(password, n=n), created_at=_now()
+                username=username, password_hash=hash_password(password, n=n), created_at=utcnow()
             )
         )
         return True
@@ -222,7 +219,7 @@ def _wait(session: Session, column: Any, value: str, now: datetime) -> float:
 
 def begin_attempt(session: Session, username: str, address: str) -> tuple[int | None, int]:
     """Record an attempt: (its id, 0) when it may be checked, (None, seconds to wait) if not."""
-    now = _now()
+    now = utcnow()
     username = printable(username.strip(), USERNAME_MAX)
     address = printable(address, 64)
     wait = max(
@@ -280,7 +277,7 @@ def unsign(secret: str, signed: str | None) -> str | None:
 
 def start_session(session: Session, trainer_id: int, secret: str) -> str:
     """A new login session for the trainer; returns the signed cookie value."""
-    now = _now()
+    now = utcnow()
     session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
     token = secrets.token_urlsafe(32)
     session.add(
@@ -304,15 +301,15 @@ def signed_in(session: Session, cookie: str | None, secret: str) -> SignedIn | N
         .join(Trainer, Trainer.id == LoginSession.trainer_id)
         .where(
             LoginSession.token_hash == _token_hash(token),
-            LoginSession.expires_at > _now(),
-            LoginSession.created_at > _now() - SESSION_LIFETIME,
+            LoginSession.expires_at > utcnow(),
+            LoginSession.created_at > utcnow() - SESSION_LIFETIME,
         )
     ).one_or_none()
     if row is None:
         return None
     login, username = row
     # Used now: it lives 30 more minutes, never beyond 8 hours from the login.
-    expires = min(login.created_at + SESSION_LIFETIME, _now() + IDLE_TIMEOUT)
+    expires = min(login.created_at + SESSION_LIFETIME, utcnow() + IDLE_TIMEOUT)
     if abs(expires - login.expires_at) > EXPIRY_STEP:
         login.expires_at = expires
     return SignedIn(login.trainer_id, username, login.csrf_token, login.token_hash)

@@ -113,11 +113,10 @@ def _export(path: Path | None, out: TextIO) -> int:
 
 
 def _report(since: str, path: Path | None, out: TextIO) -> int:
-    from datetime import datetime, timezone
-
+    from bot.db import now
     from bot.review import report
 
-    today = datetime.now(timezone.utc).date()
+    today = now().date()
     found = report.build(_log(), report.parse_since(since, today), today)
     text = report.render_text(found)
     if path is None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 
+from bot.db import now as clock
 from bot.review.queries import Labelled
 from bot.settings import PROJECT_ROOT
 
@@ -65,7 +66,7 @@ class Export:
         )
 
     def yaml(self, now: datetime | None = None) -> str:
-        moment = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+        moment = (now or clock()).strftime("%Y-%m-%d %H:%M UTC")
         lines = [
             f"# Relabelled in the review console; exported {moment}.",
             f"# {self.summary()}.",

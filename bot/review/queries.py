@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, delete, exists, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db import as_stored, utcnow
 from bot.review import auth
 from bot.review import models as review_models
 from bot.review.grouping import Unanswered
@@ -215,10 +216,6 @@ class Labelled:
     text: str
     label: str
     sender_id: str
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -446,7 +443,7 @@ class ConversationLog:
             values: dict[str, Any] = {
                 "reviewed": reviewed,
                 "reviewed_by": by if reviewed else None,
-                "reviewed_at": _now() if reviewed else None,
+                "reviewed_at": utcnow() if reviewed else None,
             }
             self._update(session, conversation_id, values)
 
@@ -509,7 +506,7 @@ class ConversationLog:
                 raise NotFound(message_id)
             message.label = label
             message.labelled_by = by if label else None
-            message.labelled_at = _now() if label else None
+            message.labelled_at = utcnow() if label else None
             return int(message.conversation_id)
 
     def labelled(self) -> list[Labelled]:
@@ -674,7 +671,7 @@ class ConversationLog:
                 .values(
                     label=label,
                     labelled_by=by if label else None,
-                    labelled_at=_now() if label else None,
+                    labelled_at=utcnow() if label else None,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -702,7 +699,7 @@ class ConversationLog:
             if gap_id is None:
                 if not note:
                     raise ValueError("a new content gap needs a note saying what is missing")
-                gap = ContentGap(note=note, created_by=by, created_at=_now())
+                gap = ContentGap(note=note, created_by=by, created_at=utcnow())
                 session.add(gap)
                 session.flush()
                 gap_id = int(gap.id)
@@ -764,7 +761,7 @@ class ConversationLog:
 def _turn(event_id: int, raw: str, messages: dict[int, MessageRow]) -> Turn | None:
     data = json.loads(raw)
     kind = data.get("event")
-    moment = datetime.fromtimestamp(data.get("timestamp") or 0, timezone.utc).replace(tzinfo=None)
+    moment = as_stored(datetime.fromtimestamp(data.get("timestamp") or 0, timezone.utc))
     if kind == "user":
         message = messages.get(event_id)
         return Turn("user", moment, text=data.get("text") or "", message=message)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import jinja2
 
+from bot.db import utcnow
 from bot.review.grouping import REASONS, Group, group
 from bot.review.queries import ConversationLog, Gap
 
@@ -78,7 +79,7 @@ def build(log: ConversationLog, start: date, end: date) -> Report:
         groups=groups[:TOP_GROUPS],
         group_count=len(groups),
         gaps=[g for g in log.gaps(start, end) if g.count],
-        made_at=datetime.now(timezone.utc).replace(tzinfo=None),
+        made_at=utcnow(),
     )
 
 

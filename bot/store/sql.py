@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -72,11 +72,8 @@ class SqlRoleStore:
     @classmethod
     def in_memory(cls) -> SqlRoleStore:
         """An empty store in one shared in-memory SQLite connection, for tests."""
-        engine = create_engine(
-            "sqlite://",
-            future=True,
-            connect_args={"check_same_thread": False},
-            poolclass=StaticPool,
+        engine = make_engine(
+            "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
         )
         return cls(engine=engine)
 

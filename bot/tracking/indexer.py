@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.db import as_stored, now
 from bot.tracking.models import HELPFUL, NOT_HELPFUL, Conversation, Message
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -35,12 +36,7 @@ FEEDBACK_INTENTS = frozenset({"feedback_helpful", "feedback_not_helpful"})
 
 def utc(timestamp: float | None) -> datetime:
     """A Rasa event timestamp (seconds since the epoch) as a naive UTC datetime."""
-    moment = datetime.fromtimestamp(timestamp, timezone.utc) if timestamp else _now()
-    return moment.replace(tzinfo=None)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return as_stored(datetime.fromtimestamp(timestamp, timezone.utc) if timestamp else now())
 
 
 def index_events(

@@ -1,0 +1,45 @@
+"""The one clock (bot.db.now) and the one conversion to what a DateTime column holds."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.db import as_stored, now, utcnow
+from bot.tracking.indexer import utc
+
+LONDON_SUMMER = timezone(timedelta(hours=1))
+
+
+def test_now_is_aware_utc_and_the_current_moment() -> None:
+    before = datetime.now(timezone.utc)
+    moment = now()
+    after = datetime.now(timezone.utc)
+    assert moment.utcoffset() == timedelta(0)
+    assert before <= moment <= after
+
+
+def test_a_stored_moment_is_naive_utc_whatever_zone_it_came_in() -> None:
+    assert as_stored(datetime(2026, 6, 1, 10, 0, tzinfo=LONDON_SUMMER)) == datetime(2026, 6, 1, 9)
+    assert as_stored(datetime(2026, 6, 1, 10, 0, tzinfo=timezone.utc)) == datetime(2026, 6, 1, 10)
+
+
+def test_a_naive_moment_is_refused() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        as_stored(datetime(2026, 6, 1, 10, 0))
+
+
+def test_rows_written_now_mean_what_earlier_rows_meant() -> None:
+    """The earlier code stored datetime.now(timezone.utc) without its zone: so does utcnow."""
+    before = datetime.now(timezone.utc).replace(tzinfo=None)
+    stored = utcnow()
+    after = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert stored.tzinfo is None
+    assert before <= stored <= after
+
+
+def test_a_rasa_timestamp_is_stored_as_its_utc_moment() -> None:
+    assert utc(1_700_000_000.0) == datetime(2023, 11, 14, 22, 13, 20)
+    before = utcnow()
+    assert before <= utc(None) <= utcnow()
