@@ -1,4 +1,6 @@
-"""The project's command line: `python -m bot store load|show|check`."""
+"""The project's command line, `python -m bot COMMAND`: the role store (`store load|show|check`),
+the spaCy pipeline (`nlp build`), `train`, the assistant (`run`, `shell`, `prod`, `web`), the
+review console (`review ...`), `eval`, and the conversation log's schema (`db ...`)."""
 
 from __future__ import annotations
 

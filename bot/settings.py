@@ -1,7 +1,12 @@
-"""The one place that reads the environment.
+"""The one place that reads the project's settings from the environment.
 
-Every other module asks `get_settings()`; nothing reads `os.environ` directly, so a default
-or a secret is defined once and tests can build a `Settings` of their own.
+The databases (role store; conversation log with the console's tables), the role content, the
+console's and the pseudonyms' secrets, the messaging channels and the serving limits. Every
+other module asks `get_settings()` (cached; tests build a `Settings` of their own or clear the
+cache), so a default or a secret is defined once. `Settings.from_env` fails fast: a missing or
+short secret with ENVIRONMENT=production, an unknown ENVIRONMENT or a bad number stops
+start-up. Rasa reads its own variables (SQL_POOL_SIZE, ...), and child processes are handed
+the environment whole.
 """
 
 from __future__ import annotations
@@ -162,7 +167,7 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class ServingSettings:
-    """Serving many users: the production profile (bot/prod.py) and the REST channel's limits."""
+    """Serving many users: the production profile (bot/prod/) and the REST channel's limits."""
 
     # Rasa's lock store, shared by every Rasa instance (redis://[:password@]host:port/db).
     # None: `python -m bot prod` starts a throw-away Redis (refused when ENVIRONMENT=production).
