@@ -1,8 +1,8 @@
 """The console's own tables, kept in the conversation log's database: trainer accounts,
 login sessions, the login audit trail, and the content gaps trainers mark.
 
-New tables are made by `create_all`; none of these adds a column to a table that already
-exists, so an older log gains them without a migration.
+A change to a table here (or in bot.tracking.models) needs a migration: see bot/migrations
+and the README's "Changing a table (migrations)".
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Rasa keeps every event as JSON in its `events` table. Reading that JSON for every list or
 filter would not scale, so the tracker store also keeps these rows up to date as it saves
 (in the same transaction), and the review console queries only them. Trainers' annotations
-(review status, note, tags, an intent label per message) live here too.
+(review status, note, tags, an intent label per message) live here too. The tables are made
+and changed by bot/migrations: a change here needs a revision there.
 """
 
 from __future__ import annotations
