@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import jsonschema
 import pytest
 import rasa
 import rasa.cli.run
@@ -38,7 +39,11 @@ from bot.channels.webhooks import handle
 from bot.tracking.store import MaskingTrackerStore
 
 MASKING_STORE = "bot.tracking.store.MaskingTrackerStore"
-REPLACED = ((RemoteAction, "run"), (Agent, "_create_tracker_store"))
+REPLACED = (
+    (RemoteAction, "run"),
+    (RemoteAction, "_validate_action_result"),
+    (Agent, "_create_tracker_store"),
+)
 
 
 @pytest.fixture
@@ -98,6 +103,39 @@ def test_install_refuses_when_an_attribute_it_replaces_is_gone(
     monkeypatch.delattr(owner, name)
     with pytest.raises(rasa_compat.RasaIncompatible, match=rf"{owner.__name__}\.{name} is not"):
         rasa_compat.install()
+
+
+def test_install_validates_action_answers_with_a_validator_built_once(stock_rasa: None) -> None:
+    rasa_compat.install()
+    assert vars(RemoteAction)["_validate_action_result"] is rasa_compat.validate_action_result
+    action = RemoteAction("action_x", None)
+    answer = {"events": [{"event": "slot", "name": "role", "value": "x"}], "responses": []}
+    assert action._validate_action_result(answer) is True
+    assert action._validate_action_result({"events": []}) is True
+    assert rasa_compat.action_response_validator.cache_info().currsize == 1
+    assert rasa_compat.action_response_validator() is rasa_compat.action_response_validator()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"events": "not a list"},
+        {"events": [{"event": "no_such_event"}]},
+        {"responses": "not a list"},
+        {"events": [{"event": "slot", "name": 1}]},
+    ],
+)
+def test_an_invalid_action_answer_is_refused_as_stock_rasa_refuses_it(
+    stock_rasa: None, answer: dict[str, Any]
+) -> None:
+    action = RemoteAction("action_x", None)
+    with pytest.raises(jsonschema.ValidationError) as stock:
+        action._validate_action_result(answer)
+    rasa_compat.install()
+    with pytest.raises(jsonschema.ValidationError, match="Failed to validate") as ours:
+        action._validate_action_result(answer)
+    assert ours.value.path == stock.value.path
+    assert ours.value.validator == stock.value.validator
 
 
 def closed_port() -> int:
