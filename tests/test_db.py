@@ -1,12 +1,14 @@
-"""The one clock (bot.db.now) and the one conversion to what a DateTime column holds."""
+"""The one engine factory's SQLite pragmas, the one clock (bot.db.now) and the one conversion
+to what a DateTime column holds."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
-from bot.db import as_stored, now, utcnow
+from bot.db import SQLITE_BUSY_TIMEOUT_MS, as_stored, make_engine, now, utcnow
 from bot.tracking.indexer import utc
 
 LONDON_SUMMER = timezone(timedelta(hours=1))
@@ -43,3 +45,14 @@ def test_a_rasa_timestamp_is_stored_as_its_utc_moment() -> None:
     assert utc(1_700_000_000.0) == datetime(2023, 11, 14, 22, 13, 20)
     before = utcnow()
     assert before <= utc(None) <= utcnow()
+
+
+def test_a_sqlite_file_is_opened_with_the_projects_pragmas(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    with engine.connect() as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+        assert pragma("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+    engine.dispose()
