@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -281,24 +281,68 @@ def page_server_command(port: int, rasa_url: str) -> list[str]:
     return [_bin("python"), "-m", "bot", "web", "--port", str(port), "--rasa-url", rasa_url]
 
 
+@dataclass
+class Launched:
+    """A server process started but perhaps not answering yet: `ready()` waits for it."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    ready_url: str
+    name: str
+
+    def ready(self, timeout: float = 60) -> str:
+        wait_until_up(self.ready_url, self.process, self.name, timeout)
+        return self.url
+
+
+@contextmanager
+def _launch(
+    command: list[str],
+    port: int,
+    ready_path: str,
+    name: str,
+    log: tuple[Path | None, str],
+    env: dict[str, str],
+) -> Iterator[Launched]:
+    url = f"http://{HOST}:{port}/"
+    log_dir, log_name = log
+    with ExitStack() as stack:
+        output = None
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            output = stack.enter_context((log_dir / f"{log_name}-{port}.log").open("wb"))
+        process = stack.enter_context(_process(command, output, env))
+        yield Launched(process, url, url + ready_path, name)
+
+
+def launch_page_server(
+    port: int, rasa_url: str, log_dir: Path | None = None
+) -> AbstractContextManager[Launched]:
+    """Start the careers page server (bot/web); `.ready()` waits until it answers."""
+    command = page_server_command(port, rasa_url)
+    return _launch(command, port, "", "the careers page server", (log_dir, "web"), base_env())
+
+
+def review_console_command(port: int) -> list[str]:
+    return [_bin("python"), "-m", "bot", "review", "serve", "--port", str(port)]
+
+
+def launch_review_console(
+    port: int, log_dir: Path | None = None, extra_env: dict[str, str] | None = None
+) -> AbstractContextManager[Launched]:
+    """Start the trainers' review console (bot/review); `.ready()` waits until it answers."""
+    env = {**base_env(), **(extra_env or {})}
+    command = review_console_command(port)
+    return _launch(command, port, "login", "the review console", (log_dir, "review"), env)
+
+
 @contextmanager
 def page_server(
     port: int, rasa_url: str, log_dir: Path | None = None, timeout: float = 60
 ) -> Iterator[str]:
     """Run the careers page server (bot/web) until the block ends; yields the page's URL."""
-    url = f"http://{HOST}:{port}/"
-    with ExitStack() as stack:
-        log = None
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            log = stack.enter_context((log_dir / f"web-{port}.log").open("wb"))
-        web = stack.enter_context(_process(page_server_command(port, rasa_url), log, base_env()))
-        wait_until_up(url, web, "the careers page server", timeout)
-        yield url
-
-
-def review_console_command(port: int) -> list[str]:
-    return [_bin("python"), "-m", "bot", "review", "serve", "--port", str(port)]
+    with launch_page_server(port, rasa_url, log_dir) as launched:
+        yield launched.ready(timeout)
 
 
 @contextmanager
@@ -309,16 +353,8 @@ def review_console(
     timeout: float = 60,
 ) -> Iterator[str]:
     """Run the trainers' review console (bot/review) until the block ends; yields its URL."""
-    url = f"http://{HOST}:{port}/"
-    env = {**base_env(), **(extra_env or {})}
-    with ExitStack() as stack:
-        log = None
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            log = stack.enter_context((log_dir / f"review-{port}.log").open("wb"))
-        console = stack.enter_context(_process(review_console_command(port), log, env))
-        wait_until_up(f"{url}login", console, "the review console", timeout)
-        yield url
+    with launch_review_console(port, log_dir, extra_env) as launched:
+        yield launched.ready(timeout)
 
 
 EXAMPLE = '{"sender": "me", "message": "What does an assistant practitioner do?"}'
@@ -335,11 +371,13 @@ def run_forever(ports: Ports | None = None) -> int:
     print("Starting the action server and the Rasa server (loading the model takes a while) ...")
     with stop_on_signals():
         try:
+            # The page and the console start while Rasa loads its model, not after it.
             with (
+                launch_page_server(ports.web, f"http://{HOST}:{ports.rasa}") as page,
+                launch_review_console(ports.review) as review,
                 assistant(ports) as running,
-                page_server(ports.web, running.rasa_url) as page_url,
-                review_console(ports.review) as review_url,
             ):
+                page_url, review_url = page.ready(), review.ready()
                 print(
                     f"\nReady. The careers page with the chat widget is on {page_url}\n"
                     f"The assistant is listening on {running.rasa_url}\n"
