@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help venv npm system store train run run-prod shell review test eval bench bench-scale lint format lock clean
+.PHONY: help venv npm system store train run run-prod shell review test test-fast eval bench bench-scale lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,10 @@ format: venv ## apply ruff's fixes and formatting
 
 test: venv system npm lint train ## set up and run every test
 	$(PY) -m pytest
+
+# The markers are set in tests/conftest.py from the fixtures each test uses.
+test-fast: venv ## the tests that need no server, browser or trained model (about a minute)
+	$(PY) -m pytest -m "not (model or server or browser or postgres)"
 
 eval: train ## answer-quality pass rates over REST (tests/conversations); URL=... for a running one
 	$(PY) -m bot eval $(if $(URL),--url $(URL))

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import serve
 from bot.settings import PROJECT_ROOT
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 OUR_MESSAGES = [
     "hello",

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.settings import PROJECT_ROOT
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 READY = "Ready."
 PORTS = ("RASA_PORT", "ACTIONS_PORT", "WEB_PORT", "REVIEW_PORT")

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.prod.cluster import Cluster, Layout, nginx_config, nginx_service, production
 from bot.prod.processes import Service
 from bot.settings import PROJECT_ROOT, Settings
-from tests.scale.client import say
-from tests.scale.load import MESSAGES
-from tests.servers import free_port
+from tests.support.http import say
+from tests.support.load import MESSAGES
+from tests.support.servers import free_port
 
 LOG_DIR = PROJECT_ROOT / "var" / "prod" / "bench-logs"
 # Everything comes from 127.0.0.1: no rate limit for the benchmark.

@@ -1,68 +1,47 @@
-"""Shared fixtures: the real content, role stores on SQLite and on a real PostgreSQL server."""
+"""Every folder's fixtures come from the one toolkit (tests/support/fixtures.py); this file
+also marks each test with what it needs, so `make test-fast` can leave out the slow tier."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from bot.settings import PROJECT_ROOT, get_settings
-from bot.store import Content, SqlRoleStore, get_store, read_content
-from tests.servers import postgres_server
+pytest_plugins = ["tests.support.fixtures"]
 
-SEED_PAGE = PROJECT_ROOT.parent / "shared" / "seed" / "radiography-assistants.txt"
-
-
-@pytest.fixture(scope="session")
-def content() -> Content:
-    return read_content(PROJECT_ROOT / "data" / "roles")
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database URL on each backend the store supports."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'roles.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    # Each test gets an empty database: drop what an earlier test loaded.
-    from bot.store.models import Base
-
-    store = SqlRoleStore(url)
-    Base.metadata.drop_all(store.engine)
-    store.engine.dispose()
-    return url
+# The fixtures that need each mark's resource: a test using one, directly or through another
+# fixture (pytest lists them all in item.fixturenames), gets the mark.
+NEEDS = {
+    "model": {"model"},
+    "server": {
+        "assistant",
+        "altered",
+        "cluster",
+        "live",
+        "page_url",
+        "unanswered_console",
+        "redis",
+    },
+    "browser": {"browser"},
+    "postgres": {"postgres_server", "cluster"},
+}
+# Whole modules whose tests start processes of their own (`python -m bot run`, `rasa test`).
+MODULE_NEEDS = {
+    "tests/scale/test_shutdown.py": {"server"},
+}
 
 
-@pytest.fixture
-def loaded_store(store_url: str, content: Content) -> Iterator[SqlRoleStore]:
-    store = SqlRoleStore(store_url)
-    store.load(content)
-    yield store
-    store.engine.dispose()
+def needs(item: pytest.Item) -> set[str]:
+    used = set(getattr(item, "fixturenames", ()))
+    path = item.path.relative_to(item.config.rootpath).as_posix()
+    found = {mark for mark, fixtures in NEEDS.items() if used & fixtures}
+    found |= MODULE_NEEDS.get(path, set())
+    # A test parametrised over the backends asks for the server only in its "postgresql" case.
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "postgresql" in callspec.params.values():
+        found.add("postgres")
+    return found
 
 
-@pytest.fixture
-def memory_store(content: Content) -> SqlRoleStore:
-    """An in-memory SQLite store holding the real content: what action tests hand an action."""
-    store = SqlRoleStore.in_memory()
-    store.load(content)
-    return store
-
-
-@pytest.fixture
-def configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """Point the settings (and so get_store) at a fresh SQLite file for this test."""
-    url = f"sqlite:///{tmp_path / 'configured.db'}"
-    monkeypatch.setenv("ROLE_STORE_URL", url)
-    get_settings.cache_clear()
-    get_store.cache_clear()
-    yield url
-    get_settings.cache_clear()
-    get_store.cache_clear()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark in sorted(needs(item)):
+            item.add_marker(getattr(pytest.mark, mark))

@@ -2,8 +2,9 @@
 
 Rasa's own way to scale out: stateless Rasa servers that share a SQL tracker store
 (PostgreSQL) and a Redis lock store, with action servers beside them, behind a load balancer
-(nginx). PostgreSQL and Redis are started here, with throw-away data under var/prod/, only
-when TRACKER_STORE_URL (a server database) and LOCK_STORE_URL are not given.
+(nginx). PostgreSQL and Redis are started here, with throw-away data (Redis's under var/prod/,
+PostgreSQL's in a temporary folder of its own: bot.prod.processes.PostgreSQL), only when
+TRACKER_STORE_URL (a server database) and LOCK_STORE_URL are not given.
 """
 
 from __future__ import annotations
@@ -104,18 +105,6 @@ class Cluster:
 def needs_server_database(url: str) -> bool:
     """SQLite (the default) cannot be shared by several servers: start PostgreSQL instead."""
     return make_url(url).get_backend_name() == "sqlite"
-
-
-def server_data_directory() -> Path:
-    """A throw-away folder for PostgreSQL's data, outside the checkout.
-
-    PostgreSQL runs as the postgres user when we are root: it could not reach a folder under a
-    checkout that lives in a 0700 home directory (/root/...), so its data goes under the
-    system's temporary folder instead, in a folder it may enter.
-    """
-    directory = Path(tempfile.mkdtemp(prefix="careers-postgres-"))
-    directory.chmod(0o755)
-    return directory
 
 
 def check_production(settings: Settings) -> None:
@@ -234,10 +223,8 @@ def production(
         tracker_url = settings.tracker_store_url
         postgres = None
         if needs_server_database(tracker_url):
-            postgres_dir = server_data_directory()
-            stack.callback(shutil.rmtree, postgres_dir, ignore_errors=True)
-            postgres = PostgreSQL(postgres_dir / "postgres", layout.postgres, log_dir)
-            stack.callback(postgres.service.stop)
+            postgres = PostgreSQL(layout.postgres, log_dir)
+            stack.callback(postgres.remove)
             postgres.create()
             tracker_url = postgres.url
         lock_url = settings.serving.lock_store_url

@@ -13,10 +13,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot import serve
@@ -57,8 +59,10 @@ class Service:
         env: dict[str, str] | None = None,
         stop_signal: int = signal.SIGTERM,
         start_timeout: float = 120,
+        cwd: Path = PROJECT_ROOT,
     ) -> None:
         self.name = name
+        self.cwd = cwd
         self.command = command
         self.log_path = log_path
         self.ready = ready
@@ -79,7 +83,7 @@ class Service:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
-                cwd=PROJECT_ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -170,20 +174,27 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 class PostgreSQL:
-    """A throw-away cluster in `directory`, trusting 127.0.0.1 (as tests/servers.py).
+    """A throw-away cluster on 127.0.0.1 trusting local connections: the one launcher, used by
+    `make run-prod` and by the tests.
 
-    It keeps its data across `service.stop()` and `service.start()`, as a database server that
-    goes down and comes back does.
+    Its data lives in a new folder under the system's temporary directory, never under the
+    checkout: as root, PostgreSQL runs as the postgres user, who cannot enter a checkout in a
+    0700 home (/root/...) or a `mktemp -d` folder. Its programs also run from that folder, so
+    no working directory it cannot enter is inherited. It keeps its data across
+    `service.stop()` and `service.start()`, as a database server that goes down and comes
+    back does; `remove()` stops it and deletes the data.
     """
 
     DATABASE = "careers"
     USER = "careers"
 
-    def __init__(self, directory: Path, port: int, log_dir: Path) -> None:
-        self.directory = directory
+    def __init__(self, port: int, log_dir: Path) -> None:
         self.port = port
         self.bindir = postgres_bindir()
-        self.data = directory / "data"
+        self.directory = Path(tempfile.mkdtemp(prefix="careers-postgres-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        self.data = self.directory / "data"
         command = [
             str(self.bindir / "postgres"),
             "-D",
@@ -193,30 +204,34 @@ class PostgreSQL:
             "-h",
             HOST,
             "-k",
-            str(directory),
+            str(self.directory),
             "-c",
             "max_connections=300",
+            # No fsync: the data is thrown away, and a clean stop still writes everything.
+            "-F",
         ]
         # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every pooled client.
         self.service = Service(
             "postgres",
             _as_postgres(command),
-            log_path=log_dir / "postgres.log",
+            log_path=log_dir / f"postgres-{port}.log",
             ready=self._ready,
             stop_signal=signal.SIGINT,
             start_timeout=60,
+            cwd=self.directory,
         )
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg2://{self.USER}@{HOST}:{self.port}/{self.DATABASE}"
+        return self.database_url(self.DATABASE)
+
+    def database_url(self, database: str) -> str:
+        return f"postgresql+psycopg2://{self.USER}@{HOST}:{self.port}/{database}"
 
     def create(self) -> None:
         """initdb, start, create the database."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.directory, "postgres", "postgres")
-        subprocess.run(
+        self._run(
+            "initdb",
             _as_postgres(
                 [
                     str(self.bindir / "initdb"),
@@ -230,11 +245,14 @@ class PostgreSQL:
                     "--no-sync",
                 ]
             ),
-            check=True,
-            capture_output=True,
         )
         self.service.start()
-        subprocess.run(
+        self.create_database(self.DATABASE)
+
+    def create_database(self, name: str) -> str:
+        """Another empty database in the cluster; returns its URL."""
+        self._run(
+            "createdb",
             [
                 str(self.bindir / "createdb"),
                 "-h",
@@ -243,11 +261,20 @@ class PostgreSQL:
                 str(self.port),
                 "-U",
                 self.USER,
-                self.DATABASE,
+                name,
             ],
-            check=True,
-            capture_output=True,
         )
+        return self.database_url(name)
+
+    def remove(self) -> None:
+        self.service.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _run(self, name: str, command: list[str]) -> None:
+        """Run one of PostgreSQL's programs; its error output is the exception's message."""
+        result = subprocess.run(command, cwd=self.directory, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{name} failed (exit {result.returncode}): {result.stderr.strip()}")
 
     def _ready(self, service: Service, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -256,12 +283,24 @@ class PostgreSQL:
                 raise RuntimeError(f"PostgreSQL exited while starting (see {service.log_path})")
             ready = subprocess.run(
                 [str(self.bindir / "pg_isready"), "-q", "-h", HOST, "-p", str(self.port)],
+                cwd=self.directory,
                 check=False,
             )
             if ready.returncode == 0:
                 return
             time.sleep(0.2)
         raise TimeoutError(f"PostgreSQL was not ready on port {self.port} within {timeout} s")
+
+
+@contextmanager
+def throwaway_postgres(port: int, log_dir: Path) -> Iterator[PostgreSQL]:
+    """A throw-away PostgreSQL, created, running until the block ends, then removed."""
+    server = PostgreSQL(port, log_dir)
+    try:
+        server.create()
+        yield server
+    finally:
+        server.remove()
 
 
 # --- Redis ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from actions.fallback import ActionDefaultFallback
 from actions.feedback import FEEDBACK_BUTTONS
 from bot.store import SqlRoleStore
 from bot.store.retrieval import FactIndex, pick_facts
-from tests.actions.conftest import run, tracker
+from tests.support.actions import run, tracker
 
 URL = (
     "http://www.nhscareers.nhs.uk/explore-by-career/wider-healthcare-team/"

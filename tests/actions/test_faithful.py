@@ -9,7 +9,7 @@ import pytest
 
 from actions.answers import ActionAnswerTopic, ActionCompareRoles, ActionNotOnPage
 from bot.store import TOPICS, SqlRoleStore
-from tests.actions.conftest import run, tracker
+from tests.support.actions import run, tracker
 
 INTENTS = {topic: f"ask_{topic}" for topic in TOPICS}
 # What an action may say around the facts: none of it states anything about a role.

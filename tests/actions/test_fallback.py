@@ -4,7 +4,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
 from actions.fallback import ActionAskAffirmation, ActionAskRephrase
 from bot.store import SqlRoleStore
-from tests.actions.conftest import run, tracker
+from tests.support.actions import run, tracker
 
 
 async def test_did_you_mean_offers_the_likeliest_intents_with_the_role(

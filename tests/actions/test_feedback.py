@@ -4,7 +4,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.feedback import THANKS, ActionRecordFeedback
-from tests.actions.conftest import run, tracker
+from tests.support.actions import run, tracker
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels import botframework, facebook, slack, telegram, twilio
 from bot.settings import BotFrameworkSettings
-from tests.channels import clients
-from tests.channels.fakes import (
+from tests.support import providers as clients
+from tests.support.fakes import (
     KEY_ID,
     bot_connector_token,
     fake_providers,

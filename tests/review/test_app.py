@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.review.app import LOG
 from bot.review.queries import Filters
-from tests.review.conftest import PASSWORD, csrf_token, fill, find, log_in
+from tests.support.review import PASSWORD, csrf_token, fill, find, log_in
 
 PUBLIC = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login")}
 

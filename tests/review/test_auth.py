@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,7 +15,8 @@ from bot.review.models import LoginAttempt, LoginSession
 from bot.review.queries import ConversationLog
 from bot.settings import MissingSecret, Settings
 from bot.store.sql import make_engine
-from tests.review.conftest import SECRET
+from tests.support.review import SECRET
+from tests.support.servers import bot_command
 
 
 def test_passwords_are_salted_scrypt_hashes_at_owasps_cost() -> None:
@@ -65,13 +63,13 @@ def test_session_cookies_are_signed_and_expire(log: ConversationLog) -> None:
 
 def test_add_user_reads_the_password_from_stdin(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "review", "add-user", "maria", "--password-stdin"],
+    done = bot_command(
+        "review",
+        "add-user",
+        "maria",
+        "--password-stdin",
+        env={"TRACKER_STORE_URL": url},
         input="a good long password\n",
-        env={**os.environ, "TRACKER_STORE_URL": url},
-        cwd=settings_module.PROJECT_ROOT,
-        capture_output=True,
-        text=True,
     )
     assert (done.returncode, done.stdout) == (0, "Created trainer 'maria'.\n")
     log = ConversationLog(make_engine(url))
@@ -106,20 +104,8 @@ def test_production_needs_a_real_secret() -> None:
 
 
 def test_the_console_will_not_start_in_production_without_a_secret(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "production",
-        "TRACKER_STORE_URL": f"sqlite:///{tmp_path}/l.db",
-    }
-    env.pop("REVIEW_SECRET", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "review", "serve", "--port", "1"],
-        env=env,
-        cwd=settings_module.PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {"ENVIRONMENT": "production", "TRACKER_STORE_URL": f"sqlite:///{tmp_path}/l.db"}
+    done = bot_command("review", "serve", "--port", "1", env=env, unset=("REVIEW_SECRET",))
     assert done.returncode == 1
     assert "REVIEW_SECRET" in done.stderr
 
@@ -164,7 +150,7 @@ class Clock:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.now = datetime.now(timezone.utc).replace(tzinfo=None)
-        monkeypatch.setattr(auth, "_now", lambda: self.now)
+        monkeypatch.setattr(auth, "utcnow", lambda: self.now)
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
@@ -278,13 +264,7 @@ def test_environment_accepts_only_its_known_values(tmp_path: Path) -> None:
             Settings.from_env({"ENVIRONMENT": typo})
     assert Settings.from_env({"ENVIRONMENT": " Local "}).environment == "local"
     assert Settings.from_env({}).environment == "local"
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "review", "serve", "--port", "1"],
-        env={**os.environ, "ENVIRONMENT": "prod", "TRACKER_STORE_URL": f"sqlite:///{tmp_path}/l"},
-        cwd=settings_module.PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {"ENVIRONMENT": "prod", "TRACKER_STORE_URL": f"sqlite:///{tmp_path}/l"}
+    done = bot_command("review", "serve", "--port", "1", env=env)
     assert done.returncode == 1
     assert "ENVIRONMENT must be one of local, production, not 'prod'" in done.stderr

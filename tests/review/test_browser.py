@@ -10,19 +10,17 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.review.conftest import PASSWORD, TRAINER, Live
-from tests.tracking.helpers import assert_nothing_personal
+from tests.support.browser import console_page, record_dialogs
+from tests.support.review import PASSWORD, TRAINER, Live
+from tests.support.tracking import assert_nothing_personal
 
 
 @pytest.fixture
 def page(browser: Browser, live: Live) -> Iterator[Page]:
-    context = browser.new_context(base_url=live.console_url)
-    found = context.new_page()
-    found.set_default_timeout(15_000)
-    yield found
-    context.close()
+    with console_page(browser, live.console_url) as found:
+        yield found
 
 
 def log_in(page: Page, password: str = PASSWORD) -> None:
@@ -130,13 +128,7 @@ def test_a_form_without_its_csrf_token_is_refused(page: Page, live: Live) -> Non
 
 
 def test_a_script_in_a_message_stays_inert(page: Page, live: Live) -> None:
-    dialogs: list[Dialog] = []
-
-    def record(dialog: Dialog) -> None:
-        dialogs.append(dialog)
-        dialog.dismiss()
-
-    page.on("dialog", record)
+    dialogs = record_dialogs(page)
     log_in(page)
     page.goto("/?q=xss")
     expect(page.locator("tr[data-sender] td").nth(1)).to_contain_text("<script>window.__xss")

@@ -15,18 +15,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from bot.review import report
 from bot.review.queries import ConversationLog
 from bot.store.sql import make_engine
-from tests.review.conftest import (
-    PASSWORD,
-    SCREENSHOTS,
-    TRAINER,
-    UNANSWERED_THIS_WEEK,
-    run_axe,
-)
+from tests.support.browser import SCREENSHOTS, console_page, record_dialogs, run_axe
+from tests.support.review import PASSWORD, TRAINER, UNANSWERED_THIS_WEEK
 
 PAY = [
     "what pay band is an assistant practitioner",
@@ -37,13 +32,10 @@ PAY = [
 
 @pytest.fixture
 def page(browser: Browser, unanswered_console: str) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=unanswered_console, viewport={"width": 1280, "height": 900}
-    )
-    found = context.new_page()
-    found.set_default_timeout(15_000)
-    yield found
-    context.close()
+    with console_page(
+        browser, unanswered_console, viewport={"width": 1280, "height": 900}
+    ) as found:
+        yield found
 
 
 def log_in(page: Page, path: str = "/unanswered") -> None:
@@ -59,13 +51,7 @@ def group(page: Page, number: int) -> Locator:
 
 
 def test_the_page_groups_what_was_not_answered(page: Page) -> None:
-    dialogs: list[Dialog] = []
-
-    def record(dialog: Dialog) -> None:
-        dialogs.append(dialog)
-        dialog.dismiss()
-
-    page.on("dialog", record)
+    dialogs = record_dialogs(page)
     log_in(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Unanswered")
     total = len(UNANSWERED_THIS_WEEK)

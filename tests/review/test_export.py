@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
 from bot.review.export import build_export, normalise
 from bot.review.queries import ConversationLog, Labelled
-from bot.settings import PROJECT_ROOT
 from bot.store.sql import make_engine
-from tests.review.conftest import fill, find
+from tests.support.review import fill, find
+from tests.support.servers import bot_command
 
 
 def labelled(text: str, label: str = "ask_training") -> Labelled:
@@ -65,13 +62,7 @@ async def test_the_export_command(tmp_path: Path) -> None:
     log.set_label(message.id, "ask_training", "trainer")
     log.engine.dispose()
     out = tmp_path / "relabelled.yml"
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "review", "export", "--out", str(out)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "TRACKER_STORE_URL": url},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = bot_command("review", "export", "--out", str(out), env={"TRACKER_STORE_URL": url})
+    assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"Wrote {out}: 1 example(s) for 1 intent(s)")
     assert "- roughly how many months is the AP course" in out.read_text()

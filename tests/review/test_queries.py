@@ -8,15 +8,13 @@ from datetime import date, timedelta
 import pytest
 
 from bot.review.queries import ConversationLog, Filters, NotFound
-from bot.store.sql import make_engine
-from tests.review.conftest import fill, find, name_of
+from tests.support.review import console_log, fill, find, name_of
 
 
 @pytest.fixture
 async def log(log_url: str) -> AsyncIterator[ConversationLog]:
     await fill(log_url)
-    found = ConversationLog(make_engine(log_url))
-    found.create_tables()
+    found = console_log(log_url)
     yield found
     found.engine.dispose()
 

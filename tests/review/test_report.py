@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,8 +10,8 @@ import pytest
 
 from bot.review import report
 from bot.review.queries import ConversationLog
-from bot.settings import PROJECT_ROOT
-from tests.review.conftest import fill_unanswered
+from tests.support.review import fill_unanswered
+from tests.support.servers import bot_command
 
 TODAY = date.today()
 
@@ -79,21 +76,14 @@ def test_since() -> None:
 async def test_the_command(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
     await fill_unanswered(url)
-    env = {**os.environ, "TRACKER_STORE_URL": url}
-    command = [sys.executable, "-m", "bot", "review", "report"]
+    env = {"TRACKER_STORE_URL": url}
     out = tmp_path / "report.html"
-    done = subprocess.run(
-        [*command, "--since", "7d", "--out", str(out)],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    done = bot_command("review", "report", "--since", "7d", "--out", str(out), env=env)
+    assert done.returncode == 0, done.stderr
     assert done.stdout == f"Wrote {out} and {out.with_suffix('.txt')}.\n"
     assert out.read_text().startswith("<!doctype html>")
     assert "Conversations:      11" in out.with_suffix(".txt").read_text()
-    printed = subprocess.run(
-        [*command, "--since", "1w"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
-    )
+    printed = bot_command("review", "report", "--since", "1w", env=env)
     assert printed.returncode == 0 and "Answered:           10%" in printed.stdout
-    bad = subprocess.run(
-        [*command, "--since", "soon"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
-    )
+    bad = bot_command("review", "report", "--since", "soon", env=env)
     assert bad.returncode == 1 and "--since is a number of days" in bad.stderr

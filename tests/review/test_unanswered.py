@@ -16,8 +16,13 @@ from sqlalchemy import inspect
 
 from bot.review.grouping import Unanswered, group
 from bot.review.queries import EVENTS_ACTION_INDEX, ConversationLog, NotFound
-from bot.store.sql import make_engine
-from tests.review.conftest import UNANSWERED_THIS_WEEK, csrf_token, fill_unanswered, log_in
+from tests.support.review import (
+    UNANSWERED_THIS_WEEK,
+    console_log,
+    csrf_token,
+    fill_unanswered,
+    log_in,
+)
 
 TODAY = date.today()
 WEEK = (TODAY - timedelta(days=6), TODAY)
@@ -32,8 +37,7 @@ PAY = {
 async def filled(log_url: str) -> AsyncIterator[ConversationLog]:
     """fill_unanswered's log, on SQLite and on PostgreSQL."""
     await fill_unanswered(log_url)
-    found = ConversationLog(make_engine(log_url))
-    found.create_tables()
+    found = console_log(log_url)
     yield found
     found.engine.dispose()
 

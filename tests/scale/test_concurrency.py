@@ -7,17 +7,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.prod.cluster import Cluster
-from tests.scale.client import (
-    Reply,
+from tests.support.cluster import (
     access_log_size,
     check_well_formed,
     engine,
-    say,
     served_by,
     stored_events,
     user_texts,
 )
-from tests.scale.load import MESSAGES, converse
+from tests.support.http import Reply, say
+from tests.support.load import MESSAGES, converse
 
 CONVERSATIONS = 50
 

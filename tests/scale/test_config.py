@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from bot import serve
 from bot.channels.rest import BadRequest, clean_text, parse_body
 from bot.prod import nginx
 from bot.prod.cluster import Layout, check_production, nginx_config, serving_env
-from bot.settings import MissingSecret, ServingSettings, Settings
+from bot.settings import PROJECT_ROOT, MissingSecret, ServingSettings, Settings
 
 SECRET = "s" * 40
 
@@ -222,27 +227,41 @@ def test_the_kubernetes_manifests_have_the_same_shape_as_run_prod() -> None:
     assert "password" not in json.dumps(list(objects.values())).lower()
 
 
-def test_the_migration_job_calls_a_function_that_exists() -> None:
-    job = manifests()[("Job", "careers-create-tables")]
-    code = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
-    assert "create_tracker_tables(get_settings().tracker_store_url)" in code
-    compile(code, "migrate-job", "exec")
-    from bot.prod.cluster import create_tracker_tables
+# What the test below runs in the clone: the launcher, a query, where the data was.
+IN_THE_CLONE = """
+from pathlib import Path
+from sqlalchemy import create_engine, text
+from bot.prod.processes import free_port, throwaway_postgres
 
-    assert callable(create_tracker_tables)
+with throwaway_postgres(free_port(), Path("logs")) as server:
+    engine = create_engine(server.url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()
+    print(server.data)
+"""
 
 
-def test_run_prods_postgresql_keeps_its_data_outside_the_checkout() -> None:
-    """PostgreSQL runs as the postgres user when we are root: it could not enter a checkout
-    under a 0700 home directory, so its data goes under the system's temporary folder."""
-    import shutil
-
-    from bot.prod.cluster import server_data_directory
-    from bot.settings import PROJECT_ROOT
-
-    directory = server_data_directory()
+@pytest.mark.postgres
+def test_the_postgresql_launcher_works_from_a_checkout_postgres_cannot_enter() -> None:
+    """As root, PostgreSQL runs as the postgres user, who cannot enter a checkout in a 0700
+    folder (a home such as /root, a `mktemp -d`): its data and working directory are elsewhere."""
+    outer = Path(tempfile.mkdtemp(prefix="careers-0700-"))
     try:
-        assert not directory.resolve().is_relative_to(PROJECT_ROOT.resolve())
-        assert directory.stat().st_mode & 0o755 == 0o755
+        outer.chmod(0o700)
+        checkout = outer / "checkout"
+        subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(checkout)], check=True)
+        result = subprocess.run(
+            [sys.executable, "-c", IN_THE_CLONE],
+            cwd=checkout,
+            env={**serve.base_env(), "PYTHONPATH": str(checkout)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        data = Path(result.stdout.strip().splitlines()[-1])
+        assert not data.is_relative_to(outer)
+        assert not data.exists()  # thrown away when the block ended
     finally:
-        shutil.rmtree(directory)
+        shutil.rmtree(outer, ignore_errors=True)

@@ -7,9 +7,14 @@ import uuid
 
 from bot.channels.replies import APOLOGY
 from bot.prod.cluster import Cluster
-from tests.scale.client import check_well_formed, engine, stored_events, user_texts
-from tests.scale.conftest import whole_again
-from tests.scale.load import MESSAGES, converse
+from tests.support.cluster import (
+    check_well_formed,
+    engine,
+    stored_events,
+    user_texts,
+    whole_again,
+)
+from tests.support.load import MESSAGES, converse
 
 CONVERSATIONS = 20
 

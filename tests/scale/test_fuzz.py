@@ -1,11 +1,10 @@
-"""Random text, JSON and bytes at the REST channel of one running assistant (bot.serve, as
+"""Random text, JSON and bytes at the REST channel of the session's assistant (bot.serve, as
 `make run` starts it), and random strings at the role store's read API: no 500, no crash."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,7 @@ from hypothesis import strategies as st
 from bot import serve
 from bot.channels.rest import MAX_SENDER_LENGTH, clean_text
 from bot.store import TOPICS, SqlRoleStore
-from tests.scale.client import post_raw, say
-from tests.scale.conftest import ARTIFACTS
-from tests.servers import free_port
+from tests.support.http import post_raw, say
 
 FUZZ = settings(
     max_examples=150,
@@ -44,15 +41,12 @@ SENDERS = st.sampled_from(["fuzz-a", "fuzz-b"]) | st.text(max_size=MAX_SENDER_LE
 
 
 @pytest.fixture(scope="module")
-def single(model: Path, postgres_url: str) -> Iterator[serve.Running]:
-    """One assistant, as `make run` starts it, logging to a throw-away PostgreSQL."""
-    ports = serve.Ports(rasa=free_port(), actions=free_port())
-    with serve.assistant(
-        ports, model=model, log_dir=ARTIFACTS, extra_env={"TRACKER_STORE_URL": postgres_url}
-    ) as running:
-        yield running
-        for name, process in running.processes.items():
-            assert process.poll() is None, f"{name} crashed during the fuzzing"
+def single(assistant: serve.Running) -> Iterator[serve.Running]:
+    """The session's assistant (bot.serve, as `make run` starts it), which logs to PostgreSQL:
+    the database that refuses a NUL."""
+    yield assistant
+    for name, process in assistant.processes.items():
+        assert process.poll() is None, f"{name} crashed during the fuzzing"
 
 
 def valid_sender(sender: Any) -> bool:

@@ -17,19 +17,18 @@ from bot.channels.rest import too_long_reply
 from bot.prod import nginx
 from bot.prod.cluster import Cluster, Layout, nginx_config, nginx_service
 from bot.settings import Settings
-from tests.scale.client import (
-    WEBHOOK,
-    Reply,
+from tests.support.cluster import (
+    API_TOKEN,
+    ARTIFACTS,
+    access_log_size,
     engine,
-    post_raw,
-    request,
-    say,
+    served_by,
     stored_events,
     user_texts,
 )
-from tests.scale.conftest import API_TOKEN, ARTIFACTS
-from tests.servers import free_port
-from tests.web.test_socketio import Client
+from tests.support.http import WEBHOOK, Reply, post_raw, request, say
+from tests.support.servers import free_port
+from tests.support.sockets import Client
 
 SECURITY_HEADERS = [
     "X-Content-Type-Options",
@@ -52,12 +51,12 @@ def assert_security_headers(reply: Reply) -> None:
 
 def test_the_http_api_needs_the_token(cluster: Cluster) -> None:
     instance = cluster.rasa_url(0)
-    assert request(instance, "GET", "/status").status == 401
-    assert request(instance, "GET", "/status?token=" + "0" * 64).status == 401
-    assert request(instance, "GET", "/conversations/x/tracker").status == 401
-    assert request(instance, "GET", f"/status?token={API_TOKEN}").status == 200
+    assert request(instance + "/status").status == 401
+    assert request(instance + "/status?token=" + "0" * 64).status == 401
+    assert request(instance + "/conversations/x/tracker").status == 401
+    assert request(instance + f"/status?token={API_TOKEN}").status == 200
     # nginx does not route the API at all: it is for operators on the instances' ports.
-    through_nginx = request(cluster.public_url, "GET", f"/status?token={API_TOKEN}")
+    through_nginx = request(cluster.public_url + f"/status?token={API_TOKEN}")
     assert through_nginx.status == 404
     # The token is in no command line (`ps` shows those to everyone on the machine).
     for service in cluster.rasa:
@@ -150,7 +149,7 @@ def test_control_characters_are_dropped_not_stored(cluster: Cluster) -> None:
 def test_every_response_has_the_security_headers(
     cluster: Cluster, method: str, path: str, body: bytes | None, served_by: str
 ) -> None:
-    reply = request(cluster.public_url, method, path, body)
+    reply = request(cluster.public_url + path, method, body)
     assert reply.status in (200, 404), reply
     assert_security_headers(reply)
     csp = reply.header_values("Content-Security-Policy")[0]
@@ -191,14 +190,14 @@ def test_the_rate_limit_is_per_client_address(
     limited = replace(settings, serving=replace(settings.serving, rate_limit=2, rate_burst=3))
     layout = replace(cluster.layout, public=free_port(), actions_proxy=free_port())
     url = another_nginx(extra_nginx_config(limited, layout, cluster))
-    replies = [request(url, "GET", "/webhooks/rest/") for _ in range(20)]
+    replies = [request(url + "/webhooks/rest/") for _ in range(20)]
     statuses = [reply.status for reply in replies]
     assert statuses[:4] == [200] * 4  # the burst
     assert statuses.count(429) >= 10
     for reply in replies:
         assert_security_headers(reply)
     # The page is not behind the chat limit.
-    assert request(url, "GET", "/").status == 200
+    assert request(url + "/").status == 200
 
 
 def test_no_instance_answering_gets_the_apology_from_nginx(
@@ -216,6 +215,7 @@ def test_no_instance_answering_gets_the_apology_from_nginx(
 
 def test_socketio_conversations_stay_on_one_instance(cluster: Cluster) -> None:
     """Long-polling is many requests per session; nginx keeps a client on one instance."""
+    since = access_log_size(cluster)
 
     async def chat() -> list[str]:
         client = Client()
@@ -231,3 +231,6 @@ def test_socketio_conversations_stay_on_one_instance(cluster: Cluster) -> None:
 
     texts = asyncio.run(chat())
     assert any(t.startswith("Accreditation for assistant practitioners:") for t in texts)
+    served = served_by(cluster, since, "/socket.io/")
+    assert sum(served.values()) >= 4, served  # the handshake, the session, two questions
+    assert sorted(served.values())[:-1] == [0] * (len(served) - 1), served  # one instance

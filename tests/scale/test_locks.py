@@ -17,7 +17,7 @@ from rasa.core.lock_store import RedisLockStore as StockRedisLockStore
 
 from bot.locks import RedisLockStore
 from bot.prod.processes import Service, redis_service, redis_url
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 
 @pytest.fixture(scope="module")
@@ -140,16 +140,19 @@ async def test_stock_rasa_waits_forever_behind_a_dead_ticket(redis: str) -> None
 async def test_the_second_message_waits_for_the_first(redis: str) -> None:
     first_store, second_store = RedisLockStore(url=redis), RedisLockStore(url=redis)
     order: list[str] = []
+    first_holds = asyncio.Event()
 
-    async def handle(store: LockStore, name: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+    async def handle(store: LockStore, name: str) -> None:
+        if name == "second":  # asks while the first holds the lock
+            await first_holds.wait()
         async with store.lock("in-order", wait_time_in_seconds=0.05):
             order.append(f"{name} starts")
-            await asyncio.sleep(0.3)
+            first_holds.set()
+            await asyncio.sleep(0.3)  # a message taking its time
             order.append(f"{name} ends")
 
     await asyncio.wait_for(
-        asyncio.gather(handle(first_store, "first", 0), handle(second_store, "second", 0.1)), 10
+        asyncio.gather(handle(first_store, "first"), handle(second_store, "second")), 10
     )
     assert order == ["first starts", "first ends", "second starts", "second ends"]
 

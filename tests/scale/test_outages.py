@@ -4,7 +4,6 @@ without a restart, and what was stored before is still there, unchanged."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable
 
@@ -13,16 +12,10 @@ import pytest
 from bot.channels.replies import APOLOGY
 from bot.prod.cluster import Cluster
 from bot.prod.processes import Service
-from tests.scale.client import (
-    Reply,
-    check_well_formed,
-    engine,
-    say,
-    stored_events,
-    user_texts,
-)
-from tests.scale.conftest import whole_again
-from tests.web.test_socketio import Client
+from tests.support.cluster import check_well_formed, engine, stored_events, user_texts, whole_again
+from tests.support.http import Reply, say
+from tests.support.servers import wait_for
+from tests.support.sockets import Client
 
 FIRST = "what does an assistant practitioner do?"
 SECOND = "how do they get accredited?"
@@ -31,12 +24,16 @@ RESUME_TIMEOUT = 90
 
 def until_answered(ask: Callable[[], Reply], timeout: float = RESUME_TIMEOUT) -> Reply:
     """Ask again (bounded) until answered: the first tries after a restart may still fail."""
-    deadline = time.monotonic() + timeout
-    reply = ask()
-    while not reply.answered and time.monotonic() < deadline:
-        time.sleep(1)
-        reply = ask()
-    return reply
+    replies: list[Reply] = []
+
+    def answered() -> Reply | None:
+        replies.append(ask())
+        return replies[-1] if replies[-1].answered else None
+
+    try:
+        return wait_for(answered, timeout, "an answer after the restart", every=1)
+    except TimeoutError:
+        return replies[-1]
 
 
 def parts(cluster: Cluster, name: str) -> list[Service]:

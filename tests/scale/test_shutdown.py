@@ -17,14 +17,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot import serve
 from bot.settings import PROJECT_ROOT
-from tests.servers import free_port
+from tests.support.servers import free_port, listening, wait_for
 
 MARKER = "CAREERS_SHUTDOWN_TEST"
 
@@ -74,20 +74,6 @@ def alive(pids: set[int]) -> set[int]:
         if state != "Z":
             running.add(pid)
     return running
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex((serve.HOST, port)) == 0
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"{what} within {timeout:.0f} s")
 
 
 def run_env(tmp_path: Path, ports: serve.Ports, marker: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ import pytest
 from bot.settings import PROJECT_ROOT
 from bot.store import TOPICS, Content, ContentError, read_content
 from bot.store.content import normalise_name, page_sentences, squash, uncovered_sentences
-from tests.conftest import SEED_PAGE
+from tests.support.fixtures import SEED_PAGE
 
 ROLES_YML = (PROJECT_ROOT / "data" / "roles" / "roles.yml").read_text()
 FACTS_YML = (PROJECT_ROOT / "data" / "roles" / "nhs-careers-radiography-assistants.yml").read_text()

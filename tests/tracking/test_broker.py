@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 
 from bot.tracking.identity import pseudonym
 from bot.tracking.store import EVENTS, MaskingTrackerStore
-from tests.tracking.helpers import (
+from tests.support.tracking import (
     PERSONAL,
     PERSONAL_MESSAGE,
     CollectingBroker,
@@ -38,7 +38,7 @@ async def test_the_event_broker_sees_masked_text_under_the_pseudonym(tmp_path: P
                     "url": url,
                     "sender_id_key": KEY,
                 },
-                "event_broker": {"type": "tests.tracking.helpers.CollectingBroker"},
+                "event_broker": {"type": "tests.support.tracking.CollectingBroker"},
             }
         )
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,25 +9,18 @@ import pytest
 from sqlalchemy import text
 
 from bot.db import make_engine
-from bot.prod.processes import PostgreSQL, free_port
+from bot.prod.processes import PostgreSQL, free_port, throwaway_postgres
 from bot.review.queries import ConversationLog, Filters
 from bot.store import Content, SqlRoleStore
 from bot.tracking.store import MaskingTrackerStore
-from tests.tracking.helpers import answer, converse, domain, user
+from tests.support.tracking import answer, converse, domain, user
 
 
 @pytest.fixture
-def postgres() -> Iterator[PostgreSQL]:
+def postgres(tmp_path: Path) -> Iterator[PostgreSQL]:
     """A PostgreSQL of this test's own, to restart (the session's server is shared)."""
-    directory = Path(tempfile.mkdtemp(prefix="careers-restart-"))
-    directory.chmod(0o755)
-    server = PostgreSQL(directory / "pg", free_port(), directory / "logs")
-    try:
-        server.create()
+    with throwaway_postgres(free_port(), tmp_path / "logs") as server:
         yield server
-    finally:
-        server.service.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def test_each_store_answers_the_first_call_after_a_postgresql_restart(

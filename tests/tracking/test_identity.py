@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -13,17 +12,12 @@ from bot.db import make_engine
 from bot.review.queries import ConversationLog, Filters
 from bot.tracking.identity import pseudonym
 from bot.tracking.store import MaskingTrackerStore
-from tests.tracking.helpers import answer, converse, domain, dump, fresh_log_url, user
+from tests.support.tracking import answer, converse, domain, dump, user
 
 PHONE = "+447700900123"
 # The number in every shape it could be stored in.
 SHAPES = [PHONE, PHONE[1:], "0" + PHONE[3:], PHONE[3:]]
 KEY = "k" * 40
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return fresh_log_url(request, tmp_path)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.tracking.indexer import reindex
 from bot.tracking.models import Conversation, Message
 from bot.tracking.store import EVENTS, MaskingTrackerStore
-from tests.tracking.helpers import (
+from tests.support.tracking import (
     PERSONAL_MESSAGE,
     answer,
     assert_nothing_personal,
@@ -25,14 +25,8 @@ from tests.tracking.helpers import (
     domain,
     dump,
     feedback,
-    fresh_log_url,
     user,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return fresh_log_url(request, tmp_path)
 
 
 @pytest.fixture

@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from bot import serve
-from bot.web.server import NODE_MODULES
-from tests.web.chat import Chat
-from tests.web.conftest import SCREENSHOTS, Traffic
+from tests.support.browser import (
+    SCREENSHOTS,
+    Chat,
+    RepliesOfTurn,
+    Traffic,
+    next_frame,
+    run_axe,
+    stored_session_id,
+)
 
 SOURCE_URL = re.compile(r"^https?://www\.nhscareers\.nhs\.uk/explore-by-career/")
 SOURCE_TITLE = "NHS Careers: Radiography assistants and imaging support workers"
 
 
-def open_chat(page: Page, page_url: str) -> Chat:
+def open_chat(page: Page, page_url: str, replies_of_turn: RepliesOfTurn) -> Chat:
     page.goto(page_url)
-    chat = Chat(page)
+    chat = Chat(page, replies_of_turn)
     chat.open()
     return chat
 
@@ -51,9 +56,13 @@ def test_the_page_uses_the_nhs_design_system_and_only_its_own_host(
 
 
 def test_a_question_gets_the_right_answer_with_a_link(
-    page: Page, page_url: str, traffic: Traffic, assistant: serve.Running
+    page: Page,
+    page_url: str,
+    traffic: Traffic,
+    assistant: serve.Running,
+    replies_of_turn: RepliesOfTurn,
 ) -> None:
-    chat = open_chat(page, page_url)
+    chat = open_chat(page, page_url, replies_of_turn)
     expect(chat.messages("bot").first).to_contain_text("NHS careers assistant")  # opening
     chat.ask("What does an assistant practitioner do?")
     expect(chat.messages("user").last).to_have_text("What does an assistant practitioner do?")
@@ -71,8 +80,10 @@ def test_a_question_gets_the_right_answer_with_a_link(
     assert not traffic.console_errors
 
 
-def test_a_quick_reply_sends_its_payload_and_shows_its_title(page: Page, page_url: str) -> None:
-    chat = open_chat(page, page_url)
+def test_a_quick_reply_sends_its_payload_and_shows_its_title(
+    page: Page, page_url: str, replies_of_turn: RepliesOfTurn
+) -> None:
+    chat = open_chat(page, page_url, replies_of_turn)
     chat.ask("what roles are there?")  # the roles, and a button for each
     expect(chat.reply_containing("Which would you like to know about?")).to_be_visible()
     replies = page.get_by_role("group", name="Suggested replies")
@@ -89,9 +100,9 @@ def test_a_quick_reply_sends_its_payload_and_shows_its_title(page: Page, page_ur
 
 
 def test_a_reload_restores_the_transcript_and_continues_the_conversation(
-    page: Page, page_url: str
+    page: Page, page_url: str, replies_of_turn: RepliesOfTurn
 ) -> None:
-    chat = open_chat(page, page_url)
+    chat = open_chat(page, page_url, replies_of_turn)
     chat.ask("what does an assistant practitioner do?")
     expect(chat.reply_containing("What assistant practitioners do:")).to_be_visible()
     shown = chat.log.locator(".ccw-message, .ccw-reply")
@@ -99,7 +110,7 @@ def test_a_reload_restores_the_transcript_and_continues_the_conversation(
     session = stored_session_id(page)
 
     page.reload()
-    chat = Chat(page)
+    chat = Chat(page, replies_of_turn)
     expect(chat.panel).to_be_visible()  # still open
     expect(shown).to_have_count(len(before))
     assert shown.all_inner_texts() == before  # the same transcript, suggested replies included
@@ -109,22 +120,11 @@ def test_a_reload_restores_the_transcript_and_continues_the_conversation(
     assert stored_session_id(page) == session
 
 
-def stored_session_id(page: Page) -> str:
-    stored: dict[str, Any] = json.loads(
-        page.evaluate(
-            "() => Object.keys(sessionStorage)"
-            ".filter(k => k.startsWith('careers-chat:'))"
-            ".map(k => sessionStorage.getItem(k))[0]"
-        )
-    )
-    session_id: str = stored["sessionId"]
-    assert re.fullmatch(r"[0-9a-f]{32}\.[0-9a-f]{32}", session_id)  # issued by the server
-    return session_id
-
-
-def test_markup_in_a_message_stays_text(page: Page, page_url: str, traffic: Traffic) -> None:
+def test_markup_in_a_message_stays_text(
+    page: Page, page_url: str, traffic: Traffic, replies_of_turn: RepliesOfTurn
+) -> None:
     page.add_init_script("window.__pwned = false;")
-    chat = open_chat(page, page_url)
+    chat = open_chat(page, page_url, replies_of_turn)
     attacks = [
         "<img src=x onerror=alert(1)>",
         '<img src=x onerror="window.__pwned = true">',
@@ -137,15 +137,15 @@ def test_markup_in_a_message_stays_text(page: Page, page_url: str, traffic: Traf
     widget = page.locator("[data-careers-chat]")
     expect(widget.locator("img, script, iframe, object, embed")).to_have_count(0)
     expect(widget.locator("a[href^='javascript']")).to_have_count(0)
-    page.wait_for_timeout(500)  # give an onerror handler time to run, if one had been made
+    next_frame(page)  # an onerror handler, had one been made, would have run by now
     assert page.evaluate("window.__pwned") is False
     assert traffic.dialogs == []
     assert not any(urlsplit(url).path == "/x" for url in traffic.requests)
 
 
-def test_keyboard_only(page: Page, page_url: str) -> None:
+def test_keyboard_only(page: Page, page_url: str, replies_of_turn: RepliesOfTurn) -> None:
     page.goto(page_url)
-    chat = Chat(page)
+    chat = Chat(page, replies_of_turn)
     launcher = page.get_by_role("button", name="Ask the careers assistant")
     for _ in range(30):  # Tab through the page to the launcher
         page.keyboard.press("Tab")
@@ -197,8 +197,10 @@ def test_keyboard_only(page: Page, page_url: str) -> None:
     expect(launcher).to_be_focused()
 
 
-def test_controls_are_labelled_for_screen_readers(page: Page, page_url: str) -> None:
-    chat = open_chat(page, page_url)
+def test_controls_are_labelled_for_screen_readers(
+    page: Page, page_url: str, replies_of_turn: RepliesOfTurn
+) -> None:
+    chat = open_chat(page, page_url, replies_of_turn)
     expect(chat.log).to_have_attribute("aria-live", "polite")
     expect(page.get_by_role("dialog", name="NHS careers assistant")).to_be_visible()
     expect(page.get_by_role("textbox", name="Your question")).to_be_visible()
@@ -210,22 +212,15 @@ def test_controls_are_labelled_for_screen_readers(page: Page, page_url: str) -> 
     expect(chat.log.locator(".ccw-message--bot").last).to_contain_text("Assistant: ")
 
 
-def run_axe(page: Page) -> list[dict[str, Any]]:
-    """axe-core from node_modules, run in the page; the serious and critical violations."""
-    page.evaluate((NODE_MODULES / "axe-core" / "axe.min.js").read_text() + "\n;0")
-    results: dict[str, Any] = page.evaluate("() => axe.run(document)")
-    return [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
-
-
 @pytest.mark.parametrize("viewport", [(1280, 800), (360, 740)], ids=["desktop", "phone"])
 def test_no_serious_accessibility_violations(
-    page: Page, page_url: str, viewport: tuple[int, int]
+    page: Page, page_url: str, viewport: tuple[int, int], replies_of_turn: RepliesOfTurn
 ) -> None:
     page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
     page.goto(page_url)
     expect(page.get_by_role("button", name="Ask the careers assistant")).to_be_visible()
     assert run_axe(page) == []  # the page, chat closed
-    chat = Chat(page)
+    chat = Chat(page, replies_of_turn)
     chat.open()
     chat.ask("what are the entry requirements?")  # an answer with suggested replies
     chat.ask("what does an assistant practitioner do?")  # and one with a link
@@ -234,12 +229,14 @@ def test_no_serious_accessibility_violations(
 
 
 @pytest.mark.parametrize(("name", "width", "height"), [("desktop", 1280, 800), ("phone", 360, 740)])
-def test_screenshots_and_fit(page: Page, page_url: str, name: str, width: int, height: int) -> None:
+def test_screenshots_and_fit(
+    page: Page, page_url: str, name: str, width: int, height: int, replies_of_turn: RepliesOfTurn
+) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": height})
     page.goto(page_url)
     page.screenshot(path=str(SCREENSHOTS / f"page-{name}.png"))
-    chat = Chat(page)
+    chat = Chat(page, replies_of_turn)
     chat.open()
     chat.ask("what are the entry requirements?")
     chat.ask("what does an assistant practitioner do?")
@@ -296,10 +293,10 @@ OVERSIZED_OVER_WEBSOCKET = """rasaUrl => new Promise(resolve => {
 
 
 def test_a_900_kb_websocket_frame_is_refused_and_the_chat_goes_on(
-    page: Page, page_url: str, assistant: serve.Running
+    page: Page, page_url: str, assistant: serve.Running, replies_of_turn: RepliesOfTurn
 ) -> None:
     """WebSocket frames pass nginx's body limit: engine.io's own buffer must refuse them."""
-    chat = open_chat(page, page_url)
+    chat = open_chat(page, page_url, replies_of_turn)
     chat.ask("what does an assistant practitioner do?")  # the widget has loaded socket.io
     outcome = page.evaluate(OVERSIZED_OVER_WEBSOCKET, assistant.rasa_url)
     assert outcome.startswith("disconnected"), outcome

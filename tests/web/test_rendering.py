@@ -18,9 +18,8 @@ from aiohttp import web
 from playwright.sync_api import Page, expect
 
 from bot.web.server import PageConfig, create_app
-from tests.servers import free_port
-from tests.web.chat import Chat
-from tests.web.conftest import Traffic
+from tests.support.browser import Chat, Traffic, next_frame
+from tests.support.servers import free_port
 
 HOSTILE: list[Any] = [
     {"text": '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>b</b>'},
@@ -135,14 +134,21 @@ def shown_text(page: Page, selector: str) -> list[str]:
     return texts
 
 
+def open_watched(page: Page, url: str, replies: int | None = None) -> Chat:
+    """The page at `url` with its chat open, and `window.__pwned` false until a script an
+    attacker got in sets it. `replies`: how many messages the FakeRasa answers with."""
+    page.add_init_script("window.__pwned = false;")
+    page.goto(url)
+    chat = Chat(page, None if replies is None else lambda _: replies)
+    chat.open()
+    return chat
+
+
 def test_hostile_bot_messages_are_shown_as_text(
     page: Page, hostile: tuple[str, FakeRasa], traffic: Traffic
 ) -> None:
     url, fake = hostile
-    page.add_init_script("window.__pwned = false;")
-    page.goto(url)
-    chat = Chat(page)
-    chat.open()
+    chat = open_watched(page, url)
     chat.input.fill("hello")
     chat.send_button.click()
     replies = page.get_by_role("group", name="Suggested replies").get_by_role("button")
@@ -163,7 +169,7 @@ def test_hostile_bot_messages_are_shown_as_text(
     assert [m["message"] for m in fake.received] == ["hello", "<script>8</script>"]
     assert all(m["session_id"] == "hostile-session" for m in fake.received)
 
-    page.wait_for_timeout(500)  # time for any injected handler to have run
+    next_frame(page)  # any injected handler would have run by now
     assert page.evaluate("window.__pwned") is False
     assert traffic.dialogs == []
     assert not traffic.console_errors
@@ -200,7 +206,7 @@ def test_a_tampered_transcript_in_storage_is_shown_as_text(
         "<script>window.__pwned=2</script>",
     ]
     expect(page.locator("[data-careers-chat] img, [data-careers-chat] script")).to_have_count(0)
-    page.wait_for_timeout(300)
+    next_frame(page)
     assert page.evaluate("window.__pwned") is False
 
 
@@ -208,10 +214,7 @@ def test_sources_are_links_showing_the_page_title_and_only_for_http_urls(
     page: Page, hostile: tuple[str, FakeRasa], traffic: Traffic
 ) -> None:
     url, _ = hostile
-    page.add_init_script("window.__pwned = false;")
-    page.goto(url)
-    chat = Chat(page)
-    chat.open()
+    chat = open_watched(page, url, replies=len(SOURCES))
     chat.ask("sources")
     expect(chat.messages("bot")).to_have_count(1 + len(SOURCES))
     answer = chat.reply_containing("What assistant practitioners do:")
@@ -237,7 +240,7 @@ def test_sources_are_links_showing_the_page_title_and_only_for_http_urls(
     links = page.locator("[data-careers-chat] .ccw-sources a")
     expect(links).to_have_count(2)
     expect(links.first).to_have_attribute("href", PAGE_URL)
-    page.wait_for_timeout(300)
+    next_frame(page)
     assert page.evaluate("window.__pwned") is False
     assert traffic.dialogs == []
     assert not traffic.console_errors

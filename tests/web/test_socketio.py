@@ -12,8 +12,6 @@ from __future__ import annotations
 import inspect
 import re
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +22,7 @@ from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
 from bot import serve
 from bot.channels.socketio import SessionIds, SocketIOInput
 from bot.settings import PROJECT_ROOT
-from tests.servers import free_port
-from tests.web.conftest import ARTIFACTS
-from tests.web.sockets import Client
+from tests.support.sockets import Client
 
 SESSION_ID = re.compile(r"[0-9a-f]{32}\.[0-9a-f]{32}")
 
@@ -67,56 +63,6 @@ async def test_a_new_connection_resumes_the_session(assistant: serve.Running) ->
     finally:
         await second.stop()
     assert any(t.startswith("Accreditation for assistant practitioners:") for t in texts)
-
-
-# Imported by Python at start-up (sitecustomize) in the processes of the server below: it makes
-# enter_room a coroutine, as python-socketio 5.10+ has it, before Rasa imports socketio.
-COROUTINE_ENTER_ROOM = """
-import inspect
-import os
-import pathlib
-import socketio
-
-_synchronous = socketio.AsyncServer.enter_room
-if not inspect.iscoroutinefunction(_synchronous):
-    async def _enter_room(self, sid, room, namespace=None):
-        _synchronous(self, sid, room, namespace=namespace)
-
-    socketio.AsyncServer.enter_room = _enter_room
-    pathlib.Path(__file__).with_name(f"patched-{os.getpid()}").touch()
-"""
-
-
-@pytest.fixture(scope="module")
-def assistant_with_coroutine_enter_room(
-    model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[serve.Running]:
-    """The real assistant, started as `make run` starts it, with a 5.10-style enter_room."""
-    shim = tmp_path_factory.mktemp("coroutine-enter-room")
-    (shim / "sitecustomize.py").write_text(COROUTINE_ENTER_ROOM)
-    ports = serve.Ports(rasa=free_port(), actions=free_port())
-    extra_env = {"PYTHONPATH": f"{shim}:{PROJECT_ROOT}"}
-    with serve.assistant(
-        ports, model=model, log_dir=ARTIFACTS / "logs", extra_env=extra_env
-    ) as running:
-        rasa = running.processes["rasa"].pid
-        assert (shim / f"patched-{rasa}").exists(), "the Rasa server was not patched"
-        yield running
-
-
-async def test_replies_arrive_when_the_server_has_a_coroutine_enter_room(
-    assistant_with_coroutine_enter_room: serve.Running,
-) -> None:
-    """Fails without the fix in bot/channels/socketio.py: the reply never comes (a timeout)."""
-    client = Client()
-    await client.start(assistant_with_coroutine_enter_room.rasa_url)
-    try:
-        texts = await client.ask(
-            "what does an assistant practitioner do?", "What assistant practitioners do:"
-        )
-    finally:
-        await client.stop()
-    assert any(t.startswith("What assistant practitioners do:") for t in texts)
 
 
 async def _noop(_message: Any) -> None:

@@ -20,8 +20,8 @@ from bot import serve
 from bot.channels.rest import too_long_reply
 from bot.channels.socketio import BURST, TOO_FAST, MessageRate, SessionIds, SocketIOInput
 from bot.settings import get_settings
-from tests.web.conftest import logged_events, saved_events
-from tests.web.sockets import TIMEOUT, Client
+from tests.support.logs import ConversationLog
+from tests.support.sockets import TIMEOUT, Client
 
 LIMIT = get_settings().serving.max_message_length
 
@@ -204,7 +204,7 @@ def test_engineio_buffer_is_the_rest_body_limit(harness: Harness) -> None:
 
 # --- against the real server ----------------------------------------------------------------
 async def test_a_900_kb_message_is_refused_cheaply_and_others_are_still_answered(
-    assistant: serve.Running, log_url: str
+    assistant: serve.Running, conversation_log: ConversationLog
 ) -> None:
     big = Client()
     await big.start(assistant.rasa_url)
@@ -221,12 +221,14 @@ async def test_a_900_kb_message_is_refused_cheaply_and_others_are_still_answered
         await other.stop()
         if big.sio.connected:
             await big.stop()
-    assert logged_events(log_url, big.conversation) == []
-    assert [e["text"] for e in saved_events(log_url, other.conversation) if e["event"] == "user"]
+    assert conversation_log.events(big.conversation) == []
+    assert [
+        e["text"] for e in conversation_log.saved_events(other.conversation) if e["event"] == "user"
+    ]
 
 
 async def test_a_long_message_gets_the_polite_reply_from_the_real_server(
-    assistant: serve.Running, log_url: str
+    assistant: serve.Running, conversation_log: ConversationLog
 ) -> None:
     client = Client()
     await client.start(assistant.rasa_url)
@@ -235,4 +237,4 @@ async def test_a_long_message_gets_the_polite_reply_from_the_real_server(
     finally:
         await client.stop()
     assert texts == [too_long_reply(LIMIT)]
-    assert logged_events(log_url, client.conversation) == []
+    assert conversation_log.events(client.conversation) == []

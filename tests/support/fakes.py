@@ -22,7 +22,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.servers import free_port
+from tests.support.servers import free_port, wait_for
 
 KEY_ID = "fake-key-1"
 BOT_CONNECTOR_ISSUER = "https://api.botframework.com"
@@ -110,17 +110,17 @@ class FakeProviders:
     def wait_for(
         self, predicate: Callable[[Call], bool], count: int = 1, timeout: float = 60
     ) -> list[Call]:
-        """The first `count` calls matching `predicate`, waiting for them to arrive."""
-        deadline = time.monotonic() + timeout
-        while True:
+        """Every call matching `predicate`, once there are at least `count`: all of them, so
+        that a test expecting `count` sees one sent twice."""
+
+        def enough() -> list[Call] | None:
             found = self.matching(predicate)
-            if len(found) >= count:
-                return found[:count]
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"expected {count} matching call(s) within {timeout} s, got {found}"
-                )
-            time.sleep(0.1)
+            return found if len(found) >= count else None
+
+        try:
+            return wait_for(enough, timeout, f"{count} matching call(s) to the fake providers")
+        except TimeoutError as error:
+            raise AssertionError(f"{error}; got {self.matching(predicate)}") from None
 
     # --- the fake APIs ----------------------------------------------------------------
     async def _record(self, request: web.Request) -> Call:

@@ -1,6 +1,5 @@
-"""The providers' side of the webhooks: realistic payloads, signed as each provider signs them,
-posted with real HTTP to the assistant.
-"""
+"""The providers' side of the webhooks: realistic payloads, signed as each provider signs them
+(posted with tests.support.http), and the settings that point each channel at the fakes."""
 
 from __future__ import annotations
 
@@ -9,15 +8,14 @@ import hmac
 import itertools
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
+
+from tests.support.fakes import FakeProviders
 
 SLACK_SIGNING_SECRET = "slack-signing-secret"
 TELEGRAM_SECRET_TOKEN = "telegram-secret-token_1"
@@ -27,29 +25,6 @@ TWILIO_AUTH_TOKEN = "twilio-auth-token"
 TWILIO_PUBLIC_URL = "https://careers.example.org"
 TWILIO_NUMBER = "+447700900000"
 BOTFRAMEWORK_APP_ID = "app-id"
-
-
-@dataclass
-class Answer:
-    status: int
-    body: str
-
-
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 60) -> Answer:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return Answer(answer.status, answer.read().decode())
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.read().decode())
-
-
-def get(url: str, timeout: float = 30) -> Answer:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:
-            return Answer(answer.status, answer.read().decode())
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.read().decode())
 
 
 # Every message a provider sends has an id of its own (replays are refused by id).
@@ -255,3 +230,29 @@ def bearer(token: str | None) -> dict[str, str]:
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     return headers
+
+
+def channel_env(fakes: FakeProviders) -> dict[str, str]:
+    """Every channel's variables, with each provider's API pointed at the fakes."""
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+        "SLACK_API_URL": fakes.slack_api,
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-telegram-token",
+        "TELEGRAM_WEBHOOK_URL": "https://careers.example.org/webhooks/telegram/webhook",
+        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET_TOKEN,
+        "TELEGRAM_API_URL": fakes.telegram_api,
+        "FACEBOOK_PAGE_ACCESS_TOKEN": "page-access-token",
+        "FACEBOOK_APP_SECRET": FACEBOOK_APP_SECRET,
+        "FACEBOOK_VERIFY_TOKEN": FACEBOOK_VERIFY_TOKEN,
+        "FACEBOOK_GRAPH_URL": fakes.graph_api,
+        "TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
+        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+        "TWILIO_NUMBER": TWILIO_NUMBER,
+        "TWILIO_PUBLIC_URL": TWILIO_PUBLIC_URL,
+        "TWILIO_API_URL": fakes.twilio_api,
+        "BOTFRAMEWORK_APP_ID": BOTFRAMEWORK_APP_ID,
+        "BOTFRAMEWORK_APP_PASSWORD": "app-password",
+        "BOTFRAMEWORK_OPENID_URL": fakes.botframework_openid,
+        "BOTFRAMEWORK_TOKEN_URL": fakes.botframework_token,
+    }

@@ -1,12 +1,14 @@
-"""Talking to the profile over HTTP, and reading what it stored in PostgreSQL."""
+"""The production profile in tests: waiting for it to answer, reading what it stored in
+PostgreSQL, and which instance nginx sent each request to."""
 
 from __future__ import annotations
 
-import http.client
 import json
+import os
+import secrets
 import time
-import urllib.parse
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,72 +16,32 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.channels.conversations import REST, conversation_id
-from bot.channels.replies import APOLOGY
 from bot.db import make_engine
 from bot.prod.cluster import Cluster
 from bot.tracking.identity import pseudonym
+from tests.support.http import WEBHOOK, Reply, say
+from tests.support.servers import ARTIFACTS as ALL_ARTIFACTS
 
-WEBHOOK = "/webhooks/rest/webhook"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def texts(self) -> list[str]:
-        data = self.json()
-        return [m.get("text", "") for m in data] if isinstance(data, list) else []
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(self.texts)
-
-    @property
-    def answered(self) -> bool:
-        """A 200 with at least one bot message that is not the apology."""
-        return self.status == 200 and bool(self.texts) and APOLOGY not in self.texts
-
-    def header_values(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name.lower()]
+# One folder per test session: another session may run at the same time (they share nothing
+# else: every port is free when taken, every data folder is new).
+SESSION = f"{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"
+ARTIFACTS = ALL_ARTIFACTS / "logs" / "scale" / SESSION
+API_TOKEN = secrets.token_hex(32)
+# Everyone is 127.0.0.1 here: the load tests must not be rate limited (test_hostile checks
+# the limit on an nginx of its own). A crashed instance's ticket lock expires after 20 s
+# (Rasa's default is 60 s), so the fail-over test does not wait a minute.
+SCALE_ENV = {"RATE_LIMIT": "100000", "RATE_BURST": "100000", "RASA_API_TOKEN": API_TOKEN}
+LOCK_LIFETIME = "20"
 
 
-def request(
-    base_url: str,
-    method: str,
-    path: str,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    timeout: float = 120,
-) -> Reply:
-    """One HTTP request; any status is a Reply, a failed connection is status 0."""
-    parts = urllib.parse.urlsplit(base_url)
-    assert parts.hostname == "127.0.0.1", "tests only send traffic to 127.0.0.1"
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return Reply(response.status, response.getheaders(), response.read())
-    except (ConnectionError, http.client.HTTPException, TimeoutError) as error:
-        return Reply(0, [], repr(error).encode())
-    finally:
-        connection.close()
-
-
-def post_raw(base_url: str, body: bytes, path: str = WEBHOOK, timeout: float = 120) -> Reply:
-    return request(
-        base_url, "POST", path, body, {"Content-Type": "application/json"}, timeout=timeout
-    )
-
-
-def say(base_url: str, sender: str, message: str, timeout: float = 120) -> Reply:
-    body = json.dumps({"sender": sender, "message": message}).encode()
-    return post_raw(base_url, body, timeout=timeout)
+def whole_again(cluster: Cluster) -> None:
+    """Start whatever a test stopped, and wait until the profile answers through nginx."""
+    parts = [cluster.postgres.service if cluster.postgres else None, cluster.redis]
+    parts += [*cluster.actions, *cluster.rasa, cluster.web, cluster.nginx]
+    for service in parts:
+        if service is not None and not service.running:
+            service.start()
+    wait_until(cluster, timeout=120)
 
 
 def wait_until(cluster: Cluster, timeout: float = 120, message: str = "hello") -> Reply:
@@ -146,12 +108,14 @@ def access_log_size(cluster: Cluster) -> int:
 
 
 def served_by(cluster: Cluster, since: int, path: str = WEBHOOK) -> dict[str, int]:
-    """How many requests for `path` each Rasa instance answered, from nginx's log after `since`."""
+    """How many requests for `path` (with any query) each Rasa instance answered, from nginx's
+    log after `since`."""
     counts = {f"127.0.0.1:{port}": 0 for port in cluster.layout.rasa}
     with _access_log(cluster).open() as log:
         log.seek(since)
         for line in log:
-            if f" {path} " not in line or "upstream=" not in line:
+            asked = f" {path} " in line or f" {path}?" in line
+            if not asked or "upstream=" not in line:
                 continue
             upstream = line.split("upstream=", 1)[1].split(" upstream_status=", 1)[0]
             last = upstream.split(",")[-1].strip()

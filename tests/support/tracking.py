@@ -43,6 +43,8 @@ def fresh_log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         review_models.Base.metadata.drop_all(connection)
         log_models.Base.metadata.drop_all(connection)
         SQLTrackerStore.Base.metadata.drop_all(connection)
+        # Else the next store finds the database at head and creates nothing (bot.migrations).
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
     return url
 
@@ -137,7 +139,7 @@ def now() -> float:
 
 class CollectingBroker(EventBroker):
     """An event broker that keeps what it is sent, in this process: loaded by Rasa from an
-    endpoints file's `event_broker: type: tests.tracking.helpers.CollectingBroker`."""
+    endpoints file's `event_broker: type: tests.support.tracking.CollectingBroker`."""
 
     def __init__(self) -> None:
         self.published: list[dict[str, Any]] = []

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from tests.scale.client import Reply, say
+from tests.support.http import Reply, say
 
 # Ten different questions (no digits or names: the tracker store masks those), so a
 # conversation's log can be compared with what was sent, in order.

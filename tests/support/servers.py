@@ -1,0 +1,64 @@
+"""Free ports, and waiting for something to happen (with a deadline, never a fixed sleep).
+
+The PostgreSQL launcher is production's own (bot.prod.processes.throwaway_postgres).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from bot import serve
+from bot.prod.processes import HOST, free_port
+from bot.settings import PROJECT_ROOT
+
+__all__ = ["ARTIFACTS", "HOST", "bot_command", "free_port", "listening", "wait_for"]
+
+# Logs and screenshots of a test run, kept for a failure's post-mortem (CI uploads them).
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T | None], timeout: float, what: str, every: float = 0.1) -> T:
+    """Poll `condition` until it returns something true (returned), or raise TimeoutError
+    naming `what` once `timeout` seconds have passed: the event, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:g} s")
+        time.sleep(every)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def bot_command(
+    *arguments: str,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGUMENTS` in a process of its own, as a user types it (output captured;
+    `env` is added to the environment, `unset` taken out of it)."""
+    environment = {**serve.base_env(), **(env or {})}
+    for name in unset:
+        environment.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        env=environment,
+        cwd=PROJECT_ROOT,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
