@@ -36,8 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     store = commands.add_parser("store", help="the role store").add_subparsers(
         dest="action", required=True
     )
-    load = store.add_parser("load", help="rebuild the store from the role content")
+    load = store.add_parser("load", help="rebuild the store from the role content if it changed")
     load.add_argument("--content", type=Path, help="content folder (default: data/roles)")
+    load.add_argument("--force", action="store_true", help="rebuild even when up to date")
     show = store.add_parser("show", help="print what the store holds")
     show.add_argument("role", nargs="?", help="a role, in any wording a user would type")
     show.add_argument("topic", nargs="?", type=_topic, help=f"one of {', '.join(TOPICS)}")
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 
             return server.run(args.port, server.PageConfig(rasa_url=args.rasa_url))
         if args.action == "load":
-            return _load(args.content, out)
+            return _load(args.content, out, force=args.force)
         if args.action == "check" and args.against:
             content_dir = args.content or get_settings().content_dir
             return drift.run(content_dir, args.against, args.json, out)
@@ -137,12 +138,19 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         return 1
 
 
-def _load(content_dir: Path | None, out: TextIO) -> int:
+def _load(content_dir: Path | None, out: TextIO, *, force: bool = False) -> int:
     directory = content_dir or get_settings().content_dir
     content = read_content(directory)
-    counts = get_store().load(content)
+    store = get_store()
+    counts = {"roles": len(content.roles), "facts": len(content.facts)}
+    counts["sources"] = len({source.url for source in content.sources})
+    done = "Loaded"
+    if not force and store.holds(content):
+        done = "The role store is up to date:"
+    else:
+        counts = store.load(content)
     print(
-        f"Loaded {counts['roles']} roles and {counts['facts']} facts from "
+        f"{done} {counts['roles']} roles and {counts['facts']} facts from "
         f"{counts['sources']} source page(s) in {_relative(directory)}.",
         file=out,
     )

@@ -56,6 +56,18 @@ def test_show_from_a_real_process(tmp_path: Path) -> None:
     assert any(line.startswith(f"    source: {URL_PREFIX}") for line in lines)
 
 
+def test_load_skips_a_store_that_is_up_to_date_unless_forced(configured: str) -> None:
+    assert _run("store", "load") == (
+        0,
+        "Loaded 3 roles and 26 facts from 1 source page(s) in data/roles.\n",
+    )
+    assert _run("store", "load") == (
+        0,
+        "The role store is up to date: 3 roles and 26 facts from 1 source page(s) in data/roles.\n",
+    )
+    assert _run("store", "load", "--force")[1].startswith("Loaded 3 roles")
+
+
 def test_show_everything(configured: str) -> None:
     assert _run("store", "load")[0] == 0
     code, out = _run("store", "show")

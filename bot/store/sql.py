@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 import fcntl
+import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,9 +109,19 @@ class SqlRoleStore:
             Base.metadata.create_all(connection)
             with Session(bind=connection, future=True) as session:
                 counts = self._fill(session, content)
+                session.add(StoreVersion(id=1, version=content_version(content)))
                 session.flush()
         self._snapshot = None
         return counts
+
+    def holds(self, content: Content) -> bool:
+        """Whether the store was loaded with exactly `content`, by this code's schema."""
+        try:
+            with self._session() as session:
+                stored = session.execute(select(StoreVersion.version)).scalar_one_or_none()
+        except StoreUnavailable:
+            return False  # no store yet, or one made by an older schema
+        return stored == content_version(content)
 
     @contextmanager
     def _loading(self) -> Iterator[None]:
@@ -162,7 +172,6 @@ class SqlRoleStore:
         blocked = {normalise_name(n): n for n in content.not_roles}
         not_roles = [NotRoleName(name=n, normalised=k) for k, n in blocked.items()]
         phrases = [TopicPhrase(topic=t.topic, text=x) for t in content.topics for x in t.asked_as]
-        session.add(StoreVersion(id=1, version=uuid.uuid4().hex))
         session.add_all(
             [
                 *sources.values(),
@@ -179,7 +188,8 @@ class SqlRoleStore:
     # --- reading -----------------------------------------------------------------------
 
     def version(self) -> str:
-        """Changes with every load: what a cache of anything built from the store keys on."""
+        """Changes when the content or the schema does: what a cache of anything built from
+        the store keys on."""
         return self._current().version
 
     def roles(self) -> list[RoleInfo]:
@@ -311,6 +321,15 @@ class _Snapshot:
     def by_slugs(self, slugs: Sequence[str]) -> list[RoleInfo]:
         by_slug = {r.slug: r for r in self.roles}
         return [by_slug[s] for s in slugs if s in by_slug]
+
+
+def content_version(content: Content) -> str:
+    """A digest of the content and of the tables it is stored in: equal digests, equal store."""
+    digest = hashlib.sha256(repr(content).encode())
+    for table in Base.metadata.sorted_tables:
+        digest.update(repr([(c.name, str(c.type), c.nullable) for c in table.columns]).encode())
+        digest.update(table.name.encode())
+    return digest.hexdigest()[:32]
 
 
 def _read_snapshot(session: Session, version: str) -> _Snapshot:

@@ -221,6 +221,34 @@ def test_load_is_idempotent(loaded_store: SqlRoleStore, content: Content) -> Non
     assert after == before
 
 
+def test_a_store_knows_whether_it_holds_some_content(store_url: str, content: Content) -> None:
+    """What lets `store load` skip a rebuild: same content and schema, same version."""
+    store = SqlRoleStore(store_url)
+    assert not store.holds(content)
+    store.load(content)
+    assert store.holds(content)
+    version = store.version()
+    fewer = dataclasses.replace(content, facts=content.facts[:3])
+    assert not store.holds(fewer)
+    store.load(fewer)
+    assert store.holds(fewer) and not store.holds(content)
+    assert store.version() != version
+    store.load(content)
+    assert store.version() == version
+    store.engine.dispose()
+
+
+def test_a_changed_schema_is_not_the_same_store(
+    content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.store import sql
+    from bot.store.models import Base
+
+    before = sql.content_version(content)
+    monkeypatch.setattr(Base.metadata.tables["facts"].c.text.type, "length", 12345)
+    assert sql.content_version(content) != before
+
+
 def test_unloaded_store_is_unavailable(store_url: str) -> None:
     store = SqlRoleStore(store_url)
     with pytest.raises(StoreUnavailable, match="python -m bot store load"):
