@@ -4,7 +4,7 @@ Both assistants are trained and served in this one run on this machine, so the r
 (ours / stock) mean something on a shared, noisy machine where absolute numbers do not.
 Loopback only; every loop is bounded.
 
-    .venv/bin/python bench/assistant.py [--rounds 3] [--messages 40]
+    .venv/bin/python bench/assistant.py [--rounds 3] [--messages 40] [--train-rounds 3]
 """
 
 from __future__ import annotations
@@ -65,23 +65,76 @@ def stock_project(root: Path) -> Path:
     return project
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def resident_mib(*pids: int) -> float:
+    """Resident memory of these processes and all their descendants, in MiB (from /proc)."""
+    total_kib, todo = 0, list(pids)
+    while todo:
+        pid = todo.pop()
+        todo.extend(_children(pid))
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total_kib += next(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+        )
+    return total_kib / 1024
+
+
 @contextmanager
-def stock_server(project: Path, model: Path) -> Iterator[str]:
-    port = free_port()
-    command = [serve._bin("rasa"), "run", "--model", str(model), "-i", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(
-        command,
-        cwd=project,
-        env=serve.base_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def stock_server(project: Path, model: Path) -> Iterator[tuple[str, list[int]]]:
+    """The stock bot as `rasa init` serves it: Rasa, and its (empty) action server."""
+    port, actions_port = free_port(), free_port()
+    commands = {
+        "stock rasa": [
+            serve._bin("rasa"),
+            "run",
+            "--model",
+            str(model),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        "stock actions": [serve._bin("rasa"), "run", "actions", "-p", str(actions_port)],
+    }
+    processes = {
+        name: subprocess.Popen(
+            command,
+            cwd=project,
+            env=serve.base_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for name, command in commands.items()
+    }
     try:
-        serve.wait_until_up(f"http://127.0.0.1:{port}/webhooks/rest/", process, "stock rasa", 300)
-        yield f"http://127.0.0.1:{port}"
+        serve.wait_until_up(
+            f"http://127.0.0.1:{port}/webhooks/rest/", processes["stock rasa"], "stock rasa", 300
+        )
+        serve.wait_until_up(
+            f"http://127.0.0.1:{actions_port}/health",
+            processes["stock actions"],
+            "stock actions",
+            300,
+        )
+        yield f"http://127.0.0.1:{port}", [process.pid for process in processes.values()]
     finally:
-        serve.stop(process)
+        for process in processes.values():
+            serve.stop(process)
 
 
 def say(base_url: str, sender: str, message: str) -> float:
@@ -132,21 +185,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--messages", type=int, default=40, help="messages per load run")
+    parser.add_argument("--train-rounds", type=int, default=3, help="trainings of each bot")
     args = parser.parse_args()
     report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="careers-bench-") as tmp:
         root = Path(tmp)
         stock = stock_project(root)
-        print("training the stock rasa init assistant ...", flush=True)
-        report["train_s"] = {"stock": train(stock, root / "stock-models")}
-        print("training this assistant ...", flush=True)
-        report["train_s"]["ours"] = train(PROJECT_ROOT, root / "our-models")
-        ours_model = root / "our-models" / "m.tar.gz"
+        # Alternated, so a change in the machine's load falls on both alike.
+        times: dict[str, list[float]] = {"stock": [], "ours": []}
+        for round_ in range(1, args.train_rounds + 1):
+            for name, project in (("stock", stock), ("ours", PROJECT_ROOT)):
+                print(f"training {name} ({round_} of {args.train_rounds}) ...", flush=True)
+                times[name].append(train(project, root / f"{name}-models"))
+                print(f"  {times[name][-1]:.1f} s", flush=True)
+        report["train_s"] = {name: statistics.median(ts) for name, ts in times.items()}
+        ours_model = root / "ours-models" / "m.tar.gz"
         stock_model = root / "stock-models" / "m.tar.gz"
         ports = serve.Ports(rasa=free_port(), actions=free_port())
         with (
             serve.assistant(ports, model=ours_model) as running,
-            stock_server(stock, stock_model) as stock_url,
+            stock_server(stock, stock_model) as (stock_url, stock_pids),
         ):
             for concurrency in (1, 8):
                 for name, url, messages in (
@@ -160,6 +218,11 @@ def main() -> int:
                         functools.partial(load, url, messages, concurrency, args.messages),
                     )
                     report.setdefault(f"c{concurrency}", {})[name] = result
+            # After the load, so both have parsed, predicted and logged the same number of turns.
+            report["rss_mib"] = {
+                "ours": resident_mib(*(p.pid for p in running.processes.values())),
+                "stock": resident_mib(*stock_pids),
+            }
     print()
     print(f"{'measure':34} {'ours':>10} {'stock':>10} {'ours/stock':>11}")
     train_s = report["train_s"]
@@ -179,7 +242,13 @@ def main() -> int:
                 f"{name:34} {ours[key]:10.1f} {stock_result[key]:10.1f} "
                 f"{ours[key] / stock_result[key]:11.2f}"
             )
-    print(f"\n(load figures are medians of {args.rounds} rounds of {args.messages} messages)")
+    rss = report["rss_mib"]
+    name = "resident memory, Rasa + actions (MiB)"
+    print(f"{name:34} {rss['ours']:10.1f} {rss['stock']:10.1f} {rss['ours'] / rss['stock']:11.2f}")
+    print(
+        f"\n(training times are medians of {args.train_rounds} trainings each, load figures "
+        f"medians of {args.rounds} rounds of {args.messages} messages)"
+    )
     print(json.dumps(report))
     return 0
 
