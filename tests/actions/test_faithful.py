@@ -8,10 +8,9 @@ import re
 import pytest
 
 from actions.answers import ActionAnswerTopic, ActionCompareRoles, ActionNotOnPage
-from bot.store import TOPICS, SqlRoleStore
+from bot.store import TOPIC_BY_KEY, TOPICS, SqlRoleStore
 from tests.support.actions import run, tracker
 
-INTENTS = {topic: f"ask_{topic}" for topic in TOPICS}
 # What an action may say around the facts: none of it states anything about a role.
 FRAMING = re.compile(
     r"^(?:"
@@ -64,7 +63,8 @@ async def test_every_topic_answer_is_facts_and_framing(
 ) -> None:
     facts = {f.text for f in memory_store.all_facts()}
     names = _role_labels(memory_store)
-    t = tracker(INTENTS[topic], f"/{INTENTS[topic]}", slots={"role": role})
+    intent = TOPIC_BY_KEY[topic].intent
+    t = tracker(intent, f"/{intent}", slots={"role": role})
     _, messages = await run(ActionAnswerTopic(memory_store), t)
     for message in messages:
         assert _unframed(message["text"], facts, names) == []
