@@ -29,8 +29,12 @@ class Reply:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        """The REST channel's bot messages ([] for a body that is not a list of them)."""
-        data = self.json() if self.status == 200 else None
+        """The REST channel's bot messages, whatever the status (a 503 carries the apology);
+        [] for a body that is not a list of them."""
+        try:
+            data = self.json()
+        except ValueError:
+            return []
         return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
 
     @property
