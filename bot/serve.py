@@ -6,6 +6,7 @@ what the tests talk to is started exactly as a user starts it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -369,36 +370,46 @@ def run_forever(ports: Ports | None = None) -> int:
         print(f"error: {taken}", file=sys.stderr)
         return 1
     print("Starting the action server and the Rasa server (loading the model takes a while) ...")
-    with stop_on_signals():
-        try:
-            # The page and the console start while Rasa loads its model, not after it.
-            with (
-                launch_page_server(ports.web, f"http://{HOST}:{ports.rasa}") as page,
-                launch_review_console(ports.review) as review,
-                assistant(ports) as running,
-            ):
-                page_url, review_url = page.ready(), review.ready()
-                print(
-                    f"\nReady. The careers page with the chat widget is on {page_url}\n"
-                    f"The assistant is listening on {running.rasa_url}\n"
-                    f"  REST:      curl -s -X POST {running.rasa_url}/webhooks/rest/webhook "
-                    f"-d '{EXAMPLE}'\n"
-                    f"  socket.io: {running.rasa_url}/socket.io\n"
-                    f"The review console for trainers is on {review_url} "
-                    "(make an account: python -m bot review add-user NAME)\n"
-                    "Press Ctrl-C to stop.",
-                    flush=True,
-                )
-                try:
-                    while True:
-                        time.sleep(1)
-                except KeyboardInterrupt:
-                    print("\nStopping ...", flush=True)
-                    raise
-        except KeyboardInterrupt:
-            pass  # a signal while starting stops what was started, as one after
-    print("Stopped.", flush=True)
+    # The page and the console start while Rasa loads its model, not after it.
+    with (
+        until_signalled(),
+        launch_page_server(ports.web, f"http://{HOST}:{ports.rasa}") as page,
+        launch_review_console(ports.review) as review,
+        assistant(ports) as running,
+    ):
+        page_url, review_url = page.ready(), review.ready()
+        print(
+            f"\nReady. The careers page with the chat widget is on {page_url}\n"
+            f"The assistant is listening on {running.rasa_url}\n"
+            f"  REST:      curl -s -X POST {running.rasa_url}/webhooks/rest/webhook "
+            f"-d '{EXAMPLE}'\n"
+            f"  socket.io: {running.rasa_url}/socket.io\n"
+            f"The review console for trainers is on {review_url} "
+            "(make an account: python -m bot review add-user NAME)\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        wait_for_a_signal()
     return 0
+
+
+@contextmanager
+def until_signalled() -> Iterator[None]:
+    """Ctrl-C, SIGTERM or SIGHUP end the block, starting or started; what the block started is
+    stopped on the way out (`make run`, `make run-prod`)."""
+    # A signal while starting stops what was started, as one after.
+    with stop_on_signals(), contextlib.suppress(KeyboardInterrupt):
+        yield
+    print("Stopped.", flush=True)
+
+
+def wait_for_a_signal() -> None:
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping ...", flush=True)
+        raise
 
 
 def shell(ports: Ports = Ports()) -> int:

@@ -13,7 +13,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -309,19 +308,9 @@ def run_forever(settings: Settings, public_port: int = DEFAULT_PUBLIC_PORT) -> i
         "action server(s) behind nginx (loading the models takes a while) ...",
         flush=True,
     )
-    with serve.stop_on_signals():
-        try:
-            with production(settings, layout) as cluster:
-                _say_ready(cluster)
-                try:
-                    while True:
-                        time.sleep(1)
-                except KeyboardInterrupt:
-                    print("\nStopping ...", flush=True)
-                    raise
-        except KeyboardInterrupt:
-            pass  # a signal while starting stops what was started, as one after
-    print("Stopped.", flush=True)
+    with serve.until_signalled(), production(settings, layout) as cluster:
+        _say_ready(cluster)
+        serve.wait_for_a_signal()
     return 0
 
 
