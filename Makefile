@@ -81,8 +81,8 @@ test: venv system npm lint train ## set up and run every test
 	$(PY) -m pytest
 
 # The markers are set in tests/conftest.py from the fixtures each test uses.
-test-fast: venv ## the tests that need no server, browser or trained model (about a minute)
-	$(PY) -m pytest -m "not (model or server or browser or postgres)"
+test-fast: venv ## the tests that need no server, browser, model or process of their own
+	$(PY) -m pytest -m "not (model or server or browser or postgres or process)"
 
 eval: train ## answer-quality pass rates over REST (tests/conversations); URL=... for a running one
 	$(PY) -m bot eval $(if $(URL),--url $(URL))

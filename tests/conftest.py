@@ -22,6 +22,7 @@ NEEDS = {
     },
     "browser": {"browser"},
     "postgres": {"postgres_server", "cluster"},
+    "process": {"cli"},
 }
 # Whole modules whose tests start processes of their own (`python -m bot run`, `rasa test`).
 MODULE_NEEDS = {

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from bot.cli import main
 from bot.settings import PROJECT_ROOT
 from bot.store import get_store
+from tests.support.servers import BotCommand
 
 URL_PREFIX = "http://www.nhscareers.nhs.uk/explore-by-career/"
 
@@ -23,33 +21,12 @@ def _run(*args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_show_from_a_real_process(tmp_path: Path) -> None:
-    env = {**os.environ, "ROLE_STORE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
-    load = subprocess.run(
-        [sys.executable, "-m", "bot", "store", "load"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+def test_show_from_a_real_process(tmp_path: Path, cli: BotCommand) -> None:
+    env = {"ROLE_STORE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+    load = cli("store", "load", env=env)
     assert load.stdout == "Loaded 3 roles and 26 facts from 1 source page(s) in data/roles.\n"
-    show = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "store",
-            "show",
-            "assistant practitioner",
-            "entry_requirements",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    show = cli("store", "show", "assistant practitioner", "entry_requirements", env=env)
+    assert show.returncode == 0, show.stderr
     lines = show.stdout.splitlines()
     assert lines[0] == "Assistant practitioner (assistant-practitioner)"
     assert "  - Assistant practitioners will usually need further qualifications." in lines

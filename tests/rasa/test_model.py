@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot import serve
@@ -37,6 +38,7 @@ def _examples(path: Path) -> set[str]:
     return found
 
 
+@pytest.mark.process
 def test_data_validates_without_warnings() -> None:
     result = rasa("data", "validate", "--fail-on-warnings")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -16,7 +16,7 @@ from bot.review.queries import ConversationLog
 from bot.settings import MissingSecret, Settings
 from bot.store.sql import make_engine
 from tests.support.review import SECRET
-from tests.support.servers import bot_command
+from tests.support.servers import BotCommand
 
 
 def test_passwords_are_salted_scrypt_hashes_at_owasps_cost() -> None:
@@ -61,9 +61,9 @@ def test_session_cookies_are_signed_and_expire(log: ConversationLog) -> None:
     assert log.signed_in(cookie, SECRET) is None
 
 
-def test_add_user_reads_the_password_from_stdin(tmp_path: Path) -> None:
+def test_add_user_reads_the_password_from_stdin(tmp_path: Path, cli: BotCommand) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
-    done = bot_command(
+    done = cli(
         "review",
         "add-user",
         "maria",
@@ -103,9 +103,11 @@ def test_production_needs_a_real_secret() -> None:
     assert "x" * 40 not in repr(settings)
 
 
-def test_the_console_will_not_start_in_production_without_a_secret(tmp_path: Path) -> None:
+def test_the_console_will_not_start_in_production_without_a_secret(
+    tmp_path: Path, cli: BotCommand
+) -> None:
     env = {"ENVIRONMENT": "production", "TRACKER_STORE_URL": f"sqlite:///{tmp_path}/l.db"}
-    done = bot_command("review", "serve", "--port", "1", env=env, unset=("REVIEW_SECRET",))
+    done = cli("review", "serve", "--port", "1", env=env, unset=("REVIEW_SECRET",))
     assert done.returncode == 1
     assert "REVIEW_SECRET" in done.stderr
 
@@ -258,13 +260,13 @@ def test_every_login_is_in_the_audit_trail_without_its_password(
     assert "s3cret" not in repr([vars(r) for r in rows])
 
 
-def test_environment_accepts_only_its_known_values(tmp_path: Path) -> None:
+def test_environment_accepts_only_its_known_values(tmp_path: Path, cli: BotCommand) -> None:
     for typo in ("prod", "staging", "productoin"):
         with pytest.raises(ValueError, match="ENVIRONMENT must be one of local, production"):
             Settings.from_env({"ENVIRONMENT": typo})
     assert Settings.from_env({"ENVIRONMENT": " Local "}).environment == "local"
     assert Settings.from_env({}).environment == "local"
     env = {"ENVIRONMENT": "prod", "TRACKER_STORE_URL": f"sqlite:///{tmp_path}/l"}
-    done = bot_command("review", "serve", "--port", "1", env=env)
+    done = cli("review", "serve", "--port", "1", env=env)
     assert done.returncode == 1
     assert "ENVIRONMENT must be one of local, production, not 'prod'" in done.stderr

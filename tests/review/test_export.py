@@ -10,7 +10,7 @@ from bot.review.export import build_export, normalise
 from bot.review.queries import ConversationLog, Labelled
 from bot.store.sql import make_engine
 from tests.support.review import fill, find
-from tests.support.servers import bot_command
+from tests.support.servers import BotCommand
 
 
 def labelled(text: str, label: str = "ask_training") -> Labelled:
@@ -53,7 +53,7 @@ def test_an_empty_export_is_still_valid() -> None:
     assert RasaYAMLReader().reads(build_export([]).yaml()).intent_examples == []
 
 
-async def test_the_export_command(tmp_path: Path) -> None:
+async def test_the_export_command(tmp_path: Path, cli: BotCommand) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
     await fill(url)
     log = ConversationLog(make_engine(url))
@@ -62,7 +62,7 @@ async def test_the_export_command(tmp_path: Path) -> None:
     log.set_label(message.id, "ask_training", "trainer")
     log.engine.dispose()
     out = tmp_path / "relabelled.yml"
-    done = bot_command("review", "export", "--out", str(out), env={"TRACKER_STORE_URL": url})
+    done = cli("review", "export", "--out", str(out), env={"TRACKER_STORE_URL": url})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"Wrote {out}: 1 example(s) for 1 intent(s)")
     assert "- roughly how many months is the AP course" in out.read_text()

@@ -11,7 +11,7 @@ import pytest
 from bot.review import report
 from bot.review.queries import ConversationLog
 from tests.support.review import fill_unanswered
-from tests.support.servers import bot_command
+from tests.support.servers import BotCommand
 
 TODAY = date.today()
 
@@ -73,17 +73,17 @@ def test_since() -> None:
             report.parse_since(bad, today)
 
 
-async def test_the_command(tmp_path: Path) -> None:
+async def test_the_command(tmp_path: Path, cli: BotCommand) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
     await fill_unanswered(url)
     env = {"TRACKER_STORE_URL": url}
     out = tmp_path / "report.html"
-    done = bot_command("review", "report", "--since", "7d", "--out", str(out), env=env)
+    done = cli("review", "report", "--since", "7d", "--out", str(out), env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"Wrote {out} and {out.with_suffix('.txt')}.\n"
     assert out.read_text().startswith("<!doctype html>")
     assert "Conversations:      11" in out.with_suffix(".txt").read_text()
-    printed = bot_command("review", "report", "--since", "1w", env=env)
+    printed = cli("review", "report", "--since", "1w", env=env)
     assert printed.returncode == 0 and "Answered:           10%" in printed.stdout
-    bad = bot_command("review", "report", "--since", "soon", env=env)
+    bad = cli("review", "report", "--since", "soon", env=env)
     assert bad.returncode == 1 and "--since is a number of days" in bad.stderr

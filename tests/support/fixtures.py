@@ -21,7 +21,7 @@ from tests.support import providers
 from tests.support.browser import launch
 from tests.support.fakes import FakeProviders, fake_providers
 from tests.support.logs import ConversationLog
-from tests.support.servers import ARTIFACTS, free_port
+from tests.support.servers import ARTIFACTS, BotCommand, bot_command, free_port
 from tests.support.tracking import fresh_log_url
 
 # The log keeps conversation ids only as this key's pseudonyms (bot/tracking/identity.py).
@@ -117,6 +117,16 @@ def configured(settings_env: pytest.MonkeyPatch, tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'configured.db'}"
     settings_env.setenv("ROLE_STORE_URL", url)
     return url
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli() -> BotCommand:
+    """`python -m bot ...` in a process of its own (tests/support/servers.bot_command): a test
+    that asks for it is marked `process` (seconds of imports per run)."""
+    return bot_command
 
 
 # --- the assistant ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from bot import serve
 from bot.prod.processes import HOST, free_port
 from bot.settings import PROJECT_ROOT
 
-__all__ = ["ARTIFACTS", "HOST", "bot_command", "free_port", "listening", "wait_for"]
+__all__ = ["ARTIFACTS", "HOST", "BotCommand", "bot_command", "free_port", "listening", "wait_for"]
 
 # Logs and screenshots of a test run, kept for a failure's post-mortem (CI uploads them).
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -62,3 +62,6 @@ def bot_command(
         text=True,
         timeout=120,
     )
+
+
+BotCommand = Callable[..., "subprocess.CompletedProcess[str]"]
