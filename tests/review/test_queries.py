@@ -13,10 +13,8 @@ from tests.support.review import console_log, fill, find, name_of
 
 @pytest.fixture
 async def log(log_url: str) -> AsyncIterator[ConversationLog]:
-    await fill(log_url)
-    found = console_log(log_url)
-    yield found
-    found.engine.dispose()
+    async with console_log(log_url, filled_by=fill) as found:
+        yield found
 
 
 def senders(log: ConversationLog, **query: str) -> list[str]:

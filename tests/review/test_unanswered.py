@@ -36,10 +36,8 @@ PAY = {
 @pytest.fixture
 async def filled(log_url: str) -> AsyncIterator[ConversationLog]:
     """fill_unanswered's log, on SQLite and on PostgreSQL."""
-    await fill_unanswered(log_url)
-    found = console_log(log_url)
-    yield found
-    found.engine.dispose()
+    async with console_log(log_url, filled_by=fill_unanswered) as found:
+        yield found
 
 
 def texts(found: list[Unanswered]) -> dict[str, set[str]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import ClientResponse
@@ -268,8 +270,17 @@ def add_trainer(env: dict[str, str]) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def console_log(url: str) -> ConversationLog:
-    """The console's view of the log at `url`, its own tables made (dispose of its engine)."""
+@asynccontextmanager
+async def console_log(
+    url: str, filled_by: Callable[[str], Awaitable[None]] | None = None
+) -> AsyncIterator[ConversationLog]:
+    """The console's view of the log at `url` (filled first by `filled_by`), its own tables
+    made; its engine disposed of at the end."""
+    if filled_by is not None:
+        await filled_by(url)
     found = ConversationLog(make_engine(url))
     found.create_tables()
-    return found
+    try:
+        yield found
+    finally:
+        found.engine.dispose()
