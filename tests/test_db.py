@@ -3,6 +3,7 @@ to what a DateTime column holds."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -55,4 +56,22 @@ def test_a_sqlite_file_is_opened_with_the_projects_pragmas(tmp_path: Path) -> No
         assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert pragma("PRAGMA foreign_keys").scalar() == 1
         assert pragma("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+    engine.dispose()
+
+
+def test_a_sqlite_file_keeps_its_connections_for_any_thread(tmp_path: Path) -> None:
+    """Pooled, not opened per session: closing SQLite's last connection checkpoints the WAL."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'pooled.db'}")
+    with engine.connect() as connection:
+        first = connection.connection.dbapi_connection
+    with engine.connect() as connection:
+        assert connection.connection.dbapi_connection is first
+
+    def in_a_thread() -> object:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+            return connection.connection.dbapi_connection
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(in_a_thread).result() is first
     engine.dispose()
