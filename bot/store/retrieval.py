@@ -13,7 +13,6 @@ ResponseSelector: the README's "Fact-level answers" section has the measurement.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.store.api import FactInfo, RoleStore
+from bot.store.content import closest
 
 # Words that say nothing about which fact is meant. Our own list: sklearn's has "part", "full",
 # "show" and "move", which matter here ("part-time", "moving patients").
@@ -116,7 +116,7 @@ class FactIndex:
                 documents.append(wording)
                 self._owners.append(Hit(topic, 0.0, None))
         prepared = [self._prepare(d) for d in documents]
-        self._doc_words = [set(d.split()) for d in prepared]
+        self._doc_words = [frozenset(d.split()) for d in prepared]
         self._words = TfidfVectorizer(
             analyzer="word",
             tokenizer=str.split,
@@ -129,7 +129,7 @@ class FactIndex:
         self._word_matrix = self._words.fit_transform(prepared)
         self._char_matrix = self._chars.fit_transform(prepared)
         self._vocabulary = {w for d in prepared for w in d.split()}
-        self._long_words = [w for w in self._vocabulary if len(w) >= _FUZZY_MIN_LENGTH]
+        self._long_words = frozenset(w for w in self._vocabulary if len(w) >= _FUZZY_MIN_LENGTH)
 
     @classmethod
     def from_store(cls, store: RoleStore) -> FactIndex:
@@ -162,9 +162,7 @@ class FactIndex:
                 continue
             if len(word) >= 3 and any(v.startswith(word) for v in self._long_words):
                 continue  # a short form: "reqs", "quals"
-            if len(word) >= _FUZZY_MIN_LENGTH and difflib.get_close_matches(
-                word, self._long_words, n=1, cutoff=_FUZZY_CUTOFF
-            ):
+            if len(word) >= _FUZZY_MIN_LENGTH and closest(word, self._long_words, _FUZZY_CUTOFF):
                 continue
             unknown.append(word)
         return unknown
@@ -194,17 +192,14 @@ class FactIndex:
         return sorted(best.values(), key=lambda h: -h.score)
 
 
-def _coverage(asked: list[str], document: set[str]) -> float:
+def _coverage(asked: list[str], document: frozenset[str]) -> float:
     """The share of the question's words that the wording has, typos forgiven."""
     covered = 0
     for word in asked:
         if (
             word in document
             or (len(word) >= 3 and any(w.startswith(word) for w in document))
-            or (
-                len(word) >= _FUZZY_MIN_LENGTH
-                and difflib.get_close_matches(word, document, n=1, cutoff=_FUZZY_CUTOFF)
-            )
+            or (len(word) >= _FUZZY_MIN_LENGTH and closest(word, document, _FUZZY_CUTOFF))
         ):
             covered += 1
     return covered / len(asked)

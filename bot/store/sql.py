@@ -23,7 +23,7 @@ from sqlalchemy.pool import StaticPool
 
 from bot.db import make_engine
 from bot.store.api import Comparison, FactInfo, RoleInfo, SourceInfo, StoreUnavailable
-from bot.store.content import Content, normalise_name
+from bot.store.content import Content, closest, normalise_name
 from bot.store.models import (
     Base,
     Fact,
@@ -403,12 +403,12 @@ def _match_name(
             return ()
         if candidate in known:
             return known[candidate]
-    long_names = [n for n in (*known, *blocked) if len(n) >= _FUZZY_MIN_LENGTH]
+    long_names = frozenset(n for n in (*known, *blocked) if len(n) >= _FUZZY_MIN_LENGTH)
     for candidate in candidates:
         if _FUZZY_MIN_LENGTH <= len(candidate) <= _FUZZY_MAX_LENGTH:
-            close = difflib.get_close_matches(candidate, long_names, n=1, cutoff=_FUZZY_CUTOFF)
-            if close:
-                return () if close[0] in blocked else known[close[0]]
+            close = closest(candidate, long_names, _FUZZY_CUTOFF)
+            if close is not None:
+                return () if close in blocked else known[close]
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from bot.store import TOPICS, Content, ContentError, read_content
-from bot.store.content import normalise_name, page_sentences, squash, uncovered_sentences
+from bot.store.content import (
+    closest,
+    normalise_name,
+    page_sentences,
+    squash,
+    uncovered_sentences,
+)
 from tests.support.fixtures import SEED_PAGE
 
 ROLES_YML = (PROJECT_ROOT / "data" / "roles" / "roles.yml").read_text()
@@ -262,3 +269,16 @@ def test_group_naming_an_unknown_role(tmp_path: Path) -> None:
 def test_a_different_job_that_is_also_a_role_name(tmp_path: Path) -> None:
     roles = ROLES_YML + "  - radiology assistant\n"
     assert "is also a wording of radiography-assistant" in str(_error(tmp_path, roles=roles))
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("radiograpy", "radiography"), ("assistnt", "assistant"), ("salary", None)],
+)
+def test_closest_is_difflibs_best_match_and_is_remembered(word: str, expected: str | None) -> None:
+    choices = frozenset({"radiography", "assistant", "practitioner", "radiographer"})
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.8)
+    assert closest(word, choices, 0.8) == (close[0] if close else None) == expected
+    hits = closest.cache_info().hits
+    assert closest(word, choices, 0.8) == expected
+    assert closest.cache_info().hits == hits + 1
