@@ -607,27 +607,7 @@ def test_teams_answers_with_a_hero_card_and_takes_clicks(
     assert reply.json == {
         "type": "message",
         "text": f"{duties_answer.text}\n\nSource: [{SOURCE_TITLE}]({duties_answer.sources[0].url})",
-        "attachments": [
-            {
-                "contentType": "application/vnd.microsoft.card.hero",
-                "content": {
-                    "buttons": [
-                        {
-                            "type": "messageBack",
-                            "title": "Helpful",
-                            "text": "/feedback_helpful",
-                            "displayText": "Helpful",
-                        },
-                        {
-                            "type": "messageBack",
-                            "title": "Not helpful",
-                            "text": "/feedback_not_helpful",
-                            "displayText": "Not helpful",
-                        },
-                    ]
-                },
-            }
-        ],
+        "attachments": [clients.TEAMS_FEEDBACK_CARD],
         "from": {"id": "28:app-id", "name": "NHS careers"},
         "recipient": {"id": user},
         "conversation": activity["conversation"],

@@ -9,6 +9,7 @@ from bot.channels import botframework, facebook, shell, slack, telegram, twilio
 from bot.channels.replies import Source, sources_from
 from bot.channels.rest import RestOutput
 from bot.channels.socketio import WebOutput
+from tests.support.providers import TEAMS_FEEDBACK_CARD
 
 ANSWER = (
     "What assistant practitioners do:\n"
@@ -212,27 +213,7 @@ def test_teams_hero_card_with_message_back_buttons() -> None:
         {
             "type": "message",
             "text": ANSWER,
-            "attachments": [
-                {
-                    "contentType": "application/vnd.microsoft.card.hero",
-                    "content": {
-                        "buttons": [
-                            {
-                                "type": "messageBack",
-                                "title": "Helpful",
-                                "text": "/feedback_helpful",
-                                "displayText": "Helpful",
-                            },
-                            {
-                                "type": "messageBack",
-                                "title": "Not helpful",
-                                "text": "/feedback_not_helpful",
-                                "displayText": "Not helpful",
-                            },
-                        ]
-                    },
-                }
-            ],
+            "attachments": [TEAMS_FEEDBACK_CARD],
         }
     ]
 

@@ -225,6 +225,28 @@ def teams_activity(user: str, conversation: str, text: str, service_url: str) ->
     }
 
 
+# The feedback buttons as Teams receives them: a hero card of messageBack buttons.
+TEAMS_FEEDBACK_CARD = {
+    "contentType": "application/vnd.microsoft.card.hero",
+    "content": {
+        "buttons": [
+            {
+                "type": "messageBack",
+                "title": "Helpful",
+                "text": "/feedback_helpful",
+                "displayText": "Helpful",
+            },
+            {
+                "type": "messageBack",
+                "title": "Not helpful",
+                "text": "/feedback_not_helpful",
+                "displayText": "Not helpful",
+            },
+        ]
+    },
+}
+
+
 def bearer(token: str | None) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     if token is not None:
