@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.review.app import LOG
 from bot.review.queries import Filters
-from tests.support.review import PASSWORD, csrf_token, fill, find, log_in
+from tests.support.review import PASSWORD, csrf_token, fill, find, log_in, post_login
 
 PUBLIC = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login")}
 
@@ -159,19 +159,7 @@ async def test_logging_out_ends_the_session(client: TestClient) -> None:
     ],
 )
 async def test_after_login_only_local_pages_are_opened(client: TestClient, target: str) -> None:
-    form = await (await client.get("/login")).text()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token is not None
-    response = await client.post(
-        "/login",
-        data={
-            "username": "trainer",
-            "password": PASSWORD,
-            "csrf_token": token.group(1),
-            "next": target,
-        },
-        allow_redirects=False,
-    )
+    response = await log_in(client, next_page=target)
     assert response.headers["Location"] == "/"
 
 
@@ -179,36 +167,16 @@ async def test_the_reported_open_redirect_is_closed(client: TestClient) -> None:
     """Issue 14: /login?next=/%09/evil.example sent the trainer to //evil.example."""
     form = await (await client.get("/login?next=/%09/evil.example")).text()
     found = re.search(r'name="next" value="([^"]*)"', form)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert found is not None and token is not None
+    assert found is not None
     assert found.group(1) == "/"
-    response = await client.post(
-        "/login",
-        data={
-            "username": "trainer",
-            "password": PASSWORD,
-            "csrf_token": token.group(1),
-            "next": "/\t/evil.example",
-        },
-        allow_redirects=False,
-    )
+    response = await post_login(client, form, next_page="/\t/evil.example")
     assert response.status == 303 and response.headers["Location"] == "/"
 
 
 async def test_a_local_next_page_is_kept(client: TestClient) -> None:
     target = "/dashboard?from=2026-01-01&to=2026-01-31"
-    form = await (await client.get("/login?" + urlencode({"next": target}))).text()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token is not None
-    response = await client.post(
-        "/login",
-        data={
-            "username": "trainer",
-            "password": PASSWORD,
-            "csrf_token": token.group(1),
-            "next": target,
-        },
-        allow_redirects=False,
+    response = await log_in(
+        client, next_page=target, form_page="/login?" + urlencode({"next": target})
     )
     assert response.headers["Location"] == target
 

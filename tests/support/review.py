@@ -100,13 +100,28 @@ async def fill(url: str) -> None:
     store.engine.dispose()
 
 
-async def log_in(client: TestClient, password: str = PASSWORD) -> ClientResponse:
-    form = await (await client.get("/login")).text()
+async def log_in(
+    client: TestClient, password: str = PASSWORD, next_page: str = "/", form_page: str = "/login"
+) -> ClientResponse:
+    """Fetch the login form at `form_page`, then post it (see post_login)."""
+    form = await (await client.get(form_page)).text()
+    return await post_login(client, form, password, next_page)
+
+
+async def post_login(
+    client: TestClient, form: str, password: str = PASSWORD, next_page: str = "/"
+) -> ClientResponse:
+    """Post the login form with the CSRF token found in `form`, the login page's HTML."""
     token = CSRF.search(form)
     assert token is not None
     return await client.post(
         "/login",
-        data={"username": TRAINER, "password": password, "csrf_token": token.group(1), "next": "/"},
+        data={
+            "username": TRAINER,
+            "password": password,
+            "csrf_token": token.group(1),
+            "next": next_page,
+        },
         allow_redirects=False,
     )
 
