@@ -24,7 +24,9 @@ from tests.support.review import (
     TRAINER,
     Live,
     add_trainer,
+    fill,
     fill_unanswered,
+    log_in,
     talk,
 )
 from tests.support.servers import ARTIFACTS, free_port
@@ -54,6 +56,13 @@ def app(log: ConversationLog, sqlite_url: str) -> web.Application:
 async def client(app: web.Application) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(app)) as found:
         yield found
+
+
+@pytest.fixture
+async def logged_in(client: TestClient, sqlite_url: str) -> None:
+    """The trainer logged in with `client`, over fill's four conversations."""
+    await fill(sqlite_url)
+    await log_in(client)
 
 
 @pytest.fixture(scope="session")

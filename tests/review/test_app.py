@@ -76,11 +76,10 @@ async def test_the_login_form_needs_its_token(client: TestClient) -> None:
     assert "review_session" not in response.cookies
 
 
+@pytest.mark.usefixtures("logged_in")
 async def test_a_post_without_the_sessions_csrf_token_is_refused(
-    app: web.Application, client: TestClient, sqlite_url: str
+    app: web.Application, client: TestClient
 ) -> None:
-    await fill(sqlite_url)
-    await log_in(client)
     url = "/conversations/1/reviewed"
     assert (await client.post(url, data={"reviewed": "1"}, allow_redirects=False)).status == 403
     wrong = {"reviewed": "1", "csrf_token": "x" * 43}
@@ -91,11 +90,10 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused(
     assert app[LOG].conversation(1).reviewed_by == "trainer"
 
 
+@pytest.mark.usefixtures("logged_in")
 async def test_user_text_is_escaped_and_no_script_may_run(
-    app: web.Application, client: TestClient, sqlite_url: str
+    app: web.Application, client: TestClient
 ) -> None:
-    await fill(sqlite_url)
-    await log_in(client)
     carol = find(app[LOG], "carol")
     for path in ("/", f"/conversations/{carol.id}"):
         response = await client.get(path)
@@ -106,11 +104,8 @@ async def test_user_text_is_escaped_and_no_script_may_run(
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
 
 
-async def test_relabel_then_export(
-    app: web.Application, client: TestClient, sqlite_url: str
-) -> None:
-    await fill(sqlite_url)
-    await log_in(client)
+@pytest.mark.usefixtures("logged_in")
+async def test_relabel_then_export(app: web.Application, client: TestClient) -> None:
     dan = find(app[LOG], "dan")
     message = app[LOG].transcript(dan.id).turns
     message_id = next(t.message.id for t in message if t.kind == "user" and t.message)
@@ -202,9 +197,8 @@ async def test_the_console_shows_the_login_audit_trail(
     assert "<b>pw" not in html and "wrong &lt;b&gt;" not in html
 
 
-async def test_the_json_api_filters_like_the_page(client: TestClient, sqlite_url: str) -> None:
-    await fill(sqlite_url)
-    await log_in(client)
+@pytest.mark.usefixtures("logged_in")
+async def test_the_json_api_filters_like_the_page(client: TestClient) -> None:
     data = await (await client.get("/api/conversations?negative=1")).json()
     assert [c["preview"] for c in data["conversations"]] == ["what does an AP do"]
     assert (await client.get("/api/conversations?below=abc")).status == 400
@@ -215,9 +209,8 @@ async def test_the_json_api_filters_like_the_page(client: TestClient, sqlite_url
     assert "user" in kinds and "bot" in kinds and "action" in kinds
 
 
-async def test_the_dashboard_draws_its_charts_inline(client: TestClient, sqlite_url: str) -> None:
-    await fill(sqlite_url)
-    await log_in(client)
+@pytest.mark.usefixtures("logged_in")
+async def test_the_dashboard_draws_its_charts_inline(client: TestClient) -> None:
     html = await (await client.get("/dashboard")).text()
     assert html.count("<svg") == 5
     assert "4 conversations" in html
