@@ -112,25 +112,6 @@ def slack_replies(fakes: FakeProviders, channel: str, count: int = 1) -> list[Ca
     )
 
 
-SLACK_BUTTONS = {
-    "type": "actions",
-    "elements": [
-        {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "Helpful"},
-            "value": "/feedback_helpful",
-            "action_id": "option-1",
-        },
-        {
-            "type": "button",
-            "text": {"type": "plain_text", "text": "Not helpful"},
-            "value": "/feedback_not_helpful",
-            "action_id": "option-2",
-        },
-    ],
-}
-
-
 def test_slack_answers_with_blocks_and_takes_button_clicks(
     assistant: serve.Running,
     fakes: FakeProviders,
@@ -148,7 +129,10 @@ def test_slack_answers_with_blocks_and_takes_button_clicks(
     assert reply.json == {
         "channel": channel,
         "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, SLACK_BUTTONS],
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            clients.SLACK_FEEDBACK_BUTTONS,
+        ],
     }
     assert reply.headers["Authorization"] == "Bearer xoxb-test-token"
 

@@ -9,7 +9,7 @@ from bot.channels import botframework, facebook, shell, slack, telegram, twilio
 from bot.channels.replies import Source, sources_from
 from bot.channels.rest import RestOutput
 from bot.channels.socketio import WebOutput
-from tests.support.providers import TEAMS_FEEDBACK_CARD
+from tests.support.providers import SLACK_FEEDBACK_BUTTONS, TEAMS_FEEDBACK_CARD
 
 ANSWER = (
     "What assistant practitioners do:\n"
@@ -39,23 +39,7 @@ def test_slack_sections_and_buttons() -> None:
             "text": text,
             "blocks": [
                 {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-                {
-                    "type": "actions",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "text": {"type": "plain_text", "text": "Helpful"},
-                            "value": "/feedback_helpful",
-                            "action_id": "option-1",
-                        },
-                        {
-                            "type": "button",
-                            "text": {"type": "plain_text", "text": "Not helpful"},
-                            "value": "/feedback_not_helpful",
-                            "action_id": "option-2",
-                        },
-                    ],
-                },
+                SLACK_FEEDBACK_BUTTONS,
             ],
         }
     ]

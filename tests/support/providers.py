@@ -46,6 +46,26 @@ def slack_headers(
     return {"X-Slack-Request-Timestamp": sent_at, "X-Slack-Signature": signature}
 
 
+# The feedback buttons as Slack receives them: an actions block.
+SLACK_FEEDBACK_BUTTONS = {
+    "type": "actions",
+    "elements": [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Helpful"},
+            "value": "/feedback_helpful",
+            "action_id": "option-1",
+        },
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Not helpful"},
+            "value": "/feedback_not_helpful",
+            "action_id": "option-2",
+        },
+    ],
+}
+
+
 def slack_message(user: str, channel: str, text: str, event_id: str | None = None) -> bytes:
     """An Events API callback: a direct message to the app."""
     return json.dumps(
