@@ -581,7 +581,7 @@ def test_teams_answers_with_a_hero_card_and_takes_clicks(
     duties_answer: Reference,
 ) -> None:
     user, conversation = unique("29:user"), unique("a:conversation")
-    service = fakes.botframework_service
+    service = fakes.api("/botframework/service/")
     activity = clients.teams_activity(user, conversation, QUESTION, service)
     token = bot_connector_token(fakes.signing_key, serviceurl=service)
     assert teams_post(assistant, activity, token).status == 200
@@ -620,7 +620,7 @@ def test_teams_refuses_activities_without_a_valid_connector_token(
     assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
 ) -> None:
     user, conversation = unique("29:forged"), unique("a:forged")
-    service = fakes.botframework_service
+    service = fakes.api("/botframework/service/")
     activity = clients.teams_activity(user, conversation, QUESTION, service)
     key = fakes.signing_key
     now = int(time.time())

@@ -294,6 +294,6 @@ def test_signing_keys_come_from_the_openid_configuration_and_are_not_refetched_o
         assert await signing_keys.get("unknown") is None  # within 5 minutes: no new fetch
 
     with fake_providers() as fakes:
-        asyncio.run(look_up(botframework.SigningKeys(fakes.botframework_openid)))
+        asyncio.run(look_up(botframework.SigningKeys(fakes.api("/botframework/openid"))))
         fetched = fakes.matching(lambda call: call.path.startswith("/botframework/"))
         assert [call.path for call in fetched] == ["/botframework/openid", "/botframework/keys"]

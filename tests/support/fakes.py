@@ -74,33 +74,9 @@ class FakeProviders:
         self._lock = threading.Lock()
 
     # --- what the assistant is configured with ---------------------------------------
-    @property
-    def slack_api(self) -> str:
-        return f"{self.url}/slack/api/"
-
-    @property
-    def telegram_api(self) -> str:
-        return f"{self.url}/telegram"
-
-    @property
-    def graph_api(self) -> str:
-        return f"{self.url}/graph/v21.0"
-
-    @property
-    def twilio_api(self) -> str:
-        return f"{self.url}/twilio"
-
-    @property
-    def botframework_openid(self) -> str:
-        return f"{self.url}/botframework/openid"
-
-    @property
-    def botframework_token(self) -> str:
-        return f"{self.url}/botframework/token"
-
-    @property
-    def botframework_service(self) -> str:
-        return f"{self.url}/botframework/service/"
+    def api(self, path: str) -> str:
+        """A provider's API base URL on this server: `path` as routed in app()."""
+        return f"{self.url}{path}"
 
     # --- what tests read --------------------------------------------------------------
     def matching(self, predicate: Callable[[Call], bool]) -> list[Call]:
