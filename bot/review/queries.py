@@ -11,9 +11,9 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, delete, exists, func, select, update
 from sqlalchemy.engine import Engine
@@ -223,41 +223,27 @@ def day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return datetime.combine(date_from, time()), datetime.combine(date_to + timedelta(1), time())
 
 
+Row = TypeVar("Row", ConversationRow, MessageRow)
+
+
+def _copy(row: type[Row], model: object, **differing: Any) -> Row:
+    """A row of the model's attributes of the same names; `differing`, the fields that are not."""
+    same = {f.name: getattr(model, f.name) for f in fields(row) if f.name not in differing}
+    return row(**same, **differing)
+
+
 def _row(c: Conversation, tags: tuple[str, ...] = ()) -> ConversationRow:
-    return ConversationRow(
-        id=c.id,
-        sender_id=c.sender_id,
-        channel=c.channel,
-        started_at=c.started_at,
-        last_at=c.last_at,
-        message_count=c.message_count,
-        preview=c.preview,
-        fallback=c.fallback,
-        min_confidence=c.min_confidence,
+    return _copy(
+        ConversationRow,
+        c,
         helpful=c.helpful_count,
         not_helpful=c.not_helpful_count,
-        reviewed=c.reviewed,
-        reviewed_by=c.reviewed_by,
-        note=c.note,
         tags=tags,
     )
 
 
 def _message_row(m: Message) -> MessageRow:
-    return MessageRow(
-        id=m.id,
-        event_id=m.event_id,
-        text=m.text,
-        payload=m.payload,
-        intent=m.intent,
-        confidence=m.confidence,
-        top_intent=m.top_intent,
-        top_confidence=m.top_confidence,
-        entities=json.loads(m.entities or "[]"),
-        feedback=m.feedback,
-        label=m.label,
-        labelled_by=m.labelled_by,
-    )
+    return _copy(MessageRow, m, entities=json.loads(m.entities or "[]"))
 
 
 def _conditions(filters: Filters) -> list[Any]:
