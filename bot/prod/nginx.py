@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import jinja2
@@ -80,19 +80,9 @@ def render(config: NginxConfig) -> str:
     )
     apology = json.dumps([{"recipient_id": "", "text": APOLOGY}])
     return template.render(
-        directory=config.directory,
+        **{f.name: getattr(config, f.name) for f in fields(config)},
         access_log=config.access_log,
         error_log=config.error_log,
-        host=config.host,
-        public_port=config.public_port,
-        actions_port=config.actions_port,
-        web_port=config.web_port,
-        rasa_ports=config.rasa_ports,
-        action_ports=config.action_ports,
-        max_body_bytes=config.max_body_bytes,
-        rate_limit=config.rate_limit,
-        rate_burst=config.rate_burst,
-        worker_processes=config.worker_processes,
         default_csp=DEFAULT_CSP,
         security_headers=headers,
         apology_json=nginx_string(apology),
