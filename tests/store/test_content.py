@@ -167,6 +167,11 @@ def _error(tmp_path: Path, **files: str) -> ContentError:
     return caught.value
 
 
+def _facts_error(tmp_path: Path, old: str, new: str) -> ContentError:
+    """_error for facts.yml with its first `old` replaced by `new`."""
+    return _error(tmp_path, facts=FACTS_YML.replace(old, new, 1))
+
+
 def test_copy_of_real_content_reads(tmp_path: Path, content: Content) -> None:
     copy = read_content(_write(tmp_path))
     assert [dataclasses.replace(f, path="") for f in copy.facts] == [
@@ -175,15 +180,14 @@ def test_copy_of_real_content_reads(tmp_path: Path, content: Content) -> None:
 
 
 def test_missing_field_names_file_and_key(tmp_path: Path) -> None:
-    facts = FACTS_YML.replace("    text: Processing film images.\n", "", 1)
-    error = _error(tmp_path, facts=facts)
+    error = _facts_error(tmp_path, "    text: Processing film images.\n", "")
     assert error.path.endswith("facts.yml")
     assert error.key == "facts[5].text"
     assert "is missing" in str(error)
 
 
 def test_unknown_topic(tmp_path: Path) -> None:
-    error = _error(tmp_path, facts=FACTS_YML.replace("topic: training", "topic: salary", 1))
+    error = _facts_error(tmp_path, "topic: training", "topic: salary")
     assert error.key == "facts[13].topic"
     assert "unknown topic 'salary'" in str(error)
 
@@ -211,25 +215,24 @@ def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_quote_not_in_page(tmp_path: Path) -> None:
-    facts = FACTS_YML.replace(
-        "quote: A mature approach is essential.", "quote: A mature approach is optional."
+    error = _facts_error(
+        tmp_path, "quote: A mature approach is essential.", "quote: A mature approach is optional."
     )
-    error = _error(tmp_path, facts=facts)
     assert error.key.endswith(".quote")
     assert "does not occur verbatim" in str(error)
 
 
 def test_invented_number_in_text(tmp_path: Path) -> None:
-    facts = FACTS_YML.replace(
-        "text: A mature approach is essential.", "text: A mature approach is essential. Band 3."
+    error = _facts_error(
+        tmp_path,
+        "text: A mature approach is essential.",
+        "text: A mature approach is essential. Band 3.",
     )
-    error = _error(tmp_path, facts=facts)
     assert "states 3, which the quote does not" in str(error)
 
 
 def test_unknown_role_in_a_fact(tmp_path: Path) -> None:
-    facts = FACTS_YML.replace("roles: [assistant-practitioner]", "roles: [nurse]", 1)
-    error = _error(tmp_path, facts=facts)
+    error = _facts_error(tmp_path, "roles: [assistant-practitioner]", "roles: [nurse]")
     assert error.key == "facts[1].roles[0]"
 
 
@@ -245,8 +248,7 @@ def test_empty_folder(tmp_path: Path) -> None:
 
 
 def test_duplicate_fact_id(tmp_path: Path) -> None:
-    facts = FACTS_YML.replace("- id: duty-stock\n", "- id: duty-film-images\n", 1)
-    error = _error(tmp_path, facts=facts)
+    error = _facts_error(tmp_path, "- id: duty-stock\n", "- id: duty-film-images\n")
     assert "duplicate id 'duty-film-images'" in str(error)
 
 
