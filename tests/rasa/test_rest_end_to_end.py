@@ -151,13 +151,19 @@ def chat_events(log: ConversationLog, chat: Conversation) -> list[dict[str, Any]
     return log.saved_events(conversation_id(REST, chat.sender))
 
 
+def did_you_mean(chat: Conversation, message: str) -> list[dict[str, Any]]:
+    """Say `message`; the last reply must be the "did you mean" question: its buttons."""
+    replies = chat.say(message)
+    assert replies[-1]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
+    buttons: list[dict[str, Any]] = replies[-1]["buttons"]
+    return buttons
+
+
 def test_choosing_a_did_you_mean_suggestion_answers_it(
     assistant: serve.Running, vague_messages: list[str]
 ) -> None:
     chat = conversation(assistant)
-    first = chat.say(vague_messages[0])
-    assert first[-1]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
-    assert len(first[-1]["buttons"]) >= 2
+    assert len(did_you_mean(chat, vague_messages[0])) >= 2
     answer = chat.text('/ask_duties{"role": "assistant practitioner"}')
     assert answer.startswith("What assistant practitioners do:")
 
@@ -166,13 +172,11 @@ def test_vague_messages_get_did_you_mean_then_a_polite_redirect(
     assistant: serve.Running, vague_messages: list[str]
 ) -> None:
     chat = conversation(assistant)
-    first = chat.say(vague_messages[0])
-    assert first[-1]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
-    assert first[-1]["buttons"][-1] == {"title": "Something else", "payload": "/out_of_scope"}
+    buttons = did_you_mean(chat, vague_messages[0])
+    assert buttons[-1] == {"title": "Something else", "payload": "/out_of_scope"}
     second = chat.text("/out_of_scope")
     assert second.startswith("Sorry, I didn't quite understand. Could you say that another way?")
-    third = chat.say(vague_messages[1])
-    assert third[-1]["text"] == "Sorry, I'm not sure I understood. Did you mean one of these?"
+    did_you_mean(chat, vague_messages[1])
     last = chat.text("/out_of_scope")
     assert last.startswith("Sorry, I still don't understand. I can answer questions about")
 
