@@ -13,6 +13,7 @@ import json
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,13 +104,18 @@ def slack_post(assistant: serve.Running, body: bytes, headers: dict[str, str]) -
     return http.post(f"{assistant.rasa_url}/webhooks/slack/webhook", body, headers)
 
 
-def slack_replies(fakes: FakeProviders, channel: str, count: int = 1) -> list[Call]:
-    return fakes.wait_for(
-        lambda c: (
-            c.path == "/slack/api/chat.postMessage" and (c.json or {}).get("channel") == channel
-        ),
-        count,
+SLACK_JSON = {"Content-Type": "application/json"}
+
+
+def to_slack_channel(channel: str) -> Callable[[Call], bool]:
+    """A message the assistant posted to Slack's `channel`."""
+    return lambda c: (
+        c.path == "/slack/api/chat.postMessage" and (c.json or {}).get("channel") == channel
     )
+
+
+def slack_replies(fakes: FakeProviders, channel: str, count: int = 1) -> list[Call]:
+    return fakes.wait_for(to_slack_channel(channel), count)
 
 
 def test_slack_answers_with_blocks_and_takes_button_clicks(
@@ -120,7 +126,7 @@ def test_slack_answers_with_blocks_and_takes_button_clicks(
 ) -> None:
     user, channel = unique("U"), unique("D")
     body = clients.slack_message(user, channel, QUESTION)
-    headers = {"Content-Type": "application/json", **clients.slack_headers(body)}
+    headers = {**SLACK_JSON, **clients.slack_headers(body)}
     assert slack_post(assistant, body, headers).status == 200
 
     [reply] = slack_replies(fakes, channel)
@@ -153,11 +159,10 @@ def test_slack_refuses_unsigned_forged_and_replayed_requests(
 ) -> None:
     user, channel = unique("U-forged"), unique("D-forged")
     body = clients.slack_message(user, channel, QUESTION)
-    json_type = {"Content-Type": "application/json"}
-    unsigned = json_type
-    forged = {**json_type, **clients.slack_headers(body, secret="not-the-secret")}
-    replayed = {**json_type, **clients.slack_headers(body, timestamp=int(time.time()) - 6 * 60)}
-    tampered_headers = {**json_type, **clients.slack_headers(body)}
+    unsigned = SLACK_JSON
+    forged = {**SLACK_JSON, **clients.slack_headers(body, secret="not-the-secret")}
+    replayed = {**SLACK_JSON, **clients.slack_headers(body, timestamp=int(time.time()) - 6 * 60)}
+    tampered_headers = {**SLACK_JSON, **clients.slack_headers(body)}
     tampered = clients.slack_message(user, channel, "something else")
     for request_body, headers in [
         (body, unsigned),
@@ -540,23 +545,15 @@ def test_a_slack_event_sent_again_is_acknowledged_and_not_answered_twice(
 ) -> None:
     user, channel = unique("U-replay"), unique("D-replay")
     body = clients.slack_message(user, channel, QUESTION)
-    json_type = {"Content-Type": "application/json"}
-    assert slack_post(assistant, body, {**json_type, **clients.slack_headers(body)}).status == 200
+    assert slack_post(assistant, body, {**SLACK_JSON, **clients.slack_headers(body)}).status == 200
     sent = slack_replies(fakes, channel)
     conversation_log.user_messages(conversation_id(SLACK, user), at_least=1)
     # Sent again within the 5 minutes the timestamp allows, validly signed: only the event_id
     # shows it is the same event.
-    answer = slack_post(assistant, body, {**json_type, **clients.slack_headers(body)})
+    answer = slack_post(assistant, body, {**SLACK_JSON, **clients.slack_headers(body)})
     assert answer.status == 200
     settle(assistant)
-    assert (
-        fakes.matching(
-            lambda c: (
-                c.path == "/slack/api/chat.postMessage" and (c.json or {}).get("channel") == channel
-            )
-        )
-        == sent
-    )
+    assert fakes.matching(to_slack_channel(channel)) == sent
     assert len(conversation_log.user_messages(conversation_id(SLACK, user))) == 1
 
 
