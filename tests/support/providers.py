@@ -111,43 +111,44 @@ def slack_click(user: str, channel: str, value: str) -> bytes:
 
 
 # --- Telegram --------------------------------------------------------------------------
+def _telegram_update(update_id: int, **update: dict[str, Any]) -> bytes:
+    """An Update (numbered `update_id`) holding one kind of update: a message, a button."""
+    return json.dumps({"update_id": update_id, **update}).encode()
+
+
+def _sam(chat_id: int) -> dict[str, Any]:
+    """The user who writes in the private chat `chat_id`."""
+    return {"id": chat_id, "is_bot": False, "first_name": "Sam"}
+
+
 def telegram_message(chat_id: int, text: str, update_id: int | None = None) -> bytes:
     update_id = next(_UPDATE_IDS) if update_id is None else update_id
-    user = {"id": chat_id, "is_bot": False, "first_name": "Sam"}
-    return json.dumps(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": update_id,
-                "from": user,
-                "chat": {"id": chat_id, "first_name": "Sam", "type": "private"},
-                "date": int(time.time()),
-                "text": text,
-            },
-        }
-    ).encode()
+    message = {
+        "message_id": update_id,
+        "from": _sam(chat_id),
+        "chat": {"id": chat_id, "first_name": "Sam", "type": "private"},
+        "date": int(time.time()),
+        "text": text,
+    }
+    return _telegram_update(update_id, message=message)
 
 
 def telegram_click(chat_id: int, data: str, update_id: int | None = None) -> bytes:
     update_id = next(_UPDATE_IDS) if update_id is None else update_id
-    user = {"id": chat_id, "is_bot": False, "first_name": "Sam"}
-    return json.dumps(
-        {
-            "update_id": update_id,
-            "callback_query": {
-                "id": f"cb-{update_id}",
-                "from": user,
-                "message": {
-                    "message_id": 99,
-                    "chat": {"id": chat_id, "type": "private"},
-                    "date": int(time.time()),
-                    "text": "(the bot's message)",
-                },
-                "chat_instance": "42",
-                "data": data,
-            },
-        }
-    ).encode()
+    bots_message = {
+        "message_id": 99,
+        "chat": {"id": chat_id, "type": "private"},
+        "date": int(time.time()),
+        "text": "(the bot's message)",
+    }
+    click = {
+        "id": f"cb-{update_id}",
+        "from": _sam(chat_id),
+        "message": bots_message,
+        "chat_instance": "42",
+        "data": data,
+    }
+    return _telegram_update(update_id, callback_query=click)
 
 
 def telegram_headers(secret: str | None = TELEGRAM_SECRET_TOKEN) -> dict[str, str]:
