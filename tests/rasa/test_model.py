@@ -27,6 +27,15 @@ def rasa(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def rasa_test(
+    part: str, model: Path, *options: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`rasa test nlu` or `rasa test core` on the model; the reports go to ARTIFACTS/<part>,
+    without plots (the reports are what is checked; the plots took seconds)."""
+    out = ARTIFACTS / part
+    return rasa("test", part, "--model", str(model), "--out", str(out), "--no-plot", *options), out
+
+
 def _examples(path: Path) -> set[str]:
     found: set[str] = set()
     for block in yaml.safe_load(path.read_text())["nlu"]:
@@ -70,18 +79,7 @@ def test_enough_examples_per_intent() -> None:
 
 
 def test_held_out_intent_macro_f1(model: Path) -> None:
-    out = ARTIFACTS / "nlu"
-    result = rasa(
-        "test",
-        "nlu",
-        "--model",
-        str(model),
-        "--nlu",
-        "tests/nlu/test_nlu.yml",
-        "--out",
-        str(out),
-        "--no-plot",  # the report is what is checked; the plots took seconds
-    )
+    result, out = rasa_test("nlu", model, "--nlu", "tests/nlu/test_nlu.yml")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "intent_report.json").read_text())
     macro_f1 = report["macro avg"]["f1-score"]
@@ -95,18 +93,8 @@ def test_held_out_intent_macro_f1(model: Path) -> None:
 
 
 def test_stories(model: Path) -> None:
-    out = ARTIFACTS / "core"
-    result = rasa(
-        "test",
-        "core",
-        "--model",
-        str(model),
-        "--stories",
-        "tests/stories",
-        "--out",
-        str(out),
-        "--fail-on-prediction-errors",
-        "--no-plot",
+    result, out = rasa_test(
+        "core", model, "--stories", "tests/stories", "--fail-on-prediction-errors"
     )
     failed = out / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else result.stdout[-3000:]
