@@ -27,6 +27,7 @@ from bot.settings import PROJECT_ROOT
 from tests.support.servers import free_port, listening, wait_for
 
 MARKER = "CAREERS_SHUTDOWN_TEST"
+BOT_RUN = [sys.executable, "-m", "bot", "run"]
 
 
 def marked(value: str) -> list[int]:
@@ -112,10 +113,15 @@ def kill_what_is_left(process: subprocess.Popen[bytes], started: set[int]) -> No
             os.kill(pid, signal.SIGKILL)
 
 
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """In a process group of its own, as `make` (run from a terminal or a service) would be."""
+@contextlib.contextmanager
+def running(
+    command: list[str], env: dict[str, str], log: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], set[int]]]:
+    """The command in a process group of its own, as `make` (run from a terminal or a service)
+    would be, and the set the test adds the processes it saw started to: however the test
+    ends, kill_what_is_left then."""
     with log.open("wb") as out:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
             env=env,
@@ -123,6 +129,11 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    started: set[int] = set()
+    try:
+        yield process, started
+    finally:
+        kill_what_is_left(process, started)
 
 
 def assert_all_stopped(
@@ -141,7 +152,7 @@ def test_a_second_run_names_the_taken_port_and_exits(
         taken.listen()
         started = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "bot", "run"],
+            BOT_RUN,
             cwd=PROJECT_ROOT,
             env=run_env(tmp_path, ports, marker),
             capture_output=True,
@@ -159,20 +170,16 @@ def test_sigterm_stops_a_running_assistant_and_every_child(
     model: Path, tmp_path: Path, ports: serve.Ports, marker: str
 ) -> None:
     log = tmp_path / "run.log"
-    process = start([sys.executable, "-m", "bot", "run"], run_env(tmp_path, ports, marker), log)
-    started: set[int] = set()
-    try:
+    with running(BOT_RUN, run_env(tmp_path, ports, marker), log) as (process, started):
         wait_for(lambda: b"Ready." in log.read_bytes() or process.poll() is not None, 600, "ready")
         assert process.poll() is None, log.read_text()
         assert all(listening(port) for port in (ports.rasa, ports.actions, ports.web, ports.review))
-        started = descendants(process.pid)
+        started.update(descendants(process.pid))
         assert len(started) >= 4  # Rasa, the action server, the page, the console
         process.send_signal(signal.SIGTERM)
         all_ports = [ports.rasa, ports.actions, ports.web, ports.review]
         assert_all_stopped(process, marker, started, all_ports)
         assert "Stopped." in log.read_text()
-    finally:
-        kill_what_is_left(process, started)
 
 
 def test_sigterm_to_make_run_alone_stops_every_child(
@@ -182,34 +189,26 @@ def test_sigterm_to_make_run_alone_stops_every_child(
     `python -m bot run`. (-o: the model and the page's CSS are taken as built.)"""
     log = tmp_path / "make.log"
     command = ["make", "--no-print-directory", "-o", "train", "-o", "npm", "run"]
-    process = start(command, run_env(tmp_path, ports, marker), log)
-    started: set[int] = set()
-    try:
+    with running(command, run_env(tmp_path, ports, marker), log) as (process, started):
         wait_for(lambda: listening(ports.actions), 120, "the action server listened")
-        started = descendants(process.pid)
+        started.update(descendants(process.pid))
         process.send_signal(signal.SIGTERM)  # make's pid only, not its group
         process.wait(timeout=90)
         wait_for(lambda: not marked(marker) and not alive(started), 30, "every child stopped")
         assert [p for p in (ports.rasa, ports.actions) if listening(p)] == []
-    finally:
-        kill_what_is_left(process, started)
 
 
 def test_sighup_while_starting_stops_what_was_started(
     model: Path, tmp_path: Path, ports: serve.Ports, marker: str
 ) -> None:
     log = tmp_path / "run.log"
-    process = start([sys.executable, "-m", "bot", "run"], run_env(tmp_path, ports, marker), log)
-    started: set[int] = set()
-    try:
+    with running(BOT_RUN, run_env(tmp_path, ports, marker), log) as (process, started):
         # The action server is up, Rasa is loading its model.
         wait_for(lambda: listening(ports.actions), 120, "the action server listened")
         assert len(marked(marker)) >= 3  # us, the action server, Rasa
-        started = descendants(process.pid)
+        started.update(descendants(process.pid))
         process.send_signal(signal.SIGHUP)
         assert_all_stopped(process, marker, started, [ports.rasa, ports.actions])
-    finally:
-        kill_what_is_left(process, started)
 
 
 def test_sigterm_to_run_prods_process_group_stops_every_part(
@@ -219,17 +218,13 @@ def test_sigterm_to_run_prods_process_group_stops_every_part(
     env = {**serve.base_env(), MARKER: marker, "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "prod.log"
     command = [sys.executable, "-m", "bot", "prod", "--port", str(public)]
-    process = start(command, env, log)
-    started: set[int] = set()
-    try:
+    with running(command, env, log) as (process, started):
         # nginx is launched with the instances, after PostgreSQL and Redis are up.
         wait_for(lambda: listening(public) or process.poll() is not None, 300, "nginx listened")
         assert process.poll() is None, log.read_text()
-        started = descendants(process.pid)
+        started.update(descendants(process.pid))
         names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in alive(started)}
         assert {"postgres", "redis-server", "nginx"} <= names, names
         assert len(started) >= 8  # PostgreSQL, Redis, Rasa x2, actions x2, the page, nginx
         os.killpg(process.pid, signal.SIGTERM)  # the whole group, as systemd or Docker do
         assert_all_stopped(process, marker, started, [public])
-    finally:
-        kill_what_is_left(process, started)
