@@ -35,8 +35,8 @@ from bot.review import report  # noqa: E402
 from bot.review.grouping import group  # noqa: E402
 from bot.review.queries import ConversationLog  # noqa: E402
 from bot.store.sql import make_engine  # noqa: E402
-from tests.review.conftest import CHROMIUM_ARGS  # noqa: E402
-from tests.servers import free_port  # noqa: E402
+from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
+from tests.support.servers import free_port  # noqa: E402
 
 DOCS = ROOT / "docs"
 ANSWERED = [
