@@ -16,8 +16,10 @@ TRACKER_STORE_URL opened by bot.db's engine factory.
 from __future__ import annotations
 
 import logging
+import random
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +32,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Index, MetaData, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.db import make_engine
 
@@ -39,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 # The PostgreSQL advisory lock held while migrating: Rasa instances starting together
 # migrate one after the other (the second finds the database at head). Any fixed number.
 ADVISORY_LOCK = 4_512_012
+# How long an SQLite migration that found the file locked keeps trying (see `upgrade`).
+SQLITE_RETRY_S = 60.0
 # Tables of a database made by `create_all` before migrations existed.
 OLD_TABLES = ("events", "log_conversations", "review_trainers")
 
@@ -67,7 +72,24 @@ def current(connection: Connection) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Bring the database to `revision` (the revisions before and after), one process at a
     time. A database made by `create_all` before migrations has no version yet: the baseline
-    keeps its tables and rows as they are and creates only the ones it lacks."""
+    keeps its tables and rows as they are and creates only the ones it lacks.
+
+    SQLite can refuse a lock at once instead of waiting out its busy timeout (a connection
+    whose snapshot another process has just written past gets SQLITE_BUSY without the busy
+    handler being asked): that is retried, after a short wait, for up to SQLITE_RETRY_S."""
+    deadline = time.monotonic() + SQLITE_RETRY_S
+    while True:
+        try:
+            return _upgrade(engine, revision)
+        except OperationalError as error:
+            locked = engine.dialect.name == "sqlite" and "database is locked" in str(error)
+            if not locked or time.monotonic() > deadline:
+                raise
+            logger.info("The conversation log is locked by another process; trying again.")
+            time.sleep(0.1 + random.random() * 0.4)
+
+
+def _upgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
     if revision == "head":
         with engine.connect() as connection:
             at = current(connection)

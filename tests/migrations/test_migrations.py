@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot import migrations
@@ -181,6 +182,39 @@ def test_processes_starting_together_take_turns(empty_url: str) -> None:
     assert set(results) == {(None, head), (head, head)}
     for engine in engines:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "retried"),
+    [
+        ("sqlite://", "database is locked", True),
+        ("sqlite://", "no such table: x", False),
+        ("postgresql+psycopg2://u@127.0.0.1:1/d", "database is locked", False),
+    ],
+)
+def test_only_a_locked_sqlite_file_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch, url: str, error: str, retried: bool
+) -> None:
+    """SQLite may refuse a lock at once (SQLITE_BUSY_SNAPSHOT) instead of waiting for it."""
+    calls: list[str] = []
+
+    def once_refused(engine: Engine, revision: str) -> tuple[str | None, str | None]:
+        calls.append(revision)
+        if len(calls) == 1:
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception(error))
+        return None, "head"
+
+    monkeypatch.setattr(migrations, "_upgrade", once_refused)
+    monkeypatch.setattr(migrations.time, "sleep", lambda _seconds: None)
+    engine = make_engine(url)
+    if retried:
+        assert migrations.upgrade(engine) == (None, "head")
+        assert calls == ["head", "head"]
+    else:
+        with pytest.raises(OperationalError, match=error):
+            migrations.upgrade(engine)
+        assert calls == ["head"]
+    engine.dispose()
 
 
 def test_sqlite_rebuilding_a_table_in_a_migration_keeps_the_rows_that_refer_to_it(
