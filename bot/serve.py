@@ -72,6 +72,9 @@ def check_ports_free(ports: Ports) -> None:
     """Refuse to start (naming the port) rather than start half and fail at the taken port."""
     for name, (port, variable) in ports.named().items():
         with socket.socket() as sock:
+            # As the servers themselves bind: a port a stopped run left in TIME_WAIT is free
+            # to them, and only a socket listening on it is taken.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((HOST, port))
             except OSError:
