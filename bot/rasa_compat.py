@@ -14,6 +14,13 @@ an upgrade or a rename fails at start-up instead of silently turning an adaptati
 4. The shell's "cmdline" channel and printer (`install_shell()`).
 5. `RemoteAction._validate_action_result`: the action server's answer is checked against a
    schema that is itself checked once, not once per message.
+6. `RasaModel.load`: a trained model's weights are built by one eager step, not by tracing a
+   TensorFlow training function twice (half of every model load).
+7. `RasaModel.fit`: the variables exist before the first traced training step, so TensorFlow
+   traces the training function once, not twice.
+
+`python -m bot.rasa_command` is `rasa train`, `rasa test` or `rasa data` with these installed;
+`make train` and the model tests use it.
 
 What the channels do themselves (an apology when a message cannot be handled, signatures,
 limits) is in bot/channels/, which subclasses Rasa's channels without patching them.
@@ -155,6 +162,104 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     return True
 
 
+# 6 and 7. TensorFlow tracing (installed by install(); TensorFlow is imported only then)
+#
+# Keras traces a `tf.function` twice when its first call creates variables: once to create
+# them and once more without (TensorFlow's "variables on the first call" rule). Rasa's model
+# creates its layers' and Adam's variables inside the first training step, so each training
+# traced DIET's training step twice (py-spy: 15 + 9 s of a 100 s training), and each model
+# load did the same for the one-example `fit` that only builds the weights (7 of 15 s).
+
+
+def build_variables_eagerly(model: Any, data: Any) -> None:
+    """Create a RasaModel's layer and optimizer variables outside any traced function: one
+    forward pass over the first batch (not training: no dropout, no update) and Adam's slots.
+    The metrics it touches are reset by `fit` at the start of each epoch."""
+    inputs, _ = data[0]
+    model.batch_loss((inputs,))  # as Keras hands a batch to `train_step`
+    model.optimizer.build(model.trainable_variables)
+
+
+def fit_with_variables_built(self: Any, x: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """keras.Model.fit for Rasa's models, with the variables created first (when the model
+    trains in a graph, on Rasa's batches, and they do not exist yet): the training function is
+    then traced once. The weights, the random draws and the losses are the same as stock's."""
+    from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+    from rasa.utils.tensorflow.models import RasaModel
+
+    optimizer = getattr(self, "optimizer", None)
+    if (
+        isinstance(x, RasaBatchDataGenerator)
+        and len(x) > 0
+        and optimizer is not None
+        and not self.run_eagerly
+        and not getattr(optimizer, "_built", False)
+    ):
+        build_variables_eagerly(self, x)
+    return _original(RasaModel, "fit")(self, x, *args, **kwargs)
+
+
+def load_with_eager_build(
+    cls: Any,
+    model_file_name: str,
+    model_data_example: Any,
+    predict_data_example: Any = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """RasaModel.load, building the weights with an eager step instead of a traced one.
+
+    Stock Rasa compiles the empty model and fits it on one example in a graph, only so that
+    every weight exists before `load_weights` overwrites them; tracing that training function
+    (twice, see above) was half of loading our model. Here the one-example fit runs eagerly
+    and the model is then set back to graph mode, so predictions still run as a traced
+    function. A model loaded to be fine-tuned goes through stock Rasa's path.
+    """
+    from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+    from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+    from rasa.utils.tensorflow.models import RasaModel
+
+    if finetune_mode:
+        return _original(RasaModel, "load").__func__(
+            cls, model_file_name, model_data_example, predict_data_example, True, *args, **kwargs
+        )
+    import tensorflow as tf
+
+    model = cls(*args, **kwargs)
+    config = kwargs.get("config", {})
+    run_eagerly = config.get(RUN_EAGERLY)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)), run_eagerly=True
+    )
+    model.fit(RasaBatchDataGenerator(model_data_example, batch_size=1), verbose=False)
+    model.run_eagerly = run_eagerly
+    model.load_weights(model_file_name)
+    if predict_data_example:
+        model.run_inference(predict_data_example)
+    return model
+
+
+def install_tensorflow_adaptations() -> None:
+    """6 and 7. `fit` is keras.Model's, inherited: it is set on RasaModel itself, and only
+    while RasaModel does not define one (a Rasa that does must be checked first)."""
+    import keras
+    from rasa.utils.tensorflow.models import RasaModel
+
+    if vars(RasaModel).get("fit") is not fit_with_variables_built:
+        if "fit" in vars(RasaModel) or RasaModel.fit is not keras.Model.fit:
+            raise RasaIncompatible(
+                f"RasaModel.fit is not keras.Model.fit in Rasa {rasa.__version__}: "
+                "bot/rasa_compat.py cannot adapt it"
+            )
+        _originals[(RasaModel, "fit")] = keras.Model.fit
+        RasaModel.fit = fit_with_variables_built
+    replace(RasaModel, "load", _LOAD_WITH_EAGER_BUILD)
+
+
+_LOAD_WITH_EAGER_BUILD = classmethod(load_with_eager_build)
+
+
 # 3. The start-up check
 
 
@@ -256,8 +361,9 @@ _TRACKER_STORE_THAT_RAISES = staticmethod(tracker_store_that_raises)
 
 
 def install() -> None:
-    """The server's adaptations (1 to 3, and 5); installing twice changes nothing."""
+    """Every adaptation but the shell's; installing twice changes nothing."""
     check_version()
+    install_tensorflow_adaptations()
     replace(RemoteAction, "run", run_or_apologise)
     replace(RemoteAction, "_validate_action_result", validate_action_result)
     replace(Agent, "_create_tracker_store", _TRACKER_STORE_THAT_RAISES)

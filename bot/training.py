@@ -161,7 +161,9 @@ def _train(store: RoleStore, *, force: bool, out: TextIO) -> bool:
 def _rasa_train(options: list[str]) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
     command = [
-        str(Path(sys.executable).with_name("rasa")),
+        sys.executable,
+        "-m",
+        "bot.rasa_command",
         "train",
         "--fixed-model-name",
         MODEL_NAME,

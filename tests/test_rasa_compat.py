@@ -14,12 +14,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pytest
 import rasa
 import rasa.cli.run
 import rasa.cli.train
 import rasa.core.channels
 import rasa.core.channels.console as console
+import tensorflow as tf
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -30,6 +32,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+from rasa.utils.tensorflow.model_data import FeatureArray, RasaModelData
+from rasa.utils.tensorflow.models import RasaModel
 
 from bot import rasa_compat
 from bot.channels.replies import APOLOGY
@@ -43,6 +48,7 @@ REPLACED = (
     (RemoteAction, "run"),
     (RemoteAction, "_validate_action_result"),
     (Agent, "_create_tracker_store"),
+    (RasaModel, "load"),
 )
 
 
@@ -54,6 +60,8 @@ def stock_rasa(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         original = rasa_compat._originals.get((owner, name), vars(owner)[name])
         monkeypatch.setattr(owner, name, original)
     monkeypatch.setitem(rasa.core.channels.BUILTIN_CHANNELS, "cmdline", console.CmdlineInput)
+    if "fit" in vars(RasaModel):  # inherited from keras.Model in stock Rasa
+        monkeypatch.delattr(RasaModel, "fit")
     manager = plugin_manager()
     registered = manager.is_registered(rasa_compat.STARTUP_CHECK)
     if registered:
@@ -103,6 +111,79 @@ def test_install_refuses_when_an_attribute_it_replaces_is_gone(
     monkeypatch.delattr(owner, name)
     with pytest.raises(rasa_compat.RasaIncompatible, match=rf"{owner.__name__}\.{name} is not"):
         rasa_compat.install()
+
+
+def test_install_refuses_a_rasa_model_with_a_fit_of_its_own(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(RasaModel, "fit", lambda self, *args, **kwargs: None, raising=False)
+    with pytest.raises(rasa_compat.RasaIncompatible, match=r"RasaModel\.fit is not keras"):
+        rasa_compat.install()
+
+
+# 6 and 7: a RasaModel small enough to train here, with dropout (random draws) and an L2 loss
+# (Rasa's train_step adds the model's regularisation losses), on Rasa's own batches.
+
+
+class TinyModel(RasaModel):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(random_seed=7)
+        self.dropout = tf.keras.layers.Dropout(0.5)
+        self.dense = tf.keras.layers.Dense(2, kernel_regularizer=tf.keras.regularizers.l2(1e-3))
+
+    def batch_loss(self, batch_in: Any) -> Any:
+        features, labels = batch_in[0] if isinstance(batch_in[0], tuple) else batch_in
+        logits = self.dense(self.dropout(tf.reshape(features, [-1, 4]), training=self._training))
+        labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+        return tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        )
+
+
+@pytest.fixture
+def tiny_data() -> RasaModelData:
+    features = np.random.default_rng(3).random((12, 4)).astype(np.float32)
+    labels = (features[:, :1] > 0.5).astype(np.int32)
+    return RasaModelData(
+        label_key="label",
+        label_sub_key="ids",
+        data={
+            "text": {"sentence": [FeatureArray(features, number_of_dimensions=2)]},
+            "label": {"ids": [FeatureArray(labels, number_of_dimensions=2)]},
+        },
+    )
+
+
+def train_tiny(data: RasaModelData) -> TinyModel:
+    model = TinyModel()
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01))
+    model.fit(RasaBatchDataGenerator(data, batch_size=[4, 8], epochs=3), epochs=3, verbose=False)
+    return model
+
+
+def test_training_traces_the_training_step_once_and_learns_the_same_weights(
+    stock_rasa: None, tiny_data: RasaModelData
+) -> None:
+    stock = train_tiny(tiny_data)
+    assert stock.train_function.experimental_get_tracing_count() == 2
+    rasa_compat.install()
+    adapted = train_tiny(tiny_data)
+    assert adapted.train_function.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(adapted.dense.kernel.numpy(), stock.dense.kernel.numpy())
+
+
+def test_a_model_loads_its_weights_without_tracing_a_training_step(
+    stock_rasa: None, tiny_data: RasaModelData, tmp_path: Path
+) -> None:
+    trained = train_tiny(tiny_data)
+    trained.save(str(tmp_path / "weights"))
+    stock = TinyModel.load(str(tmp_path / "weights"), tiny_data)
+    assert stock.train_function.experimental_get_tracing_count() == 2
+    rasa_compat.install()
+    loaded = TinyModel.load(str(tmp_path / "weights"), tiny_data)
+    assert not hasattr(loaded.train_function, "experimental_get_tracing_count")  # eager
+    assert not loaded.run_eagerly  # predictions still run as a traced function
+    np.testing.assert_array_equal(loaded.dense.kernel.numpy(), trained.dense.kernel.numpy())
 
 
 def test_install_validates_action_answers_with_a_validator_built_once(stock_rasa: None) -> None:

@@ -18,7 +18,7 @@ MACRO_F1_THRESHOLD = 0.93
 
 def rasa(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [serve._bin("rasa"), *args],
+        [serve._bin("python"), "-m", "bot.rasa_command", *args],
         cwd=PROJECT_ROOT,
         env=serve.base_env(),
         capture_output=True,
