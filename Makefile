@@ -26,9 +26,11 @@ $(STAMP): requirements.lock
 		echo "Creating $(VENV) with $$python"; rm -rf $(VENV); $$python -m venv $(VENV) || exit 1; \
 	fi
 	@echo "Installing the locked packages into $(VENV) with uv (pip if uv cannot)"
+	@# Compiled to bytecode once here: PYTHONDONTWRITEBYTECODE (above) keeps __pycache__ out of
+	@# the project, so without it every process would compile TensorFlow and Rasa at import.
 	$(PY) -m pip install --quiet --disable-pip-version-check "$$(grep '^pip==' requirements.lock)"
 	@if $(PY) -m pip install --quiet --disable-pip-version-check "$$(grep '^uv==' requirements.lock)" \
-		&& $(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock; then :; else \
+		&& $(VENV)/bin/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock; then :; else \
 		echo "uv could not install the lock; installing with pip (a few minutes)"; \
 		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock || exit 1; \
 	fi
