@@ -12,7 +12,10 @@ SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb chromium:/usr/bin
 
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
-export PYTHONDONTWRITEBYTECODE := 1
+# Bytecode goes to one folder in the virtual environment, written the first time a module is
+# imported: no __pycache__ in the project, and no process compiles TensorFlow twice.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+unexport PYTHONDONTWRITEBYTECODE
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: help venv npm system store train run run-prod shell review test test-fast eval bench bench-scale lint format lock clean
@@ -26,11 +29,9 @@ $(STAMP): requirements.lock
 		echo "Creating $(VENV) with $$python"; rm -rf $(VENV); $$python -m venv $(VENV) || exit 1; \
 	fi
 	@echo "Installing the locked packages into $(VENV) with uv (pip if uv cannot)"
-	@# Compiled to bytecode once here: PYTHONDONTWRITEBYTECODE (above) keeps __pycache__ out of
-	@# the project, so without it every process would compile TensorFlow and Rasa at import.
 	$(PY) -m pip install --quiet --disable-pip-version-check "$$(grep '^pip==' requirements.lock)"
 	@if $(PY) -m pip install --quiet --disable-pip-version-check "$$(grep '^uv==' requirements.lock)" \
-		&& $(VENV)/bin/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock; then :; else \
+		&& $(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock; then :; else \
 		echo "uv could not install the lock; installing with pip (a few minutes)"; \
 		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock || exit 1; \
 	fi
@@ -79,7 +80,9 @@ format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: venv system npm lint train ## set up and run every test
+# Two at a time: the npm packages install while uv does, and lint runs beside the training.
+test: ## set up and run every test
+	@$(MAKE) --no-print-directory -j2 train lint npm system
 	$(PY) -m pytest
 
 # The markers are set in tests/conftest.py from the fixtures each test uses.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -78,8 +79,23 @@ def test_enough_examples_per_intent() -> None:
     assert min(held_out.values()) >= 10, held_out
 
 
-def test_held_out_intent_macro_f1(model: Path) -> None:
-    result, out = rasa_test("nlu", model, "--nlu", "tests/nlu/test_nlu.yml")
+@pytest.fixture(scope="module")
+def rasa_tests(model: Path) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
+    """`rasa test nlu` and `rasa test core`, started together: each loads the model and
+    evaluates in a process of its own, mostly on one core, so on two cores the pair takes
+    little more than the longer one."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        nlu = pool.submit(rasa_test, "nlu", model, "--nlu", "tests/nlu/test_nlu.yml")
+        core = pool.submit(
+            rasa_test, "core", model, "--stories", "tests/stories", "--fail-on-prediction-errors"
+        )
+        return {"nlu": nlu.result(), "core": core.result()}
+
+
+def test_held_out_intent_macro_f1(
+    rasa_tests: dict[str, tuple[subprocess.CompletedProcess[str], Path]],
+) -> None:
+    result, out = rasa_tests["nlu"]
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "intent_report.json").read_text())
     macro_f1 = report["macro avg"]["f1-score"]
@@ -92,10 +108,8 @@ def test_held_out_intent_macro_f1(model: Path) -> None:
     assert macro_f1 >= MACRO_F1_THRESHOLD, f"macro-F1 {macro_f1:.3f}; weak intents: {weak}"
 
 
-def test_stories(model: Path) -> None:
-    result, out = rasa_test(
-        "core", model, "--stories", "tests/stories", "--fail-on-prediction-errors"
-    )
+def test_stories(rasa_tests: dict[str, tuple[subprocess.CompletedProcess[str], Path]]) -> None:
+    result, out = rasa_tests["core"]
     failed = out / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else result.stdout[-3000:]
     assert result.returncode == 0, details
