@@ -21,6 +21,7 @@ values from PostgreSQL and naive ones from SQLite.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# As many as asyncio's default executor has worker threads (concurrent.futures' default).
+SQLITE_POOL_SIZE = min(32, (os.cpu_count() or 1) + 4)
 
 
 def now() -> datetime:
@@ -66,6 +69,11 @@ def make_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
             # to one thread at a time, so the driver's same-thread check is not needed.
             kwargs["poolclass"] = QueuePool
             kwargs["connect_args"]["check_same_thread"] = False
+            # Room for every worker thread at once (asyncio's default executor has up to
+            # cpu_count + 4): a connection made beyond the pool is set up (pragmas) and closed
+            # again each time. A file is never "disconnected", so no ping before each use.
+            kwargs["pool_size"] = SQLITE_POOL_SIZE
+            kwargs["pool_pre_ping"] = False
     connect_args = {**kwargs.get("connect_args", {}), **engine_kwargs.pop("connect_args", {})}
     if parsed.get_backend_name() == "postgresql":
         # Appended to any options the caller gives (Rasa's POSTGRESQL_SCHEMA search path).

@@ -3,13 +3,14 @@ to what a DateTime column holds."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from bot.db import SQLITE_BUSY_TIMEOUT_MS, as_stored, make_engine, now, utcnow
+from bot.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_POOL_SIZE, as_stored, make_engine, now, utcnow
 from bot.tracking.indexer import utc
 
 LONDON_SUMMER = timezone(timedelta(hours=1))
@@ -75,3 +76,22 @@ def test_a_sqlite_file_keeps_its_connections_for_any_thread(tmp_path: Path) -> N
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(in_a_thread).result() is first
     engine.dispose()
+
+
+def test_a_sqlite_file_keeps_a_connection_per_worker_thread_and_no_ping(tmp_path: Path) -> None:
+    """asyncio's default executor runs up to cpu_count + 4 saves at once: each keeps its
+    connection (one made beyond the pool was set up and closed every time)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'pooled.db'}")
+    try:
+        assert engine.pool.size() == SQLITE_POOL_SIZE == min(32, (os.cpu_count() or 1) + 4)
+        assert not engine.pool._pre_ping
+        connections = [engine.connect() for _ in range(SQLITE_POOL_SIZE)]
+        raw = {id(c.connection.dbapi_connection) for c in connections}
+        for connection in connections:
+            connection.close()
+        again = [engine.connect() for _ in range(SQLITE_POOL_SIZE)]
+        assert {id(c.connection.dbapi_connection) for c in again} == raw
+        for connection in again:
+            connection.close()
+    finally:
+        engine.dispose()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -73,6 +74,11 @@ class MaskingTrackerStore(SQLTrackerStore):
         self.engine = make_engine(url, **create_engine_kwargs(url))
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._key = sender_id_key or get_settings().sender_id_secret()
+        # SQLite lets one writer in at a time; another waits in its busy handler, which
+        # sleeps 1, 2, 5, 10 ... 100 ms between tries. This process's saves take turns here
+        # instead (a handover is immediate): with 8 conversations at once, those sleeps were
+        # most of the p95 latency. A server database takes concurrent writers as they come.
+        self._write_turn = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         create_tables(self.engine)
         TrackerStore.__init__(self, domain, event_broker, **kwargs)
 
@@ -137,6 +143,12 @@ class MaskingTrackerStore(SQLTrackerStore):
         logger.debug("Stored %d event(s) of conversation %s", len(stored), key)
 
     def _store(self, tracker: DialogueStateTracker, key: str) -> list[dict[str, Any]]:
+        if self._write_turn is None:
+            return self._store_events(tracker, key)
+        with self._write_turn:
+            return self._store_events(tracker, key)
+
+    def _store_events(self, tracker: DialogueStateTracker, key: str) -> list[dict[str, Any]]:
         with self.session_scope() as session:
             rows = []
             for tracker_event in self._additional_events(session, tracker):

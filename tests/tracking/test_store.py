@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rasa.core.tracker_store import TrackerStore
@@ -237,3 +241,48 @@ async def test_a_slow_database_does_not_stop_other_conversations(tmp_path: Path)
         blocker.close()
         store.engine.dispose()
     assert ticks >= 20, f"the event loop ran only {ticks} times in 0.6 s"
+
+
+async def test_saves_to_a_sqlite_file_take_turns_and_all_land(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's busy handler sleeps up to 100 ms between tries when another writer holds the
+    lock; this process's saves take turns on a lock of their own instead. Each save is held
+    inside for a moment, so without the turns the conversations' saves overlap."""
+    store = MaskingTrackerStore(domain=domain(), host=f"sqlite:///{tmp_path / 'log.db'}")
+    inside, most = 0, 0
+    counting = threading.Lock()
+    store_events = store._store_events
+
+    def slow_store_events(tracker: Any, key: str) -> Any:
+        nonlocal inside, most
+        with counting:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.05)
+        try:
+            return store_events(tracker, key)
+        finally:
+            with counting:
+                inside -= 1
+
+    monkeypatch.setattr(store, "_store_events", slow_store_events)
+    senders = [f"visitor-{n}" for n in range(6)]
+    try:
+        await asyncio.gather(
+            *(converse(store, s, [[user("what do they do", "ask_duties", 0.9)]]) for s in senders)
+        )
+        assert most == 1
+        for sender in senders:
+            tracker = await store.retrieve(sender)
+            assert tracker is not None and tracker.latest_message.text == "what do they do"
+    finally:
+        store.engine.dispose()
+
+
+def test_a_server_database_takes_concurrent_saves(postgres_url: str) -> None:
+    store = MaskingTrackerStore(domain=domain(), host=postgres_url)
+    try:
+        assert store._write_turn is None
+    finally:
+        store.engine.dispose()
