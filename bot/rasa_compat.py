@@ -19,6 +19,9 @@ an upgrade or a rename fails at start-up instead of silently turning an adaptati
 7. `RasaModel.fit`: the variables exist before the first traced training step, so TensorFlow
    traces the training function once, not twice.
 
+8. The model archive is gzipped at level 1, not 9: 4 of a training's 90 s went to squeezing
+   a few per cent out of DIET's float weights.
+
 `python -m bot.rasa_command` is `rasa train`, `rasa test` or `rasa data` with these installed;
 `make train` and the model tests use it.
 
@@ -260,6 +263,30 @@ def install_tensorflow_adaptations() -> None:
 _LOAD_WITH_EAGER_BUILD = classmethod(load_with_eager_build)
 
 
+# 8. The model archive's compression
+
+
+class FastTarSafe:
+    """Stands in for `tarsafe.TarSafe` in rasa.engine.storage.local_model_storage, which uses it
+    to write the model archive (mode "w:gz") and to read it back. Writing gzips at level 1
+    instead of tarfile's default 9: DIET's weights are floats, which level 9 shrank by a few
+    per cent more for 4 s of every training and fine-tune (py-spy). Reading is unchanged."""
+
+    @staticmethod
+    def open(name: Any = None, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        from tarsafe import TarSafe
+
+        if mode == "w:gz":
+            kwargs.setdefault("compresslevel", 1)
+        return TarSafe.open(name, mode, *args, **kwargs)
+
+
+def install_archive_adaptation() -> None:
+    import rasa.engine.storage.local_model_storage as storage
+
+    replace(storage, "TarSafe", FastTarSafe)
+
+
 # 3. The start-up check
 
 
@@ -364,6 +391,7 @@ def install() -> None:
     """Every adaptation but the shell's; installing twice changes nothing."""
     check_version()
     install_tensorflow_adaptations()
+    install_archive_adaptation()
     replace(RemoteAction, "run", run_or_apologise)
     replace(RemoteAction, "_validate_action_result", validate_action_result)
     replace(Agent, "_create_tracker_store", _TRACKER_STORE_THAT_RAISES)

@@ -21,6 +21,7 @@ import rasa.cli.run
 import rasa.cli.train
 import rasa.core.channels
 import rasa.core.channels.console as console
+import rasa.engine.storage.local_model_storage as local_model_storage
 import tensorflow as tf
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
@@ -49,6 +50,7 @@ REPLACED = (
     (RemoteAction, "_validate_action_result"),
     (Agent, "_create_tracker_store"),
     (RasaModel, "load"),
+    (local_model_storage, "TarSafe"),
 )
 
 
@@ -184,6 +186,23 @@ def test_a_model_loads_its_weights_without_tracing_a_training_step(
     assert not hasattr(loaded.train_function, "experimental_get_tracing_count")  # eager
     assert not loaded.run_eagerly  # predictions still run as a traced function
     np.testing.assert_array_equal(loaded.dense.kernel.numpy(), trained.dense.kernel.numpy())
+
+
+def _archive(path: Path) -> int:
+    """Write a model-sized archive as Rasa's model storage does; return gzip's XFL byte."""
+    weights = path.with_suffix(".data")
+    weights.write_bytes(np.random.default_rng(5).random(50_000).astype(np.float32).tobytes())
+    with local_model_storage.TarSafe.open(path, "w:gz") as tar:
+        tar.add(weights, arcname="weights.data")
+    with local_model_storage.TarSafe.open(path, mode="r:gz") as tar:
+        assert tar.getnames() == ["weights.data"]
+    return path.read_bytes()[8]
+
+
+def test_the_model_archive_is_gzipped_fast_and_reads_back(stock_rasa: None, tmp_path: Path) -> None:
+    assert _archive(tmp_path / "stock.tar.gz") == 2  # gzip's "maximum compression"
+    rasa_compat.install()
+    assert _archive(tmp_path / "adapted.tar.gz") == 4  # "fastest"
 
 
 def test_install_validates_action_answers_with_a_validator_built_once(stock_rasa: None) -> None:
