@@ -145,7 +145,11 @@ def base_env() -> dict[str, str]:
 def write_endpoints(ports: Ports, run_dir: Path) -> Path:
     """endpoints.yml with the action server's port filled in, for this run."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text()) or {}
-    endpoints["action_endpoint"] = {"url": f"http://{HOST}:{ports.actions}/webhook"}
+    action_endpoint = endpoints.get("action_endpoint") or {}
+    endpoints["action_endpoint"] = {
+        **action_endpoint,
+        "url": f"http://{HOST}:{ports.actions}/webhook",
+    }
     # The conversation log. The store reads its database URL from bot.settings
     # (TRACKER_STORE_URL in the Rasa process's environment), so no password is written here.
     endpoints["tracker_store"] = {"type": TRACKER_STORE_TYPE}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
 from bot import serve
+from bot.settings import PROJECT_ROOT
 from tests.support.servers import free_port
 
 
@@ -39,3 +41,22 @@ def test_a_port_a_stopped_run_left_in_time_wait_is_free() -> None:
     with socket.socket() as plain, pytest.raises(OSError):
         plain.bind((serve.HOST, port))  # what the check did before: refused
     serve.check_ports_free(ports_with(port))
+
+
+def test_actions_are_called_without_the_domain(tmp_path: Path) -> None:
+    """Rasa sends its whole domain with each action call unless the endpoint enables the
+    selective domain; no action reads it, so the endpoints file each run uses does."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    path = serve.write_endpoints(serve.Ports(rasa=1234, actions=4321), tmp_path)
+    endpoint = AvailableEndpoints.read_endpoints(str(path)).action
+    assert endpoint is not None and endpoint.url == "http://127.0.0.1:4321/webhook"
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    call = RemoteAction("action_answer_topic", endpoint)._action_call_format(
+        DialogueStateTracker("visitor", domain.slots), domain
+    )
+    assert call["next_action"] == "action_answer_topic"
+    assert "domain" not in call
