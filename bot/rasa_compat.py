@@ -18,7 +18,6 @@ an upgrade or a rename fails at start-up instead of silently turning an adaptati
    TensorFlow training function twice (half of every model load).
 7. `RasaModel.fit`: the variables exist before the first traced training step, so TensorFlow
    traces the training function once, not twice.
-
 8. The model archive is gzipped at level 1, not 9: 4 of a training's 90 s went to squeezing
    a few per cent out of DIET's float weights.
 
@@ -244,19 +243,11 @@ def load_with_eager_build(
 
 
 def install_tensorflow_adaptations() -> None:
-    """6 and 7. `fit` is keras.Model's, inherited: it is set on RasaModel itself, and only
-    while RasaModel does not define one (a Rasa that does must be checked first)."""
+    """6 and 7. `fit` is keras.Model's, inherited by RasaModel: it is set on RasaModel itself."""
     import keras
     from rasa.utils.tensorflow.models import RasaModel
 
-    if vars(RasaModel).get("fit") is not fit_with_variables_built:
-        if "fit" in vars(RasaModel) or RasaModel.fit is not keras.Model.fit:
-            raise RasaIncompatible(
-                f"RasaModel.fit is not keras.Model.fit in Rasa {rasa.__version__}: "
-                "bot/rasa_compat.py cannot adapt it"
-            )
-        _originals[(RasaModel, "fit")] = keras.Model.fit
-        RasaModel.fit = fit_with_variables_built
+    replace(RasaModel, "fit", fit_with_variables_built, inherited_from=keras.Model)
     replace(RasaModel, "load", _LOAD_WITH_EAGER_BUILD)
 
 
@@ -370,10 +361,22 @@ def check_version() -> None:
         )
 
 
-def replace(owner: Any, name: str, replacement: Any) -> None:
-    """Set `owner.name` to `replacement`, once; `owner` must define `name` itself."""
+def replace(owner: Any, name: str, replacement: Any, *, inherited_from: type | None = None) -> None:
+    """Set `owner.name` to `replacement`, once; `owner` must define `name` itself, or, with
+    `inherited_from`, inherit it unchanged from that class (and `owner` then gets its own)."""
     current = vars(owner).get(name)
     if current is replacement:
+        return
+    if inherited_from is not None:
+        inherited = getattr(inherited_from, name, None)
+        if current is not None or inherited is None or getattr(owner, name) is not inherited:
+            raise RasaIncompatible(
+                f"{owner.__qualname__}.{name} is not {inherited_from.__module__}."
+                f"{inherited_from.__qualname__}.{name} in Rasa {rasa.__version__}: "
+                "bot/rasa_compat.py cannot adapt it"
+            )
+        _originals[(owner, name)] = inherited
+        setattr(owner, name, replacement)
         return
     if current is None:
         raise RasaIncompatible(
