@@ -128,6 +128,9 @@ def create_app(
             web.get(r"/api/conversations/{id:\d+}", api_transcript, name="api_transcript"),
         ]
     )
+    from bot.review import tests_page
+
+    tests_page.install(app)
     return app
 
 

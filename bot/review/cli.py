@@ -1,4 +1,4 @@
-"""`python -m bot review add-user|serve|export|reindex|report`: the review console's commands."""
+"""`python -m bot review add-user|serve|export|reindex|report|tests`: the console's commands."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import getpass
 import sys
 from pathlib import Path
 from typing import Any, TextIO
+
+from bot.review import tests_cli
 
 DEFAULT_PORT = 8081
 
@@ -40,6 +42,7 @@ def add_parser(commands: Any) -> None:
         type=Path,
         help="write the HTML to FILE and the text beside it (.txt); default: text to stdout",
     )
+    tests_cli.add_parser(review)
 
 
 def main(args: argparse.Namespace, out: TextIO) -> int:
@@ -58,11 +61,16 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
             return _export(args.out, out)
         if args.action == "report":
             return _report(args.since, args.out, out)
+        if args.action == "tests":
+            return tests_cli.main(args, _log(), out)
         count = _log().reindex()
         print(f"Read {count} event(s) not yet in the index.", file=out)
         return 0
-    except (AuthError, MissingSecret, ValueError) as exc:  # ValueError: a setting's value
+    except (AuthError, MissingSecret, ValueError) as exc:  # ValueError: a setting's or a test's
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except LookupError as exc:  # a conversation that is not in the log
+        print(f"error: not in the conversation log: {exc}", file=sys.stderr)
         return 1
 
 
