@@ -1,6 +1,7 @@
 """The project's command line, `python -m bot COMMAND`: the role store (`store load|show|check`),
 the spaCy pipeline (`nlp build`), `train`, the assistant (`run`, `shell`, `prod`, `web`), the
-review console (`review ...`), `eval`, and the conversation log's schema (`db ...`)."""
+review console (`review ...`), `eval`, the conversation log's schema (`db ...`), and the model
+registry (`model candidate|compare|promote|rollback|list`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import TextIO
 
 from bot import evaluation
 from bot.migrations import cli as db_cli
+from bot.registry import cli as model_cli
 from bot.review import cli as review_cli
 from bot.settings import PROJECT_ROOT, MissingSecret, get_settings
 from bot.store import TOPICS, ContentError, StoreUnavailable, drift, get_store, read_content
@@ -78,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     review_cli.add_parser(commands)
     evaluation.add_parser(commands)
     db_cli.add_parser(commands)
+    model_cli.add_parser(commands)
     return parser
 
 
@@ -95,6 +98,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             return evaluation.main(args, out)
         if args.command == "db":
             return db_cli.main(args, out)
+        if args.command == "model":
+            return model_cli.main(args, out)
         if args.command in ("run", "shell"):
             import logging
 

@@ -243,6 +243,9 @@ class Settings:
     sender_id_key: str | None = field(default=None, repr=False)
     # A newer saved copy of the source page (HTML or text); `bot run` warns when facts are stale.
     source_page_latest: Path | None = None
+    # The live model (careers.tar.gz, what every Rasa starts with) and the model registry
+    # (registry/: candidates, and the models promotion replaced, for rollback).
+    models_dir: Path = PROJECT_ROOT / "models"
 
     @property
     def production(self) -> bool:
@@ -282,6 +285,7 @@ class Settings:
             serving=ServingSettings.from_env(env),
             source_page_latest=Path(latest) if latest else None,
             sender_id_key=sender_id_key,
+            models_dir=Path(env.get("MODELS_DIR") or defaults.models_dir),
         )
 
     def console_secret(self) -> str:

@@ -2,11 +2,11 @@
 
 The migrations own every table in that database: Rasa's `events` table (Rasa 3.6 only ever
 creates it; the console adds an index to it, and a Rasa upgrade that changes it must show up
-here as drift, not pass unnoticed), the log's index tables (bot.tracking.models) and the review
-console's tables (bot.review.models, bot.review.saved_tests). `create_all` never changes a
-table that exists, so each change is a revision in versions/, and every process that opens
-the log (the Rasa server's tracker store, the console, `python -m bot db upgrade`) brings it
-to head first.
+here as drift, not pass unnoticed), the log's index tables (bot.tracking.models), the review
+console's tables (bot.review.models, bot.review.saved_tests) and the model registry's
+(bot.registry.records). `create_all` never changes a table that exists, so each change is a
+revision in versions/, and every process that opens the log (the Rasa server's tracker store,
+the console, `python -m bot db upgrade`) brings it to head first.
 
 The role store is not here: `python -m bot store load` rebuilds it from data/roles.
 
@@ -142,13 +142,15 @@ def target_metadata() -> MetaData:
     `revision` compare a database with. (Imports Rasa: only autogenerate needs it.)"""
     from rasa.core.tracker_store import SQLTrackerStore
 
+    from bot.registry import records
     from bot.review import models as review_models
     from bot.review import saved_tests
     from bot.review.queries import EVENTS_ACTION_INDEX
     from bot.tracking import models as log_models
 
     metadata = MetaData()
-    for source in (SQLTrackerStore.Base, log_models.Base, review_models.Base, saved_tests.Base):
+    bases = (SQLTrackerStore.Base, log_models.Base, review_models.Base, saved_tests.Base)
+    for source in (*bases, records.Base):
         for table in source.metadata.sorted_tables:
             table.to_metadata(metadata)
     # Copied, so Rasa's own table object is left as Rasa defines it.

@@ -128,9 +128,10 @@ def create_app(
             web.get(r"/api/conversations/{id:\d+}", api_transcript, name="api_transcript"),
         ]
     )
-    from bot.review import tests_page
+    from bot.review import models_page, tests_page
 
     tests_page.install(app)
+    models_page.install(app, settings)
     return app
 
 

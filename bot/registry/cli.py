@@ -1,0 +1,93 @@
+"""`python -m bot model candidate|list`: the trainers' loop from the
+command line (the console's Models page starts the same commands)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any, TextIO
+
+
+def _by(value: str | None) -> str:
+    return (value or getpass.getuser())[:100]
+
+
+def add_parser(commands: Any) -> None:
+    model = commands.add_parser(
+        "model", help="candidate models: train, compare with the live model, promote, roll back"
+    ).add_subparsers(dest="action", required=True)
+    candidate = model.add_parser(
+        "candidate",
+        help="train a candidate from data/ plus the console's labels (prints its id last)",
+    )
+    candidate.add_argument(
+        "--finetune",
+        action="store_true",
+        help="fine-tune the live model (Rasa's incremental training: a third of the epochs)",
+    )
+    candidate.add_argument(
+        "--epochs", type=int, help="DIET's epochs instead of config.yml's (from scratch only)"
+    )
+    candidate.add_argument("--by", help="who asks for it (default: your login name)")
+    candidate.add_argument("--id", dest="model_id", help=argparse.SUPPRESS)
+
+    model.add_parser("list", help="the live model, the candidates, the promotions, the instances")
+
+
+def main(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.registry import candidate
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    try:
+        if args.action == "candidate":
+            if args.epochs is not None and (args.finetune or args.epochs < 1):
+                raise candidate.CandidateError(
+                    "--epochs is a whole number, and not with --finetune"
+                )
+            options = candidate.Options(
+                by=_by(args.by), finetune=args.finetune, epochs=args.epochs, model_id=args.model_id
+            )
+            code, model_id = candidate.train(settings, options, out)
+            if model_id is not None:
+                print(model_id, file=out)
+            return code
+        return _list(settings, out)
+    except candidate.CandidateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _list(settings: Any, out: TextIO) -> int:
+    from bot.registry.candidate import reap
+    from bot.registry.records import Registry
+
+    registry = Registry.from_settings(settings)
+    registry.create_tables()
+    reap(registry)
+    live = registry.live()
+    print(f"live: {live.name} ({live.path})", file=out)
+    for record in registry.models():
+        verdict = ""
+        if record.promotable is not None:
+            verdict = (
+                " · promotable"
+                if record.promotable
+                else " · refused: " + "; ".join(record.refusals)
+            )
+        print(
+            f"{record.id}  {record.status:<8} {record.created_by}, "
+            f"{record.created_at:%Y-%m-%d %H:%M}  {record.stage}{verdict}",
+            file=out,
+        )
+    for done in registry.switches(10):
+        print(
+            f"{done.action} {done.model_id} by {done.by} at {done.started_at:%Y-%m-%d %H:%M} "
+            f"({done.status}) {done.detail}",
+            file=out,
+        )
+    for instance in registry.instances():
+        api = "API on" if instance.api else "API off"
+        print(f"instance {instance.url} (pid {instance.pid}, {api}, {instance.model})", file=out)
+    return 0

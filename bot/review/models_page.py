@@ -1,0 +1,195 @@
+"""The console's Models pages: the live model and the instances running it, candidates being
+trained (with their progress), their comparison with the live model, promotion and rollback.
+
+The console never trains, compares or switches a model itself: each button starts the
+`python -m bot model ...` command in a process of its own (bot.registry.candidate.spawn),
+which records what it does in the registry's tables; the pages read them, and reload every
+few seconds while something runs (a meta refresh: the pages run no script).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.registry import candidate
+from bot.registry.records import (
+    FAILED,
+    READY,
+    RUNNING,
+    TRAINING,
+    Live,
+    ModelRecord,
+    Paths,
+    Registry,
+)
+from bot.review import app as console
+from bot.settings import Settings
+
+REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
+JOBS: web.AppKey[dict[str, subprocess.Popen[bytes]]] = web.AppKey("model_jobs", dict)
+ENV: web.AppKey[dict[str, str]] = web.AppKey("model_env", dict)
+MODEL_ID = r"{id:[0-9a-z][0-9a-z-]{0,39}}"
+LOG_LINES = 25
+REFRESH_S = 3
+
+
+def install(app: web.Application, settings: Settings) -> None:
+    """Add the pages; the registry shares the console's database (the conversation log)."""
+    app[REGISTRY] = Registry(app[console.LOG].engine, Paths.from_settings(settings))
+    app[JOBS] = {}
+    # What the commands the pages start need to find the same log and models.
+    app[ENV] = {
+        "TRACKER_STORE_URL": settings.tracker_store_url,
+        "ROLE_STORE_URL": settings.role_store_url,
+        "MODELS_DIR": str(settings.models_dir),
+    }
+    app.add_routes(
+        [
+            web.get("/models", models_list, name="models"),
+            web.post("/models/candidate", start_candidate, name="start_candidate"),
+            web.get(f"/models/{MODEL_ID}", model_page, name="model"),
+        ]
+    )
+
+
+def _reap(request: web.Request) -> None:
+    """Collect the commands that have ended (no zombies), and mark dead jobs failed."""
+    for job in request.app[JOBS].values():
+        job.poll()
+    candidate.reap(request.app[REGISTRY])
+
+
+def _job_ended(request: web.Request, name: str) -> bool:
+    job = request.app[JOBS].get(name)
+    return job is not None and job.poll() is not None
+
+
+def _start(request: web.Request, name: str, arguments: list[str], log_name: str) -> None:
+    registry: Registry = request.app[REGISTRY]
+    log = registry.paths.workdir(name) / log_name
+    request.app[JOBS][name] = candidate.spawn(arguments, log, request.app[ENV])
+
+
+def log_tail(text: str, lines: int = LOG_LINES) -> str:
+    """The end of a log, each progress bar's last state only (tqdm redraws with \\r)."""
+    shown = [line.rsplit("\r", 1)[-1].rstrip() for line in text.splitlines()]
+    return "\n".join([line for line in shown if line.strip()][-lines:])
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a page says about something running: its label, stage and progress."""
+
+    label: str
+    stage: str
+    progress: float | None = None
+
+
+def _running(record: ModelRecord) -> Job | None:
+    if record.status == TRAINING:
+        return Job("Training", record.stage or "starting", record.progress)
+    if record.compare_status == RUNNING:
+        return Job("Comparing with the live model", record.compare_stage or "starting")
+    return None
+
+
+async def models_list(request: web.Request) -> web.Response:
+    _reap(request)
+    registry: Registry = request.app[REGISTRY]
+    live = registry.live()
+    models = registry.models()
+    busy = any(_running(m) for m in models) or registry.running_switch() is not None
+    return console.render(
+        request,
+        "models.html",
+        live=live,
+        previous=registry.rollback_target(),
+        instances=registry.instances(),
+        models=models,
+        training=registry.training(),
+        new_labels=registry.labels_since_promotion(),
+        switches=registry.switches(20),
+        running=_running,
+        refresh=REFRESH_S if busy else None,
+        error=request.query.get("error", "")[:300],
+    )
+
+
+async def start_candidate(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    _reap(request)
+    registry: Registry = request.app[REGISTRY]
+    training = registry.training()
+    if training is not None:
+        return _refused(
+            request,
+            f"Candidate {training.id} is being trained (started by {training.created_by}): "
+            "one at a time.",
+        )
+    model_id = candidate.new_id()
+    arguments = ["model", "candidate", "--by", request["user"].username, "--id", model_id]
+    if form.get("finetune") == "1":
+        arguments.append("--finetune")
+    _start(request, model_id, arguments, "console.log")
+    raise web.HTTPSeeOther(f"/models/{model_id}")
+
+
+def _refused(request: web.Request, reason: str, status: int = 409) -> web.Response:
+    return console.render(request, "refused.html", status=status, reason=reason)
+
+
+def _log(paths: Paths, model_id: str, name: str) -> str:
+    try:
+        return log_tail((paths.workdir(model_id) / name).read_text("utf-8", "replace"))
+    except FileNotFoundError:
+        return ""
+
+
+def _verdict(record: ModelRecord, live: Live) -> str:
+    """Why the candidate cannot be promoted now ("" if it can)."""
+    if record.status != READY:
+        return f"it is {record.status}, not a trained candidate"
+    if record.compare_status != "done" or record.promotable is None:
+        return "compare it with the live model first"
+    if record.compared_with != (live.id or live.sha256):
+        return "the live model has changed since the comparison: compare again"
+    if not record.promotable:
+        return "the comparison refused it: " + "; ".join(record.refusals)
+    return ""
+
+
+async def model_page(request: web.Request) -> web.Response:
+    _reap(request)
+    registry: Registry = request.app[REGISTRY]
+    model_id = request.match_info["id"]
+    record = registry.model(model_id)
+    if record is None:
+        if model_id in request.app[JOBS]:
+            ended = _job_ended(request, model_id)
+            return console.render(
+                request,
+                "model_starting.html",
+                model_id=model_id,
+                ended=ended,
+                log=_log(registry.paths, model_id, "console.log"),
+                refresh=None if ended else REFRESH_S,
+            )
+        raise web.HTTPNotFound(text="no such model")
+    live = registry.live()
+    job = _running(record)
+    return console.render(
+        request,
+        "model.html",
+        record=record,
+        live=live,
+        job=job,
+        comparison=record.comparison_data(),
+        verdict=_verdict(record, live),
+        training_log=_log(registry.paths, model_id, "training.log"),
+        compare_log=_log(registry.paths, model_id, "compare.log"),
+        refresh=REFRESH_S if job or registry.running_switch() else None,
+        failed=FAILED,
+    )
