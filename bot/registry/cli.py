@@ -1,4 +1,4 @@
-"""`python -m bot model candidate|list`: the trainers' loop from the
+"""`python -m bot model candidate|compare|list`: the trainers' loop from the
 command line (the console's Models page starts the same commands)."""
 
 from __future__ import annotations
@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from pathlib import Path
 from typing import Any, TextIO
+
+from bot import evaluation
 
 
 def _by(value: str | None) -> str:
@@ -32,6 +35,27 @@ def add_parser(commands: Any) -> None:
     candidate.add_argument("--by", help="who asks for it (default: your login name)")
     candidate.add_argument("--id", dest="model_id", help=argparse.SUPPRESS)
 
+    compare = model.add_parser(
+        "compare", help="run the conversation sets and saved tests on the live model and CANDIDATE"
+    )
+    compare.add_argument("candidate")
+    compare.add_argument(
+        "--conversations",
+        type=Path,
+        default=evaluation.CASES_DIR,
+        help="folder of conversation cases (default: tests/conversations)",
+    )
+    compare.add_argument(
+        "--safety",
+        type=Path,
+        default=None,
+        help="labelled safety messages (default: tests/eval/safety_tune.yml)",
+    )
+    compare.add_argument(
+        "--nlu", type=Path, default=None, help="held-out NLU examples (default: tests/nlu)"
+    )
+    compare.add_argument("--by", help="who asks for it (default: your login name)")
+
     model.add_parser("list", help="the live model, the candidates, the promotions, the instances")
 
 
@@ -53,6 +77,18 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
             if model_id is not None:
                 print(model_id, file=out)
             return code
+        if args.action == "compare":
+            from bot.registry import compare
+
+            return compare.main(
+                settings,
+                args.candidate,
+                _by(args.by),
+                args.conversations,
+                out,
+                safety=args.safety or compare.SAFETY_SET,
+                nlu=args.nlu or compare.NLU_SET,
+            )
         return _list(settings, out)
     except candidate.CandidateError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ few seconds while something runs (a meta refresh: the pages run no script).
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from dataclasses import dataclass
 
@@ -20,7 +21,6 @@ from bot.registry.records import (
     READY,
     RUNNING,
     TRAINING,
-    Live,
     ModelRecord,
     Paths,
     Registry,
@@ -51,6 +51,7 @@ def install(app: web.Application, settings: Settings) -> None:
             web.get("/models", models_list, name="models"),
             web.post("/models/candidate", start_candidate, name="start_candidate"),
             web.get(f"/models/{MODEL_ID}", model_page, name="model"),
+            web.post(f"/models/{MODEL_ID}/compare", start_compare, name="compare"),
         ]
     )
 
@@ -67,10 +68,14 @@ def _job_ended(request: web.Request, name: str) -> bool:
     return job is not None and job.poll() is not None
 
 
-def _start(request: web.Request, name: str, arguments: list[str], log_name: str) -> None:
+def _start(
+    request: web.Request, name: str, arguments: list[str], log_name: str
+) -> subprocess.Popen[bytes]:
     registry: Registry = request.app[REGISTRY]
     log = registry.paths.workdir(name) / log_name
-    request.app[JOBS][name] = candidate.spawn(arguments, log, request.app[ENV])
+    job = candidate.spawn(arguments, log, request.app[ENV])
+    request.app[JOBS][name] = job
+    return job
 
 
 def log_tail(text: str, lines: int = LOG_LINES) -> str:
@@ -148,19 +153,6 @@ def _log(paths: Paths, model_id: str, name: str) -> str:
         return ""
 
 
-def _verdict(record: ModelRecord, live: Live) -> str:
-    """Why the candidate cannot be promoted now ("" if it can)."""
-    if record.status != READY:
-        return f"it is {record.status}, not a trained candidate"
-    if record.compare_status != "done" or record.promotable is None:
-        return "compare it with the live model first"
-    if record.compared_with != (live.id or live.sha256):
-        return "the live model has changed since the comparison: compare again"
-    if not record.promotable:
-        return "the comparison refused it: " + "; ".join(record.refusals)
-    return ""
-
-
 async def model_page(request: web.Request) -> web.Response:
     _reap(request)
     registry: Registry = request.app[REGISTRY]
@@ -187,9 +179,33 @@ async def model_page(request: web.Request) -> web.Response:
         live=live,
         job=job,
         comparison=record.comparison_data(),
-        verdict=_verdict(record, live),
+        verdict="promotion comes with the next change",
         training_log=_log(registry.paths, model_id, "training.log"),
         compare_log=_log(registry.paths, model_id, "compare.log"),
         refresh=REFRESH_S if job or registry.running_switch() else None,
         failed=FAILED,
     )
+
+
+async def start_compare(request: web.Request) -> web.StreamResponse:
+    _reap(request)
+    registry: Registry = request.app[REGISTRY]
+    record = registry.model(request.match_info["id"])
+    if record is None:
+        raise web.HTTPNotFound(text="no such model")
+    if record.status != READY:
+        return _refused(request, f"{record.id} is {record.status}: only a trained candidate.")
+    busy = [m.id for m in registry.models() if m.compare_status == RUNNING]
+    if busy:
+        return _refused(request, f"{busy[0]} is being compared: one comparison at a time.")
+    user = request["user"].username
+    job = _start(request, record.id, ["model", "compare", record.id, "--by", user], "compare.log")
+    # Shown as running at once, before the command has started and said so itself.
+    registry.update_model(
+        record.id,
+        compare_status=RUNNING,
+        compare_stage="starting",
+        compare_pid=job.pid,
+        host=record.host or socket.gethostname(),
+    )
+    raise web.HTTPSeeOther(f"/models/{record.id}")

@@ -21,6 +21,7 @@ from bot.review import models_page
 from bot.review.app import create_app, domain_intents
 from bot.review.queries import ConversationLog
 from bot.settings import Settings
+from tests.support.registry import compared_candidate
 from tests.support.review import PASSWORD, SECRET, TRAINER, csrf_token, log_in
 
 TRAINING_ID = "20261203-101500-abcd"
@@ -132,4 +133,39 @@ async def test_a_ready_candidate_can_be_compared(client: TestClient) -> None:
     )
     page = await (await client.get(f"/models/{FAILED_ID.replace('0123', '4567')}")).text()
     assert "Compare with the live model</button>" in page
-    assert "Not promotable: compare it with the live model first." in page
+    assert "Not promotable" in page
+
+
+COMPARED = "20261203-111500-cafe"
+
+
+def _spawned(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    started: list[list[str]] = []
+
+    def spawn(arguments: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        started.append(arguments)
+        return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+
+    monkeypatch.setattr(candidate, "spawn", spawn)
+    return started
+
+
+async def test_a_refused_candidate_shows_why_and_cannot_be_promoted(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _spawned(monkeypatch)
+    registry = _registry(client)
+    reason = "emergency st-chest-pain-gym ('guy at the gym ...') is no longer told to call 999"
+    compared_candidate(registry, COMPARED, b"candidate", refusals=[reason])
+    page = await (await client.get(f"/models/{COMPARED}")).text()
+    assert "Promotion refused:" in page and "is no longer told to call 999" in page
+    assert f"Promote {COMPARED}</button>" not in page
+    token = await csrf_token(client, f"/models/{COMPARED}")
+
+    compare = await client.post(
+        f"/models/{COMPARED}/compare", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert compare.status == 303
+    assert started == [["model", "compare", COMPARED, "--by", TRAINER]]
+    running = await (await client.get(f"/models/{COMPARED}")).text()
+    assert "Comparing with the live model" in running and 'http-equiv="refresh"' in running
