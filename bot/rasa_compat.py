@@ -20,6 +20,8 @@ an upgrade or a rename fails at start-up instead of silently turning an adaptati
    traces the training function once, not twice.
 8. The model archive is gzipped at level 1, not 9: 4 of a training's 90 s went to squeezing
    a few per cent out of DIET's float weights.
+9. `rasa.server._load_agent`: PUT /model (a promotion, bot.registry.switch) loads the new
+   model in a worker thread, not on the event loop, so the instance answers meanwhile.
 
 `python -m bot.rasa_command` is `rasa train`, `rasa test` or `rasa data` with these installed;
 `make train` and the model tests use it.
@@ -31,6 +33,7 @@ limits) is in bot/channels/, which subclasses Rasa's channels without patching t
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import logging
 from functools import partial
@@ -41,6 +44,7 @@ import pluggy
 import rasa
 import rasa.core.channels
 import rasa.core.channels.console as console
+import rasa.server
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.core.agent import Agent
 from rasa.core.tracker_store import (
@@ -278,6 +282,27 @@ def install_archive_adaptation() -> None:
     replace(storage, "TarSafe", FastTarSafe)
 
 
+# 9. Loading a model while answering
+
+
+async def load_agent_in_a_thread(*args: Any, **kwargs: Any) -> Agent:
+    """rasa.server._load_agent (what PUT /model awaits), run to its end in a worker thread
+    with an event loop of its own.
+
+    Rasa 3.6's PUT /model is a coroutine, but the load inside it (`Agent.load_model`:
+    unpacking the archive, building the graph, TensorFlow's weights) is synchronous, on the
+    server's event loop: every conversation of the instance stops until the new model is in
+    (7.6 s here; a message sent meanwhile waited 8.2 s). RasaHQ/rasa#3910 ("http endpoints
+    become unresponsive while nlu model is updating", closed unfixed) reports the same for
+    PUT /model and model pulling. Here the loop keeps answering with the old model while the
+    new one loads, and the handler then swaps them as stock Rasa does
+    (keeping the lock store, so no conversation is handled twice at once).
+    """
+    original = _original(rasa.server, "_load_agent")
+    agent: Agent = await asyncio.to_thread(asyncio.run, original(*args, **kwargs))
+    return agent
+
+
 # 3. The start-up check
 
 
@@ -398,6 +423,7 @@ def install() -> None:
     replace(RemoteAction, "run", run_or_apologise)
     replace(RemoteAction, "_validate_action_result", validate_action_result)
     replace(Agent, "_create_tracker_store", _TRACKER_STORE_THAT_RAISES)
+    replace(rasa.server, "_load_agent", load_agent_in_a_thread)
     manager = plugin_manager()
     if not manager.is_registered(STARTUP_CHECK):
         manager.register(STARTUP_CHECK)

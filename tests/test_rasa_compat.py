@@ -7,7 +7,9 @@ stock Rasa and puts it back (`stock_rasa`), since install() changes classes for 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +24,7 @@ import rasa.cli.train
 import rasa.core.channels
 import rasa.core.channels.console as console
 import rasa.engine.storage.local_model_storage as local_model_storage
+import rasa.server
 import tensorflow as tf
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
@@ -51,6 +54,7 @@ REPLACED = (
     (Agent, "_create_tracker_store"),
     (RasaModel, "load"),
     (local_model_storage, "TarSafe"),
+    (rasa.server, "_load_agent"),
 )
 
 
@@ -424,3 +428,35 @@ async def test_a_handled_message_gets_no_apology() -> None:
     output = CollectingOutputChannel()
     assert await handle(answer, UserMessage("hello", output, "rest:someone")) is True
     assert (handled, output.messages) == (["hello"], [])
+
+
+async def test_put_model_loads_in_a_worker_thread_while_the_loop_answers(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PUT /model awaits rasa.server._load_agent; stock Rasa loads on the event loop."""
+    loaded_in: list[int] = []
+    loop_ticks = 0
+
+    async def stock_load(model_path: str | None = None, **_kwargs: Any) -> Any:
+        loaded_in.append(threading.get_ident())
+        await asyncio.sleep(0)  # an event loop of its own runs this
+        time_spent_loading = threading.Event()
+        time_spent_loading.wait(0.3)  # a synchronous load, as Agent.load_model is
+        return SimpleNamespace(path=model_path)
+
+    monkeypatch.setattr(rasa.server, "_load_agent", stock_load)
+    rasa_compat.install()
+    assert rasa.server._load_agent is rasa_compat.load_agent_in_a_thread
+
+    async def ticking() -> None:
+        nonlocal loop_ticks
+        while True:
+            loop_ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(ticking())
+    agent = await rasa.server._load_agent(model_path="models/x.tar.gz")
+    ticker.cancel()
+    assert agent.path == "models/x.tar.gz"
+    assert loaded_in and loaded_in[0] != threading.get_ident()
+    assert loop_ticks >= 10  # the loop kept running while the model loaded

@@ -12,7 +12,9 @@ Rasa's own command line parser inside this process; without a token the API stay
 
     python -m bot.prod.rasa_server --model models/careers.tar.gz --port 5005 ...
 
-takes any `rasa run` option except those that turn the API on.
+takes any `rasa run` option except those that turn the API on. Each server registers itself
+in the conversation log's database (bot.registry.instances), so that `python -m bot model
+promote` reaches every running instance.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     from rasa.__main__ import main as rasa_main
 
     from bot import rasa_compat
+    from bot.registry import instances
 
     rasa_compat.install()
+    instances.install()
     rasa_main()
 
 

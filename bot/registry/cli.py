@@ -1,4 +1,4 @@
-"""`python -m bot model candidate|compare|list`: the trainers' loop from the
+"""`python -m bot model candidate|compare|promote|rollback|list`: the trainers' loop from the
 command line (the console's Models page starts the same commands)."""
 
 from __future__ import annotations
@@ -56,6 +56,13 @@ def add_parser(commands: Any) -> None:
     )
     compare.add_argument("--by", help="who asks for it (default: your login name)")
 
+    promote = model.add_parser(
+        "promote", help="make CANDIDATE the live model on every running Rasa instance"
+    )
+    promote.add_argument("candidate")
+    promote.add_argument("--by", help="who promotes it (default: your login name)")
+    rollback = model.add_parser("rollback", help="go back to the model the last promotion replaced")
+    rollback.add_argument("--by", help="who rolls back (default: your login name)")
     model.add_parser("list", help="the live model, the candidates, the promotions, the instances")
 
 
@@ -89,6 +96,12 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
                 safety=args.safety or compare.SAFETY_SET,
                 nlu=args.nlu or compare.NLU_SET,
             )
+        if args.action in ("promote", "rollback"):
+            from bot.registry.switch import promote, rollback
+
+            if args.action == "promote":
+                return promote(settings, args.candidate, _by(args.by), out)
+            return rollback(settings, _by(args.by), out)
         return _list(settings, out)
     except candidate.CandidateError as exc:
         print(f"error: {exc}", file=sys.stderr)

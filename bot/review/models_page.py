@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.registry import candidate
+from bot.registry import candidate, switch
 from bot.registry.records import (
     FAILED,
     READY,
@@ -52,6 +52,8 @@ def install(app: web.Application, settings: Settings) -> None:
             web.post("/models/candidate", start_candidate, name="start_candidate"),
             web.get(f"/models/{MODEL_ID}", model_page, name="model"),
             web.post(f"/models/{MODEL_ID}/compare", start_compare, name="compare"),
+            web.post(f"/models/{MODEL_ID}/promote", start_promote, name="promote"),
+            web.post("/models/rollback", start_rollback, name="rollback"),
         ]
     )
 
@@ -91,6 +93,9 @@ class Job:
     label: str
     stage: str
     progress: float | None = None
+
+
+SWITCH = "switch"
 
 
 def _running(record: ModelRecord) -> Job | None:
@@ -179,7 +184,7 @@ async def model_page(request: web.Request) -> web.Response:
         live=live,
         job=job,
         comparison=record.comparison_data(),
-        verdict="promotion comes with the next change",
+        verdict=switch.promotion_problem(record, live),
         training_log=_log(registry.paths, model_id, "training.log"),
         compare_log=_log(registry.paths, model_id, "compare.log"),
         refresh=REFRESH_S if job or registry.running_switch() else None,
@@ -209,3 +214,35 @@ async def start_compare(request: web.Request) -> web.StreamResponse:
         host=record.host or socket.gethostname(),
     )
     raise web.HTTPSeeOther(f"/models/{record.id}")
+
+
+def _switching(request: web.Request) -> web.Response | None:
+    running = request.app[REGISTRY].running_switch()
+    job = request.app[JOBS].get(SWITCH)
+    if running is not None or (job is not None and job.poll() is None):
+        return _refused(request, "A promotion or rollback is running: one at a time.")
+    return None
+
+
+async def start_promote(request: web.Request) -> web.StreamResponse:
+    _reap(request)
+    registry: Registry = request.app[REGISTRY]
+    model_id = request.match_info["id"]
+    problem = switch.promotion_problem(registry.model(model_id), registry.live())
+    if problem:
+        return _refused(request, f"{model_id} cannot be promoted: {problem}.", status=400)
+    if (busy := _switching(request)) is not None:
+        return busy
+    user = request["user"].username
+    _start(request, SWITCH, ["model", "promote", model_id, "--by", user], "promote.log")
+    raise web.HTTPSeeOther("/models")
+
+
+async def start_rollback(request: web.Request) -> web.StreamResponse:
+    registry: Registry = request.app[REGISTRY]
+    if registry.rollback_target() is None:
+        return _refused(request, "Nothing to roll back to.", status=400)
+    if (busy := _switching(request)) is not None:
+        return busy
+    _start(request, SWITCH, ["model", "rollback", "--by", request["user"].username], "rollback.log")
+    raise web.HTTPSeeOther("/models")

@@ -133,7 +133,7 @@ async def test_a_ready_candidate_can_be_compared(client: TestClient) -> None:
     )
     page = await (await client.get(f"/models/{FAILED_ID.replace('0123', '4567')}")).text()
     assert "Compare with the live model</button>" in page
-    assert "Not promotable" in page
+    assert "Not promotable: compare it with the live model first" in page
 
 
 COMPARED = "20261203-111500-cafe"
@@ -161,6 +161,10 @@ async def test_a_refused_candidate_shows_why_and_cannot_be_promoted(
     assert "Promotion refused:" in page and "is no longer told to call 999" in page
     assert f"Promote {COMPARED}</button>" not in page
     token = await csrf_token(client, f"/models/{COMPARED}")
+    refused = await client.post(f"/models/{COMPARED}/promote", data={"csrf_token": token})
+    assert refused.status == 400
+    assert "the comparison refused it: emergency st-chest-pain-gym" in await refused.text()
+    assert started == []
 
     compare = await client.post(
         f"/models/{COMPARED}/compare", data={"csrf_token": token}, allow_redirects=False
@@ -169,3 +173,21 @@ async def test_a_refused_candidate_shows_why_and_cannot_be_promoted(
     assert started == [["model", "compare", COMPARED, "--by", TRAINER]]
     running = await (await client.get(f"/models/{COMPARED}")).text()
     assert "Comparing with the live model" in running and 'http-equiv="refresh"' in running
+
+
+async def test_a_promotable_candidate_is_promoted_by_the_command(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _spawned(monkeypatch)
+    registry = _registry(client)
+    compared_candidate(registry, COMPARED, b"candidate")
+    page = await (await client.get(f"/models/{COMPARED}")).text()
+    assert "Every gate passes" in page and f"Promote {COMPARED}</button>" in page
+    token = await csrf_token(client, f"/models/{COMPARED}")
+    done = await client.post(
+        f"/models/{COMPARED}/promote", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert done.status == 303 and done.headers["Location"] == "/models"
+    assert started == [["model", "promote", COMPARED, "--by", TRAINER]]
+    # Nothing to roll back to yet: the live model was not made live by a promotion.
+    assert (await client.post("/models/rollback", data={"csrf_token": token})).status == 400
