@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import replies
 from actions.base import StoreAction, role_buttons, topic_button
 from actions.feedback import FEEDBACK_BUTTONS
+from actions.focus import beyond_page
+from bot.settings import get_settings
 from bot.store import TOPIC_BY_INTENT, TOPIC_BY_KEY, TOPICS, FactInfo, RoleInfo
 from bot.store.retrieval import pick_facts
 
@@ -238,21 +239,9 @@ class ActionListRoles(StoreAction):
         return []
 
 
-# What a question the page cannot answer is about, so the reply can name it.
-_NOT_ON_PAGE_SUBJECTS = (
-    (r"\bbands?\b|agenda for change", "pay bands"),
-    (r"pay|salary|salaries|wage|earn|money|£|paid|income", "pay"),
-    (r"hours|shifts?|nights?|weekends?|part[- ]time|full[- ]time|rota|holiday|leave", "hours"),
-    (r"where|location|near|area|city|town|hospital|employer|trust|based", "locations"),
-)
-
-
 def not_on_page_subject(text: str) -> str:
-    lowered = text.lower()
-    for pattern, subject in _NOT_ON_PAGE_SUBJECTS:
-        if re.search(pattern, lowered):
-            return subject
-    return "that"
+    """What a question the page cannot answer is about, so the reply can name it."""
+    return beyond_page(text) or "that"
 
 
 class ActionNotOnPage(StoreAction):
@@ -324,4 +313,18 @@ class ActionWhatCanYouDo(StoreAction):
                 topic_button("how_to_apply"),
             ],
         )
+        return []
+
+
+class ActionHandoff(StoreAction):
+    """ "Can I talk to someone?": the operator's contact (HANDOFF_URL), never an invented one."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        settings = get_settings()
+        dispatcher.utter_message(text=replies.handoff(settings.handoff_url, settings.handoff_text))
         return []

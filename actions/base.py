@@ -11,6 +11,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.focus import beyond_page
 from bot.store import TOPIC_BY_KEY, FactInfo, RoleInfo, RoleStore, StoreUnavailable, get_store
 from bot.store.retrieval import FactIndex
 
@@ -104,9 +105,10 @@ class StoreAction(Action, ABC):
         return "" if text.startswith("/") else text
 
     def asks_beyond_page(self, text: str) -> bool:
-        """Whether a question uses words the page never does ("age limit", "how long"): then
-        it asks for more than the page says, and the reply must say so."""
-        return bool(self.index.unknown_words(text))
+        """Whether the question's focus is something the page never states (pay, hours, a
+        place, a duration, an age...): then the reply must say so first. Unfamiliar words
+        alone are not such a focus: people rarely use the page's words."""
+        return beyond_page(text) is not None
 
     def page_order(self, fact: FactInfo) -> int:
         return self.index.position(fact)

@@ -243,6 +243,10 @@ class Settings:
     sender_id_key: str | None = field(default=None, repr=False)
     # A newer saved copy of the source page (HTML or text); `bot run` warns when facts are stale.
     source_page_latest: Path | None = None
+    # Where a person can be reached when the assistant can't help (HANDOFF_URL, HANDOFF_TEXT):
+    # the operator's own contact page and a line saying who answers; none is ever invented.
+    handoff_url: str | None = None
+    handoff_text: str | None = None
 
     @property
     def production(self) -> bool:
@@ -282,6 +286,8 @@ class Settings:
             serving=ServingSettings.from_env(env),
             source_page_latest=Path(latest) if latest else None,
             sender_id_key=sender_id_key,
+            handoff_url=(env.get("HANDOFF_URL") or "").strip() or None,
+            handoff_text=(env.get("HANDOFF_TEXT") or "").strip() or None,
         )
 
     def console_secret(self) -> str:
