@@ -86,7 +86,7 @@ test: ## set up and run every test
 	$(PY) -m pytest
 
 # The markers are set in tests/conftest.py from the fixtures each test uses.
-test-fast: venv ## the tests that need no server, browser, model or process of their own
+test-fast: venv npm ## the tests that need no server, browser, model or process of their own
 	$(PY) -m pytest -m "not (model or server or browser or postgres or process)"
 
 eval: train ## answer-quality pass rates over REST (tests/conversations); URL=... for a running one

@@ -90,6 +90,17 @@ SELF_HARM_TALK = re.compile(
     r"can (i|someone|you) still|in the past|years ago|used to)\b",
     re.IGNORECASE,
 )
+# A worry about one's own or a relative's health, not the job's: NHS 111 (the same reply).
+HEALTH_WORRY = re.compile(
+    r"found a lump|\ba lump (in|on)\b|should i (get|have) (a |an )?(scan|x-?ray|mri|ct|checked|"
+    r"tested|seen)|(dangerous|safe|harmful|risky|bad) (for me |for the baby )?(to have|having) "
+    r"(an? )?(x-?ray|scan|ct|mri)|(have|having|had|get|getting) (an? )?(x-?ray|scan|ct|mri)s? "
+    r"(when|while|if) (you'?re|i'?m|she'?s|i am|you are) pregnant|"
+    r"\b(my|i've got|i have) (symptoms|results)\b.{0,30}\b(worried|scared|mean)|"
+    r"\bi (feel|felt|am feeling|'m feeling|'ve been feeling) (really |very |so )?"
+    r"(unwell|ill|sick|dizzy|faint)\b",
+    re.IGNORECASE,
+)
 NOW = re.compile(
     r"\b(just|right now|now|has gone|is going|what (do|should|shall|can) (i|we) do|"
     r"hurry|quick|urgent|tonight|keeps?)\b",
@@ -148,6 +159,8 @@ def is_emergency(
     if SELF_HARM.search(text) and not SELF_HARM_TALK.search(text):
         return True
     if danger and (not job or NOW.search(text)):
+        return True
+    if HEALTH_WORRY.search(text) and not (hypothetical and job):
         return True
     encoder = get_encoder()
     vector = encoder.words_and_sentence(words)[1] if words else encoder.encode(text)
