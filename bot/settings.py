@@ -246,6 +246,10 @@ class Settings:
     # The live model (careers.tar.gz, what every Rasa starts with) and the model registry
     # (registry/: candidates, and the models promotion replaced, for rollback).
     models_dir: Path = PROJECT_ROOT / "models"
+    # Where a person can be reached when the assistant can't help (HANDOFF_URL, HANDOFF_TEXT):
+    # the operator's own contact page and a line saying who answers; none is ever invented.
+    handoff_url: str | None = None
+    handoff_text: str | None = None
 
     @property
     def production(self) -> bool:
@@ -286,6 +290,8 @@ class Settings:
             source_page_latest=Path(latest) if latest else None,
             sender_id_key=sender_id_key,
             models_dir=Path(env.get("MODELS_DIR") or defaults.models_dir),
+            handoff_url=(env.get("HANDOFF_URL") or "").strip() or None,
+            handoff_text=(env.get("HANDOFF_TEXT") or "").strip() or None,
         )
 
     def console_secret(self) -> str:
