@@ -72,7 +72,8 @@ class ModelVersion(Base):
     compare_pid = Column(Integer)
     compared_at = Column(DateTime)
     compared_by = Column(String(100))
-    compared_with = Column(String(40))
+    # The live model's id, or the SHA-256 of make train's model (not in the registry).
+    compared_with = Column(String(64))
     comparison = Column(Text)
     promotable = Column(Boolean)
     compare_error = Column(Text)

@@ -10,6 +10,7 @@ import pytest
 from bot.db import make_engine
 from bot.registry.records import Paths, Registry
 from bot.settings import Settings
+from tests.support.tracking import fresh_log_url
 
 
 @pytest.fixture
@@ -19,9 +20,10 @@ def models_dir(tmp_path: Path) -> Path:
     return found
 
 
-@pytest.fixture
-def registry_log_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'conversations.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty conversation log on each backend (PostgreSQL holds columns to their length)."""
+    return fresh_log_url(request, tmp_path)
 
 
 @pytest.fixture

@@ -9,15 +9,13 @@ from typing import Any
 
 import pytest
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import create_engine, inspect, select, text
 
-from bot.review import models as review_models
+from bot.migrations import target_metadata
 from bot.settings import PROJECT_ROOT
-from bot.tracking import models as log_models
 from bot.tracking.store import MaskingTrackerStore
 
 # What a user might type that must never be stored as typed.
@@ -40,9 +38,8 @@ def fresh_log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("postgres_url")
     engine = create_engine(url, future=True)
     with engine.begin() as connection:
-        review_models.Base.metadata.drop_all(connection)
-        log_models.Base.metadata.drop_all(connection)
-        SQLTrackerStore.Base.metadata.drop_all(connection)
+        # Every table the migrations own (the log's, the console's, the model registry's).
+        target_metadata().drop_all(connection)
         # Else the next store finds the database at head and creates nothing (bot.migrations).
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()

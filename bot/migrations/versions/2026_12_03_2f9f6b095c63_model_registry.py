@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("compare_pid", sa.Integer(), nullable=True),
         sa.Column("compared_at", sa.DateTime(), nullable=True),
         sa.Column("compared_by", sa.String(length=100), nullable=True),
-        sa.Column("compared_with", sa.String(length=40), nullable=True),
+        sa.Column("compared_with", sa.String(length=64), nullable=True),
         sa.Column("comparison", sa.Text(), nullable=True),
         sa.Column("promotable", sa.Boolean(), nullable=True),
         sa.Column("compare_error", sa.Text(), nullable=True),
