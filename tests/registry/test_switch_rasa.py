@@ -12,38 +12,20 @@ import gzip
 import io
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot import serve
-from bot.db import make_engine
-from bot.prod.processes import PostgreSQL
 from bot.registry import switch
-from bot.registry.records import DONE, PROMOTE, ROLLBACK, Paths, Registry
-from bot.settings import ServingSettings, Settings
+from bot.registry.records import DONE, PROMOTE, ROLLBACK, Registry
+from bot.settings import Settings
 from tests.support.fixtures import SENDER_ID_KEY
 from tests.support.http import Conversation, get, say
 from tests.support.registry import TOKEN, compared_candidate
 from tests.support.servers import ARTIFACTS, free_port, wait_for
 
 CANDIDATE = "20261203-120000-live"
-
-
-@pytest.fixture
-def live_registry(postgres_server: PostgreSQL, tmp_path: Path, model: Path) -> Iterator[Registry]:
-    """A conversation log of its own on the session's PostgreSQL, and a models folder whose
-    careers.tar.gz is the trained model."""
-    url = postgres_server.create_database(f"switch_{free_port()}")
-    models_dir = tmp_path / "models"
-    models_dir.mkdir()
-    (models_dir / "careers.tar.gz").write_bytes(model.read_bytes())
-    registry = Registry(make_engine(url), Paths(models_dir))
-    registry.create_tables()
-    yield registry
-    registry.engine.dispose()
 
 
 def status(rasa_url: str) -> str:
@@ -54,18 +36,15 @@ def status(rasa_url: str) -> str:
 
 
 def test_a_running_rasa_is_switched_while_it_answers_and_rolled_back(
-    live_registry: Registry, role_store_url: str, monkeypatch: pytest.MonkeyPatch
+    live_registry: Registry,
+    live_settings: Settings,
+    role_store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    registry = live_registry
+    registry, settings = live_registry, live_settings
     live = registry.paths.live
     original = live.read_bytes()
     compared_candidate(registry, CANDIDATE, gzip.compress(gzip.decompress(original), 6))
-    settings = Settings(
-        tracker_store_url=str(registry.engine.url.render_as_string(hide_password=False)),
-        models_dir=registry.paths.models_dir,
-        role_store_url=role_store_url,
-        serving=ServingSettings(rasa_api_token=TOKEN),
-    )
     env = {
         "TRACKER_STORE_URL": settings.tracker_store_url,
         "ROLE_STORE_URL": role_store_url,
