@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -34,6 +35,15 @@ ENV: web.AppKey[dict[str, str]] = web.AppKey("model_env", dict)
 MODEL_ID = r"{id:[0-9a-z][0-9a-z-]{0,39}}"
 LOG_LINES = 25
 REFRESH_S = 3
+WATCH = "watch"
+
+
+def _reloading(request: web.Request, busy: bool) -> dict[str, Any]:
+    """A page reloads itself (every REFRESH_S) only when the trainer asked for it (?watch=1),
+    and says how to stop: a timed reload nobody asked for fails WCAG 2.2.1 (axe's
+    meta-refresh rule). The pages run no script, so a meta refresh it is."""
+    watching = busy and request.query.get(WATCH) == "1"
+    return {"busy": busy, "refresh": REFRESH_S if watching else None, "refresh_s": REFRESH_S}
 
 
 def install(app: web.Application, settings: Settings) -> None:
@@ -123,7 +133,7 @@ async def models_list(request: web.Request) -> web.Response:
         new_labels=registry.labels_since_promotion(),
         switches=registry.switches(20),
         running=_running,
-        refresh=REFRESH_S if busy else None,
+        **_reloading(request, busy),
         error=request.query.get("error", "")[:300],
     )
 
@@ -172,7 +182,7 @@ async def model_page(request: web.Request) -> web.Response:
                 model_id=model_id,
                 ended=ended,
                 log=_log(registry.paths, model_id, "console.log"),
-                refresh=None if ended else REFRESH_S,
+                **_reloading(request, not ended),
             )
         raise web.HTTPNotFound(text="no such model")
     live = registry.live()
@@ -187,7 +197,7 @@ async def model_page(request: web.Request) -> web.Response:
         verdict=switch.promotion_problem(record, live),
         training_log=_log(registry.paths, model_id, "training.log"),
         compare_log=_log(registry.paths, model_id, "compare.log"),
-        refresh=REFRESH_S if job or registry.running_switch() else None,
+        **_reloading(request, bool(job or registry.running_switch())),
         failed=FAILED,
     )
 

@@ -73,7 +73,10 @@ async def test_the_page_shows_the_live_model_and_a_training_in_progress(
     page = await (await client.get("/models")).text()
     assert "careers.tar.gz (make train)" in page
     assert f'<a href="/models/{TRAINING_ID}">{TRAINING_ID}</a> is being trained' in page
-    assert 'http-equiv="refresh"' in page  # it reloads while something runs
+    # It reloads while something runs, only when asked to (WCAG 2.2.1), and says how to stop.
+    assert 'http-equiv="refresh"' not in page and '<a href="?watch=1">' in page
+    watched = await (await client.get("/models?watch=1")).text()
+    assert '<meta http-equiv="refresh" content="3">' in watched and "Stop reloading" in watched
     assert "Train a candidate</button>" not in page  # one at a time
     detail = await (await client.get(f"/models/{TRAINING_ID}")).text()
     assert "training DIETClassifier: epoch 12 of 30 (40%)" in detail
@@ -96,7 +99,9 @@ async def test_a_failed_training_shows_its_error(client: TestClient) -> None:
     )
     detail = await (await client.get(f"/models/{FAILED_ID}")).text()
     assert "InvalidConfigException: &lt;b&gt;bad&lt;/b&gt;" in detail
-    assert 'role="alert"' in detail and 'http-equiv="refresh"' not in detail
+    assert 'role="alert"' in detail and "watch=1" not in detail
+    ended = await (await client.get(f"/models/{FAILED_ID}?watch=1")).text()
+    assert 'http-equiv="refresh"' not in ended  # nothing runs: nothing to watch
     assert (await client.get("/models/no-such-model")).status == 404
 
 
@@ -172,7 +177,9 @@ async def test_a_refused_candidate_shows_why_and_cannot_be_promoted(
     assert compare.status == 303
     assert started == [["model", "compare", COMPARED, "--by", TRAINER]]
     running = await (await client.get(f"/models/{COMPARED}")).text()
-    assert "Comparing with the live model" in running and 'http-equiv="refresh"' in running
+    assert "Comparing with the live model" in running and '<a href="?watch=1">' in running
+    watched = await (await client.get(f"/models/{COMPARED}?watch=1")).text()
+    assert 'http-equiv="refresh"' in watched
 
 
 async def test_a_promotable_candidate_is_promoted_by_the_command(
