@@ -358,7 +358,9 @@ async def test_rasa_run_starts_with_the_masking_store(
     rasa_compat.install()
     [(listener, _)] = startup_listeners(serving_arguments(tmp_path))
     agent = Agent(tracker_store=masking_store)
-    await listener(SimpleNamespace(ctx=SimpleNamespace(agent=agent)), None)
+    # The check exits the process (SystemExit, as in the test above) unless the store is ours.
+    assert await listener(SimpleNamespace(ctx=SimpleNamespace(agent=agent)), None) is None
+    assert rasa_compat.innermost_store(agent.tracker_store) is masking_store
 
 
 def test_only_the_commands_that_serve_get_the_check(stock_rasa: None, tmp_path: Path) -> None:
