@@ -11,7 +11,6 @@ conversation's pseudonym (as the channels and the log do) and prints what was re
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
 import sys
 from datetime import timedelta
@@ -77,7 +76,9 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
         migrations.upgrade(engine)
         if target is None:
             return _purge(engine, args.older_than, args.dry_run, settings, out)
-        return _erase(engine, target, args.by or _login(), out)
+        from bot.tracking.retention import command_user
+
+        return _erase(engine, target, args.by or command_user(), out)
     finally:
         engine.dispose()
 
@@ -146,10 +147,3 @@ def _erase(engine: Any, target: str, by: str, out: TextIO) -> int:
     for line in removed.lines(records=False):
         print(line, file=out)
     return 0
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name for this uid (a container)
-        return "unknown"

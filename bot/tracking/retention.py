@@ -21,6 +21,7 @@ kept for AUDIT_RETENTION_DAYS, as are the console's login attempts.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import threading
 import time
@@ -36,14 +37,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.db import as_stored, now
+from bot.tracking import ERASE_ACTION
 from bot.tracking.models import AuditEntry, Conversation, Message, Tag, conversation_tags
+
+__all__ = ["ERASE_ACTION", "EVENTS", "Removed", "erase", "erase_conversation", "purge"]
 
 logger = logging.getLogger(__name__)
 
 EVENTS = SQLTrackerStore.SQLEvent.__table__
-# The custom action a person's confirmed "delete my conversation" runs (actions/privacy.py):
-# the tracker store erases the conversation when it saves the turn in which it ran.
-ERASE_ACTION = "action_delete_conversation"
 # The PostgreSQL advisory lock a purge holds (bot.migrations holds 4_512_012 while migrating).
 PURGE_LOCK = 4_512_013
 
@@ -212,6 +213,14 @@ def record(
             detail=detail[:200],
         )
     )
+
+
+def command_user() -> str:
+    """Who runs a command (`bot log erase`, `bot review export`), for the audit trail."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        return "unknown"
 
 
 def erase_conversation(session: Session, sender: str, *, actor: str, via: str) -> Removed:
