@@ -116,7 +116,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         if args.command == "web":
             from bot.web import server
 
-            return server.run(args.port, server.PageConfig(rasa_url=args.rasa_url))
+            config = server.PageConfig(rasa_url=args.rasa_url, privacy=get_settings().privacy)
+            return server.run(args.port, config)
         if args.action == "load":
             return _load(args.content, out, force=args.force)
         if args.action == "check" and args.against:

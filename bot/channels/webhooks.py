@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 from bot.channels.replies import APOLOGY, Source, sources_from
 from bot.settings import get_settings
 from bot.tracking.masking import mask
+from bot.tracking.store import MaskingTrackerStore, Removed, innermost_store
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,17 @@ async def handle(on_new_message: OnNewMessage, message: UserMessage) -> bool:
         except Exception:
             logger.exception("The apology could not be sent either")
     return False
+
+
+async def erase(agent: Any, conversation: str, *, via: str) -> Removed:
+    """Erase `conversation` on its person's request (the web widget's "Delete this
+    conversation"), holding its lock as a message does: a turn being answered finishes (and is
+    saved) first, so its save cannot store the conversation again."""
+    store = innermost_store(agent.tracker_store)
+    if not isinstance(store, MaskingTrackerStore):
+        raise RuntimeError(f"{type(store).__name__} cannot erase a conversation")
+    async with agent.lock_store.lock(conversation):
+        return await store.erase(conversation, actor="the person", via=via)
 
 
 async def health(_: Request) -> HTTPResponse:
