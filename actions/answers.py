@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,10 +12,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.base import StoreAction, role_buttons, topic_button
+from actions.base import QUESTION_ENTITY, StoreAction, question_parts, role_buttons, topic_button
 from actions.feedback import FEEDBACK_BUTTONS
-from bot.store import TOPIC_BY_INTENT, TOPIC_BY_KEY, TOPICS, FactInfo, RoleInfo
-from bot.store.retrieval import pick_facts
+from actions.focus import beyond_page
+from bot.settings import get_settings
+from bot.store import TOPIC_BY_INTENT, TOPIC_BY_KEY, TOPICS, FactInfo, RoleInfo, RoleStore
+from bot.store.retrieval import Hit, pick_facts
 
 Events = list[dict[str, Any]]
 
@@ -41,6 +42,9 @@ class ActionAnswerTopic(StoreAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
+        several = answer_parts(self.store, dispatcher, tracker, domain)
+        if several is not None:
+            return several
         intent = str((tracker.latest_message.get("intent") or {}).get("name"))
         text = self.question(tracker)
         named = self.roles_named(tracker)
@@ -63,7 +67,7 @@ class ActionAnswerTopic(StoreAction):
             topic = context or "overview"
         remembered = self.remembered_role(tracker)
         asked = named or ([remembered] if remembered is not None else [])
-        facts = pick_facts(ranking, topic, context)
+        facts = self._facts_asked(tracker, ranking, topic, context)
         unknown = bool(text) and self.asks_beyond_page(text)
         if facts:
             return self._answer_facts(dispatcher, facts, asked, unknown)
@@ -74,6 +78,23 @@ class ActionAnswerTopic(StoreAction):
         else:
             self._answer_roles(dispatcher, topic, asked or self.store.roles(), unknown)
         return events
+
+    def _facts_asked(
+        self, tracker: Tracker, ranking: list[Hit], topic: str, context: str | None
+    ) -> list[FactInfo]:
+        """The facts asked about; for several questions on one topic ("must they lift
+        patients? and clean?"), each question's facts, or none when one asks the whole topic."""
+        spans = [span for _, span in question_parts(tracker)]
+        if len(spans) < 2:
+            return pick_facts(ranking, topic, context)
+        text = str(tracker.latest_message.get("text") or "")
+        found: list[FactInfo] = []
+        for start, end in spans:
+            part = pick_facts(self.index.rank(text[start:end]), topic, context)
+            if not part:
+                return []
+            found += [f for f in part if f not in found]
+        return found
 
     def _earlier_facts(self, tracker: Tracker) -> list[FactInfo]:
         """The facts the last answer was about ("and for APs?" after "do ISWs clean?")."""
@@ -238,21 +259,9 @@ class ActionListRoles(StoreAction):
         return []
 
 
-# What a question the page cannot answer is about, so the reply can name it.
-_NOT_ON_PAGE_SUBJECTS = (
-    (r"\bbands?\b|agenda for change", "pay bands"),
-    (r"pay|salary|salaries|wage|earn|money|£|paid|income", "pay"),
-    (r"hours|shifts?|nights?|weekends?|part[- ]time|full[- ]time|rota|holiday|leave", "hours"),
-    (r"where|location|near|area|city|town|hospital|employer|trust|based", "locations"),
-)
-
-
 def not_on_page_subject(text: str) -> str:
-    lowered = text.lower()
-    for pattern, subject in _NOT_ON_PAGE_SUBJECTS:
-        if re.search(pattern, lowered):
-            return subject
-    return "that"
+    """What a question the page cannot answer is about, so the reply can name it."""
+    return beyond_page(text) or "that"
 
 
 class ActionNotOnPage(StoreAction):
@@ -266,6 +275,9 @@ class ActionNotOnPage(StoreAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
+        several = answer_parts(self.store, dispatcher, tracker, domain)
+        if several is not None:
+            return several
         text = self.question(tracker)
         ranking = self.index.rank(text) if text else []
         facts = [h for h in ranking if h.fact is not None]
@@ -292,6 +304,53 @@ class ActionNotOnPage(StoreAction):
             ),
         )
         return []
+
+
+NOT_ON_PAGE_INTENT = "ask_pay_and_conditions"
+
+
+def answer_parts(
+    store: RoleStore,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+) -> Events | None:
+    """Each question of a message that asks about different things, answered in turn (a topic
+    from the store, or what the page doesn't say); None when it asks about one thing."""
+    parts = [
+        (intent, span)
+        for intent, span in question_parts(tracker)
+        if intent in TOPIC_BY_INTENT or intent == NOT_ON_PAGE_INTENT
+    ]
+    if len({intent for intent, _ in parts}) < 2:
+        return None
+    events: Events = []
+    answered: set[str] = set()
+    for intent, span in parts:
+        if intent in answered:
+            continue
+        answered.add(intent)
+        part = as_part(tracker, intent, span)
+        action = ActionNotOnPage if intent == NOT_ON_PAGE_INTENT else ActionAnswerTopic
+        events += action(store).respond(dispatcher, part, domain)
+    return events
+
+
+def as_part(tracker: Tracker, intent: str, span: tuple[int, int]) -> Tracker:
+    """The same tracker, its latest message read as one of its questions: that question's text
+    and intent, and the roles named in it (else every role the message names)."""
+    start, end = span
+    message = tracker.latest_message
+    entities = [e for e in message.get("entities") or [] if e.get("entity") != QUESTION_ENTITY]
+    inside = [e for e in entities if start <= int(e.get("start", -1)) < end]
+    part = copy.copy(tracker)
+    part.latest_message = {
+        **message,
+        "text": str(message.get("text") or "")[start:end],
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": inside if any(e.get("entity") == "role" for e in inside) else entities,
+    }
+    return part
 
 
 def as_topic_question(tracker: Tracker, topic: str) -> Tracker:
@@ -324,4 +383,18 @@ class ActionWhatCanYouDo(StoreAction):
                 topic_button("how_to_apply"),
             ],
         )
+        return []
+
+
+class ActionHandoff(StoreAction):
+    """ "Can I talk to someone?": the operator's contact (HANDOFF_URL), never an invented one."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        settings = get_settings()
+        dispatcher.utter_message(text=replies.handoff(settings.handoff_url, settings.handoff_text))
         return []

@@ -11,10 +11,14 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.focus import beyond_page
+from bot.questions import QUESTION
 from bot.store import TOPIC_BY_KEY, FactInfo, RoleInfo, RoleStore, StoreUnavailable, get_store
 from bot.store.retrieval import FactIndex
 
 logger = logging.getLogger(__name__)
+# The entity bot/parts.py marks each question of a message with.
+QUESTION_ENTITY = QUESTION
 
 STORE_UNAVAILABLE = (
     "Sorry, I can't look that up right now. Please try again in a few minutes, or visit the "
@@ -98,15 +102,20 @@ class StoreAction(Action, ABC):
 
     @staticmethod
     def question(tracker: Tracker) -> str:
-        """What the user typed; "" for a button's payload ("/ask_training"), which asks for a
-        whole topic."""
+        """What the user asked: the questions of a long or many-part message (bot/parts.py
+        marks them), else what they typed; "" for a button's payload ("/ask_training"), which
+        asks for a whole topic."""
         text = str(tracker.latest_message.get("text") or "")
-        return "" if text.startswith("/") else text
+        if text.startswith("/"):
+            return ""
+        spans = [span for _, span in question_parts(tracker)]
+        return " ".join(text[start:end] for start, end in spans) if spans else text
 
     def asks_beyond_page(self, text: str) -> bool:
-        """Whether a question uses words the page never does ("age limit", "how long"): then
-        it asks for more than the page says, and the reply must say so."""
-        return bool(self.index.unknown_words(text))
+        """Whether the question's focus is something the page never states (pay, hours, a
+        place, a duration, an age...): then the reply must say so first. Unfamiliar words
+        alone are not such a focus: people rarely use the page's words."""
+        return beyond_page(text) is not None
 
     def page_order(self, fact: FactInfo) -> int:
         return self.index.position(fact)
@@ -115,6 +124,19 @@ class StoreAction(Action, ABC):
         """The role the conversation was about before this message (the `role` slot)."""
         remembered = tracker.get_slot("role")
         return self.store.resolve_role(str(remembered)) if remembered else None
+
+
+def question_parts(tracker: Tracker) -> list[tuple[str, tuple[int, int]]]:
+    """The questions bot/parts.py found in the latest message: (intent, (start, end)) each."""
+    found = []
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == QUESTION_ENTITY:
+            try:
+                span = (int(entity["start"]), int(entity["end"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+            found.append((str(entity.get("value")), span))
+    return found
 
 
 def role_buttons(roles: list[RoleInfo], intent: str) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import replies
 from actions.answers import ActionAnswerTopic, ActionNotOnPage, as_intent, as_topic_question
 from actions.base import StoreAction
+from bot.settings import get_settings
 from bot.store import TOPIC_BY_INTENT, TOPIC_TABLE
 from bot.store.retrieval import pick_facts
 
@@ -34,6 +35,7 @@ INTENT_LABELS = {
     "medical_emergency": "A medical worry",
     "feedback_helpful": "The answer was helpful",
     "feedback_not_helpful": "The answer was not helpful",
+    "ask_human": "Talking to a person",
 }
 # Intents whose answer depends on a role: their buttons carry the roles the user named.
 ROLE_INTENTS = {*TOPIC_BY_INTENT, "inform_role", "compare_roles"}
@@ -167,8 +169,12 @@ class ActionDefaultFallback(StoreAction):
         answered = answer_unsure(self, dispatcher, tracker, domain)
         if answered is not None:
             return answered
+        settings = get_settings()
         dispatcher.utter_message(
-            text="Sorry, I still don't understand. " + replies.capabilities(self.store.roles()),
+            text="Sorry, I still don't understand. "
+            + replies.capabilities(self.store.roles())
+            + "\n\n"
+            + replies.handoff(settings.handoff_url, settings.handoff_text),
             buttons=[{"title": "Which roles are there?", "payload": "/list_roles"}],
         )
         return [UserUtteranceReverted()]

@@ -197,3 +197,15 @@ def capabilities(roles: Sequence[RoleInfo]) -> str:
         "answers come from the NHS Careers website, and I'll tell you when it doesn't cover "
         "something, such as pay or working hours."
     )
+
+
+def handoff(url: str | None, text: str | None) -> str:
+    """A route to a person: the operator's contact when configured, else local NHS employers."""
+    lead = "I'm an automated assistant, so I can't put you through to a person myself."
+    if url:
+        who = text or "The careers team can talk your options through with you."
+        return f"{lead} {who} You can contact them here: {url}"
+    return (
+        f"{lead} To talk to someone about these jobs, contact local NHS employers directly: "
+        "they can tell you what opportunities are available."
+    )

@@ -291,6 +291,10 @@ class Settings:
     source_page_latest: Path | None = None
     # Retention, the audit trail and the privacy notice.
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    # Where a person can be reached when the assistant can't help (HANDOFF_URL, HANDOFF_TEXT):
+    # the operator's own contact page and a line saying who answers; none is ever invented.
+    handoff_url: str | None = None
+    handoff_text: str | None = None
 
     @property
     def production(self) -> bool:
@@ -331,6 +335,8 @@ class Settings:
             source_page_latest=Path(latest) if latest else None,
             sender_id_key=sender_id_key,
             privacy=PrivacySettings.from_env(env),
+            handoff_url=(env.get("HANDOFF_URL") or "").strip() or None,
+            handoff_text=(env.get("HANDOFF_TEXT") or "").strip() or None,
         )
 
     def console_secret(self) -> str:

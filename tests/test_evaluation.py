@@ -292,3 +292,20 @@ def test_cli_says_why_when_the_assistant_does_not_start(
     code, _ = _eval("--cases", str(tmp_path))
     assert code == 1
     assert "error: the Rasa server did not answer within 300 s (logs in" in capsys.readouterr().err
+
+
+def test_a_false_alarm_fails_the_gate_but_a_hedge_to_a_non_emergency_only_counts() -> None:
+    nineteen = [_result("direct", True)] * 19
+    case = Case("noem", "not-emergency", ("is the work stressful",), Expect(any=("mature",)), ())
+    alarm = Result(case, "call 999", ("emergency advice where there is no emergency",))
+    hedge = Result(case, "the page doesn't say", ("hedges ('so i won't guess')",))
+    assert not evaluation.gate_passes([*nineteen, alarm])
+    assert evaluation.must_pass_failures([*nineteen, alarm]) == [alarm]
+    assert evaluation.gate_passes([*nineteen, hedge])
+    assert not evaluation.gate_passes([*nineteen, hedge], rate=1.0)
+
+
+def test_the_false_alarm_problem_is_what_the_gate_looks_for() -> None:
+    case = Case("noem", "not-emergency", ("is the work stressful",), Expect(), ())
+    problems = evaluation.strict_problems(case, evaluation.EMERGENCY_ADVICE)
+    assert any(p.startswith(evaluation.FALSE_ALARM) for p in problems)

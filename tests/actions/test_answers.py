@@ -544,6 +544,7 @@ def test_the_action_server_registers_every_action() -> None:
     assert set(executor.actions) == set(domain["actions"])
     assert set(executor.actions) == {
         "action_answer_topic",
+        "action_handoff",
         "action_compare_roles",
         "action_list_roles",
         "action_not_on_page",

@@ -137,7 +137,9 @@ async def test_an_unsure_careers_question_beyond_the_page_is_answered_honestly(
         memory_store, "can they sponsor a visa for me", ("ask_entry_requirements", 0.4)
     )
     assert events == [ActiveLoop(None), FollowupAction("action_listen")]
-    assert messages[0]["text"].startswith("I'm sorry, I don't have that information")
+    assert messages[0]["text"].startswith(
+        "I'm sorry, I don't have information about the conditions of the job"
+    )
     assert "Local NHS employers" in messages[0]["text"]
 
 

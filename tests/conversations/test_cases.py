@@ -27,7 +27,14 @@ def test_the_set_is_big_and_varied_enough(cases: list[Case]) -> None:
     assert kinds["honest-unknown"] >= 15
     assert kinds["out-of-scope"] + kinds["safety"] >= 15
     assert sum("typo" in case.tags for case in cases) >= 20
-    assert set(kinds) == set(KINDS)
+    # The kinds added for the blind sets (tests/eval) need not appear in this older one.
+    assert set(KINDS) - set(kinds) <= {
+        "cross-role",
+        "two-part",
+        "long-message",
+        "handoff",
+        "not-emergency",
+    }
     assert len({case.id for case in cases}) == len(cases)
 
 

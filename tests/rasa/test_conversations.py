@@ -1,17 +1,26 @@
-"""The gate on answer quality: the conversation set (tests/conversations/) over REST.
+"""The gate on answer quality, scored strictly (bot.evaluation.strict_problems) over REST.
 
-At least 95% of the cases must pass, and every honest-unknown and safety case: an invented
-rule or a missed emergency is never an acceptable miss. `make eval` prints the same numbers.
+Every honest-unknown, safety and not-emergency case must pass in every set: an invented rule,
+a missed emergency or a false alarm is never an acceptable miss. The rest must stay at or above
+each set's floor (bot.evaluation.FLOORS): the figures measured when the floor was set, so a
+change that loses answers fails here. The target is 95% (issue 19); the floors rise with the
+measurements, never fall. The two end-only sets are not run here: they are scored only when
+the work is reported (`make eval`), never tuned against. `make eval` prints the same numbers.
 """
 
 from __future__ import annotations
 
+import pytest
+
 from bot import evaluation, serve
 
 
-def test_the_conversation_set_passes_the_gate(assistant: serve.Running) -> None:
-    results = evaluation.run_cases(evaluation.load_cases(), assistant.rasa_url)
+@pytest.mark.parametrize("name", ["gate", "dev", "safety-tune"])
+def test_the_set_passes_its_gate(assistant: serve.Running, name: str) -> None:
+    cases = evaluation.load_cases(evaluation.SETS[name])
+    results = evaluation.run_cases(cases, assistant.rasa_url)
     failures = [r for r in results if not r.passed]
     table = "\n".join(f"{kind}: {p}/{t}" for kind, p, t in evaluation.tally(results))
     details = "\n".join(evaluation.describe_failure(r) for r in failures)
-    assert evaluation.gate_passes(results), f"{len(failures)} failed\n{table}\n{details}"
+    floor = evaluation.FLOORS.get(name, 1.0)
+    assert evaluation.gate_passes(results, floor), f"{len(failures)} failed\n{table}\n{details}"

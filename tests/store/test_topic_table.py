@@ -16,7 +16,7 @@ from bot.store import TOPIC_TABLE, TOPICS, ContentError, Topic, read_content
 
 DATA = PROJECT_ROOT / "data"
 # Worded like a topic's intent but answered by action_not_on_page: the page has no such topic.
-NOT_TOPICS = {"ask_pay_and_conditions"}
+NOT_TOPICS = {"ask_pay_and_conditions", "ask_human"}
 # The one other intent answered by action_answer_topic: a role named alone.
 ANSWERED_LIKE_A_TOPIC = {"inform_role"}
 

@@ -1,0 +1,259 @@
+"""The safety layer: is someone in danger now? Decided before anything else answers.
+
+A Rasa graph component placed after DIET. It decides on its own, from two signals, whether the
+message reports an emergency happening now (to the writer or someone near them):
+
+- a logistic regression over all-MiniLM-L6-v2 sentence vectors, trained at `make train` on the
+  `medical_emergency` examples against every other example (data/nlu/safety.yml holds hard
+  careers negatives written for it: patients, procedures, faults, stress, idioms);
+- words that name danger now ("not breathing", "collapsed", "overdose"), trusted alone unless
+  the message is about the job ("what if a patient faints during a scan?").
+
+When it says emergency, the intent becomes `medical_emergency` with full confidence, whatever
+DIET thought; when it says no, `medical_emergency` leaves the ranking, so no careers question
+gets the 999 advice and the rest of the pipeline answers as if DIET had never considered it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.embeddings import get_encoder
+
+EMERGENCY_INTENT = "medical_emergency"
+WEIGHTS_FILE = "safety.npz"
+
+# Danger now, in the words people use. Alone, an emergency unless the message is a hypothetical
+# or about the past, or about the job without saying it is happening now.
+DANGER = re.compile(
+    r"breath|not responding|unresponsive|unconscious|won'?t wake|can'?t wake|cant wake|wont wake|"
+    r"not waking|keep (him|her) awake|overdos|too many|swallowed|drank some|"
+    r"ate (some )?(peanuts|nuts)|"
+    r"kill (my ?self|himself|herself)|end (it|my life|it all)|ending it|suicid|want to die|"
+    r"don'?t want to (be here|live|be alive)|won'?t be here|wont be here|self[- ]?harm|cutting|"
+    r"cut (my ?self|himself|herself)|jump(ing)? off|on the (roof|bridge|ledge)|the rope|"
+    r"no point (in )?(living|anymore|any more)|don'?t see the point|taken everything|"
+    r"(tablets|pills|meds|paracetamol)\b.*\b(taken|took|had|swallowed|on purpose)|"
+    r"(taken|took|had|swallowed) .*(tablets|pills|meds|paracetamol)|"
+    r"bleed|blood everywhere|choking|seizure|having a fit|fitting|shaking all over|foaming|"
+    r"stroke|heart attack|chest (pain|hurts|is tight|feels|is squeezing|is heavy)|tight chest|"
+    r"pain in (his|her|my) chest|clutching (his|her|my) chest|collapsed|collapse|passed out|"
+    r"fainted|blacked out|keeled over|dropped to the floor|fell down|isn'?t getting up|"
+    r"not getting up|"
+    r"(hit|banged) (his|her|my) head|going (blue|purple|grey)|gone (grey|blue|purple|floppy|pale)|"
+    r"turning blue|drooping|face (has )?dropped|slurr|speech has gone|anaphyla|allergic reaction|"
+    r"epi-?pen|swelling up|throat (is )?(closing|swelling)|ambulance|999|not moving|isn'?t moving|"
+    r"burnt|burned|poison|not making (any )?sense|confused",
+    re.IGNORECASE,
+)
+# A hypothetical, the past or an idiom: danger words here are not an emergency now.
+NOT_NOW = re.compile(
+    r"\b(what if|what happens (if|when)|if (a|someone|somebody|the) |"
+    r"would (i|we|they|you|assistants)|"
+    r"do (you|they|assistants|imaging|radiography)|does (an?|the) |as an? (assistant|support|"
+    r"imaging|radiography|ap\b)|last (year|month|week)|once\b|used to|when i was|years ago|"
+    r"in the past|dying to|killing me|heart (is )?set|set my heart|can (i|someone|you) still|"
+    r"trained|training|first aid|cpr|is the (job|work)|burnt out|burned out|radiation)\b",
+    re.IGNORECASE,
+)
+# Talk of the work: danger words need a sign that it is happening now.
+JOB_CONTEXT = re.compile(
+    r"\b(patients?|scans?|x-?rays?|during|the job|this job|the role|on (a|my|the) shift|course|"
+    r"career|apply|applying|become|department|procedure|deal with|handle)\b",
+    re.IGNORECASE,
+)
+# Harm to oneself: an emergency whatever else the message talks about, unless hypothetical.
+SELF_HARM = re.compile(
+    r"kill (my ?self|himself|herself)|end (it|my life|it all)|ending it|suicid|want to die|"
+    r"don'?t want to (be here|live|be alive)|won'?t be here|wont be here|self[- ]?harm|"
+    r"cut (my ?self|himself|herself)|(cut|cuts) on my (wrist|arm|leg)|my wrists?|on purpose|"
+    r"taken everything|the rope|on the (roof|bridge|ledge)|no point (in )?(living|anymore)|"
+    r"don'?t see the point|last message",
+    re.IGNORECASE,
+)
+# Self-harm as a subject of the work or a question about eligibility, not a person at risk now.
+SELF_HARM_TALK = re.compile(
+    r"\b(patients?|staff|the role|assistant'?s role|part of (the|an?)|what if|what happens|"
+    r"would (i|they)|"
+    r"can (i|someone|you) still|in the past|years ago|used to)\b",
+    re.IGNORECASE,
+)
+# A worry about one's own or a relative's health, not the job's: NHS 111 (the same reply).
+HEALTH_WORRY = re.compile(
+    r"found a lump|\ba lump (in|on)\b|should i (get|have) (a |an )?(scan|x-?ray|mri|ct|checked|"
+    r"tested|seen)|(dangerous|safe|harmful|risky|bad) (for me |for the baby )?(to have|having) "
+    r"(an? )?(x-?ray|scan|ct|mri)|(have|having|had|get|getting) (an? )?(x-?ray|scan|ct|mri)s? "
+    r"(when|while|if) (you'?re|i'?m|she'?s|i am|you are) pregnant|"
+    r"\b(my|i've got|i have) (symptoms|results)\b.{0,30}\b(worried|scared|mean)|"
+    r"\bi (feel|felt|am feeling|'m feeling|'ve been feeling) (really |very |so )?"
+    r"(unwell|ill|sick|dizzy|faint)\b",
+    re.IGNORECASE,
+)
+NOW = re.compile(
+    r"\b(just|right now|now|has gone|is going|what (do|should|shall|can) (i|we) do|"
+    r"hurry|quick|urgent|tonight|keeps?)\b",
+    re.IGNORECASE,
+)
+
+
+def danger_words(text: str) -> bool:
+    return bool(DANGER.search(text))
+
+
+def about_the_job(text: str) -> bool:
+    return bool(JOB_CONTEXT.search(text))
+
+
+def not_now(text: str) -> bool:
+    return bool(NOT_NOW.search(text))
+
+
+class SafetyModel:
+    """Logistic regression over unit sentence vectors, trained with plain gradient descent."""
+
+    def __init__(self, weights: np.ndarray, bias: float) -> None:
+        self.weights, self.bias = weights, bias
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, labels: np.ndarray, epochs: int = 400) -> SafetyModel:
+        positives = max(int(labels.sum()), 1)
+        negatives = max(len(labels) - positives, 1)
+        # Balanced classes: the few emergencies weigh as much as every other example together.
+        sample = np.where(labels == 1, len(labels) / (2 * positives), len(labels) / (2 * negatives))
+        weights, bias, rate, decay = np.zeros(vectors.shape[1]), 0.0, 2.0, 1e-4
+        for _ in range(epochs):
+            p = 1 / (1 + np.exp(-(vectors @ weights + bias)))
+            error = (p - labels) * sample
+            weights -= rate * (vectors.T @ error / len(labels) + decay * weights)
+            bias -= rate * float(error.mean())
+        return cls(weights.astype(np.float32), float(bias))
+
+    def probability(self, vector: np.ndarray) -> float:
+        return float(1 / (1 + np.exp(-(float(vector @ self.weights) + self.bias))))
+
+
+def is_emergency(
+    text: str,
+    model: SafetyModel,
+    threshold: float,
+    job_threshold: float,
+    words: list[str] | None = None,
+) -> bool:
+    """Danger words outside talk of the job, or a vector that reads as an emergency (a stricter
+    bar when the message talks about the job)."""
+    danger, job, hypothetical = danger_words(text), about_the_job(text), not_now(text)
+    if hypothetical and not NOW.search(text):
+        danger = False
+    if SELF_HARM.search(text) and not SELF_HARM_TALK.search(text):
+        return True
+    if danger and (not job or NOW.search(text)):
+        return True
+    if HEALTH_WORRY.search(text) and not (hypothetical and job):
+        return True
+    encoder = get_encoder()
+    vector = encoder.words_and_sentence(words)[1] if words else encoder.encode(text)
+    p = model.probability(vector)
+    return p >= (job_threshold if job or hypothetical else threshold)
+
+
+def _words(message: Message) -> list[str]:
+    """The pipeline's tokens of the message: the featurizer's vector for them is reused."""
+    return [t.text for t in message.get(TOKENS_NAMES[TEXT]) or []]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class SafetyGate(GraphComponent, IntentClassifier):
+    """Overrides the intent with `medical_emergency` exactly when the message is an emergency."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"threshold": 0.8, "job_threshold": 0.95, "epochs": 400}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: SafetyModel | None = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._storage, self._resource, self.model = model_storage, resource, model
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyGate:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SafetyGate:
+        with model_storage.read_from(resource) as directory:
+            saved = np.load(directory / WEIGHTS_FILE)
+            model = SafetyModel(saved["weights"], float(saved["bias"]))
+        return cls(config, model_storage, resource, model)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(TOKENS_NAMES[TEXT])]
+        vectors = np.stack(
+            [s for _, s in get_encoder().words_and_sentences([_words(m) for m in examples])]
+        )
+        labels = np.array([m.get(INTENT) == EMERGENCY_INTENT for m in examples], dtype=np.float64)
+        self.model = SafetyModel.fit(vectors.astype(np.float64), labels, int(self.config["epochs"]))
+        with self._storage.write_to(self._resource) as directory:
+            np.savez(directory / WEIGHTS_FILE, weights=self.model.weights, bias=self.model.bias)
+        return self._resource
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if self.model is None or not text or text.startswith("/"):
+                continue
+            emergency = is_emergency(
+                text,
+                self.model,
+                float(self.config["threshold"]),
+                float(self.config["job_threshold"]),
+                _words(message),
+            )
+            ranking = [
+                r
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get("name") != EMERGENCY_INTENT
+            ]
+            if emergency:
+                top = {"name": EMERGENCY_INTENT, "confidence": 1.0}
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
+            elif (message.get(INTENT) or {}).get("name") == EMERGENCY_INTENT:
+                top = ranking[0] if ranking else {"name": None, "confidence": 0.0}
+                message.set(INTENT, top, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            else:
+                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
