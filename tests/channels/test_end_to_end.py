@@ -244,7 +244,13 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
         "text": THANKS["not_helpful"],
         "parse_mode": "HTML",
     }
-    [answered] = fakes.wait_for(lambda c: c.path == f"{TELEGRAM_API}/answerCallbackQuery")
+    # This click's answer (other tests in the session click too).
+    [answered] = fakes.wait_for(
+        lambda c: (
+            c.path == f"{TELEGRAM_API}/answerCallbackQuery"
+            and (c.json or {}).get("callback_query_id") == "cb-7"
+        )
+    )
     assert answered.json == {"callback_query_id": "cb-7"}
 
     assert_logged(

@@ -86,7 +86,7 @@ def telegram_texts(fakes: FakeProviders, chat_id: int, count: int) -> list[str]:
         ),
         count,
     )
-    return [html.unescape(call.json["text"]) for call in calls]  # type: ignore[index]
+    return [html.unescape(call.json["text"]) for call in calls]
 
 
 def test_telegram_forget_me_then_no_keeps_it_and_a_typed_yes_erases_it(
@@ -103,7 +103,7 @@ def test_telegram_forget_me_then_no_keeps_it_and_a_typed_yes_erases_it(
             and (c.json or {}).get("chat_id") == str(chat_id)
         )
     )
-    keyboard = button_call.json["reply_markup"]["inline_keyboard"]  # type: ignore[index]
+    keyboard = button_call.json["reply_markup"]["inline_keyboard"]
     assert keyboard == [
         [{"text": "Yes, delete it", "callback_data": "/affirm"}],
         [{"text": "No, keep it", "callback_data": "/deny"}],
