@@ -146,6 +146,14 @@ class ChannelSettings:
                 missing[name] = unset
         return cls(**sections, missing=missing)
 
+    def on(self) -> list[str]:
+        """The names of the channels that are on."""
+        return [
+            item.name
+            for item in fields(self)
+            if item.name != "missing" and getattr(self, item.name)
+        ]
+
 
 def _secret_file(path: str) -> str | None:
     """A secret kept in a file (a mounted Kubernetes or Docker secret); None when the file is
@@ -324,17 +332,27 @@ class Settings:
                 f"ENVIRONMENT=production needs SENDER_ID_KEY (at least {MIN_SECRET_LENGTH} "
                 "random characters; keep it: a new key makes returning users new ones)"
             )
+        channels = ChannelSettings.from_env(env)
+        privacy = PrivacySettings.from_env(env)
+        if environment == "production" and channels.on() and privacy.privacy_url is None:
+            # The notice each new conversation's first reply starts with would link the
+            # careers page on 127.0.0.1, which no one on SMS or Slack can open.
+            raise ValueError(
+                f"ENVIRONMENT=production with the {', '.join(channels.on())} channel(s) on "
+                "needs PRIVACY_URL, the privacy notice's public address (their first reply "
+                "links it)"
+            )
         return cls(
             role_store_url=env.get("ROLE_STORE_URL") or defaults.role_store_url,
             content_dir=Path(env.get("ROLE_CONTENT_DIR") or defaults.content_dir),
             tracker_store_url=env.get("TRACKER_STORE_URL") or defaults.tracker_store_url,
             environment=environment,
             review_secret=secret,
-            channels=ChannelSettings.from_env(env),
+            channels=channels,
             serving=ServingSettings.from_env(env),
             source_page_latest=Path(latest) if latest else None,
             sender_id_key=sender_id_key,
-            privacy=PrivacySettings.from_env(env),
+            privacy=privacy,
             handoff_url=(env.get("HANDOFF_URL") or "").strip() or None,
             handoff_text=(env.get("HANDOFF_TEXT") or "").strip() or None,
         )

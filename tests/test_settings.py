@@ -36,6 +36,20 @@ def test_production_needs_a_sender_id_key() -> None:
     assert "s" * 40 not in repr(settings)
 
 
+def test_production_with_a_messaging_channel_needs_the_privacy_notices_address() -> None:
+    """The first reply on SMS or Slack links the privacy notice: not the local default."""
+    production = {"ENVIRONMENT": "production", "REVIEW_SECRET": "r" * 40, "SENDER_ID_KEY": "s" * 40}
+    slack = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
+    assert Settings.from_env(production).channels.on() == []  # no channel: nothing to link
+    with pytest.raises(ValueError, match=r"the slack channel\(s\) on needs PRIVACY_URL"):
+        Settings.from_env({**production, **slack})
+    url = "https://careers.example.org/privacy"
+    settings = Settings.from_env({**production, **slack, "PRIVACY_URL": url})
+    assert (settings.channels.on(), settings.privacy_url()) == (["slack"], url)
+    local = Settings.from_env(slack)  # make run: the careers page on this machine
+    assert local.privacy_url() == f"http://127.0.0.1:{local.serving.web_port}/privacy"
+
+
 def test_locally_the_sender_id_key_is_made_once_and_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
