@@ -20,6 +20,8 @@ an upgrade or a rename fails at start-up instead of silently turning an adaptati
    traces the training function once, not twice.
 8. The model archive is gzipped at level 1, not 9: 4 of a training's 90 s went to squeezing
    a few per cent out of DIET's float weights.
+9. A server task (the same plugin hook as 3): the conversation log purges what is past its
+   retention period while the server runs; Rasa 3.6 keeps conversations for ever.
 
 `python -m bot.rasa_command` is `rasa train`, `rasa test` or `rasa data` with these installed;
 `make train` and the model tests use it.
@@ -31,6 +33,8 @@ limits) is in bot/channels/, which subclasses Rasa's channels without patching t
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import functools
 import logging
 from functools import partial
@@ -43,12 +47,7 @@ import rasa.core.channels
 import rasa.core.channels.console as console
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.core.agent import Agent
-from rasa.core.tracker_store import (
-    AwaitableTrackerStore,
-    FailSafeTrackerStore,
-    InMemoryTrackerStore,
-    TrackerStore,
-)
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.plugin import plugin_manager
 from rasa.shared.core.domain import Domain
@@ -57,6 +56,8 @@ from rasa.shared.utils.common import class_from_module_path
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.channels.replies import APOLOGY
+from bot.settings import get_settings
+from bot.tracking.store import MaskingTrackerStore, innermost_store
 
 logger = logging.getLogger(__name__)
 
@@ -281,13 +282,6 @@ def install_archive_adaptation() -> None:
 # 3. The start-up check
 
 
-def innermost_store(store: TrackerStore) -> TrackerStore:
-    """The store inside Rasa's wrappers (FailSafeTrackerStore, AwaitableTrackerStore)."""
-    while isinstance(store, FailSafeTrackerStore | AwaitableTrackerStore):
-        store = store._tracker_store
-    return store
-
-
 def tracker_store_problem(store: TrackerStore, configured: EndpointConfig | None) -> str | None:
     """Why `store` is not the tracker store the endpoints file configures, or None.
 
@@ -325,14 +319,39 @@ async def check_tracker_store_on_start(arguments: argparse.Namespace, app: Any, 
     logger.info("Tracker store checked: %s", type(innermost_store(store)).__name__)
 
 
+# 9. The conversation log's retention
+
+
+async def start_purging(app: Any, _: Any) -> None:
+    """A Sanic `after_server_start` listener: while the server runs, the conversation log
+    deletes what is past its retention period, now and every LOG_PURGE_INTERVAL_MINUTES (0:
+    never). Rasa 3.6 keeps every conversation for ever (its retention and deletion are Rasa
+    Pro's). Every instance runs it; one purges at a time (bot.tracking.retention)."""
+    minutes = get_settings().privacy.purge_interval_minutes
+    store = innermost_store(app.ctx.agent.tracker_store)
+    if minutes == 0 or not isinstance(store, MaskingTrackerStore):
+        return
+    app.ctx.log_purge = asyncio.create_task(store.purge_periodically(minutes * 60.0))
+    logger.info("The conversation log is purged every %d minute(s)", minutes)
+
+
+async def stop_purging(app: Any, _: Any) -> None:
+    """`before_server_stop`: the purge task ends (a batch already running finishes)."""
+    task = getattr(app.ctx, "log_purge", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 hookimpl = pluggy.HookimplMarker("rasa")
 
 
 class StartupCheck:
-    """A Rasa plugin: `rasa run` and `rasa shell` get the tracker store check as a server
-    listener (rasa.core.run.serve_application's `server_listeners`, which Rasa's command line
-    never sets). A plugin hook, not a patch: Rasa calls `configure_commandline` with the
-    parsed arguments before it runs the command."""
+    """A Rasa plugin: `rasa run` and `rasa shell` get the tracker store check and the log's
+    purge as server listeners (rasa.core.run.serve_application's `server_listeners`, which
+    Rasa's command line never sets). A plugin hook, not a patch: Rasa calls
+    `configure_commandline` with the parsed arguments before it runs the command."""
 
     @hookimpl
     def configure_commandline(self, cmdline_arguments: argparse.Namespace) -> None:
@@ -344,6 +363,8 @@ class StartupCheck:
         listeners = list(getattr(cmdline_arguments, "server_listeners", None) or [])
         check = partial(check_tracker_store_on_start, cmdline_arguments)
         listeners.append((check, "after_server_start"))
+        listeners.append((start_purging, "after_server_start"))
+        listeners.append((stop_purging, "before_server_stop"))
         cmdline_arguments.server_listeners = listeners
 
 

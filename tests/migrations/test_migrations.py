@@ -4,6 +4,7 @@ head is what the models say."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import threading
 from collections.abc import Iterator
@@ -118,22 +119,25 @@ def test_the_drift_check_sees_a_column_the_models_do_not_have(engine: Engine) ->
     ]
 
 
+def _baseline_schema() -> Any:
+    """The tables the release before migrations made (create_all), frozen in the baseline."""
+    path = next((PROJECT_ROOT / "bot" / "migrations" / "versions").glob(f"*_{BASELINE}_*.py"))
+    spec = importlib.util.spec_from_file_location("baseline_revision", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.schema
+
+
 def test_a_database_made_by_the_previous_release_keeps_its_rows(engine: Engine) -> None:
-    # The previous release's schema is today's models made by create_all, as long as the
-    # baseline is the only revision: with a second one, build that schema here another way
-    # (the release's tables as they were, frozen in this test).
-    assert migrations.head() == BASELINE
-    SQLTrackerStore.Base.metadata.create_all(engine)
-    log_models.Base.metadata.create_all(engine)
-    review_models.Base.metadata.create_all(engine)
-    with engine.begin() as connection:  # what the console's create_tables added
-        connection.execute(
-            text(f"CREATE INDEX {EVENTS_ACTION_INDEX} ON events (action_name, timestamp)")
-        )
+    # The baseline's frozen tables, its events index included (the console's create_tables
+    # added it), as create_all made them before migrations.
+    _baseline_schema().create_all(engine)
+    assert EVENTS_ACTION_INDEX in _indexes(engine, "events")
     _fill(engine)
     assert _current(engine) is None
 
-    assert migrations.upgrade(engine) == (None, BASELINE)
+    assert migrations.upgrade(engine) == (None, migrations.head())
 
     _assert_filled(engine)
     assert _drift(engine) == []
@@ -142,7 +146,9 @@ def test_a_database_made_by_the_previous_release_keeps_its_rows(engine: Engine) 
 def test_a_log_the_console_never_opened_gains_the_consoles_tables(engine: Engine) -> None:
     """Rasa's events and the index tables only: no review_* tables, no events index."""
     SQLTrackerStore.Base.metadata.create_all(engine)
-    log_models.Base.metadata.create_all(engine)
+    old_tables = _baseline_schema().tables
+    for name in ("log_conversations", "log_tags", "log_conversation_tags", "log_messages"):
+        old_tables[name].create(engine)
     with engine.begin() as connection:
         connection.execute(
             SQLTrackerStore.SQLEvent.__table__.insert().values(sender_id="a", type_name="user")
