@@ -1,6 +1,9 @@
 """A person's privacy on the messaging channels, end to end against the real assistant: the
 first reply of a new conversation starts with the privacy notice (and only the first), and
-"delete my conversation" (or an everyday wording of it) erases their log once they confirm."""
+"delete my conversation" (or an everyday wording of it) erases their log once they confirm.
+
+Every messaging channel is driven as tests/channels/test_end_to_end.py drives it (signed
+requests in, replies read at the fake provider APIs): SMS, Telegram, Messenger, Slack, Teams."""
 
 from __future__ import annotations
 
@@ -9,13 +12,15 @@ import json
 import time
 import urllib.parse
 import uuid
+from typing import Any
 
 from actions.privacy import ASK, DELETED, KEPT
 from bot import serve
-from bot.channels.conversations import SMS, TELEGRAM, conversation_id
+from bot.channels.conversations import MESSENGER, SLACK, SMS, TEAMS, TELEGRAM, conversation_id
+from bot.channels.slack import escape
 from tests.support import http
 from tests.support import providers as clients
-from tests.support.fakes import Call, FakeProviders
+from tests.support.fakes import Call, FakeProviders, bot_connector_token
 from tests.support.logs import ConversationLog
 from tests.support.providers import NOTICE
 from tests.support.servers import wait_for
@@ -121,6 +126,207 @@ def test_telegram_forget_me_then_no_keeps_it_and_a_typed_yes_erases_it(
     telegram_post(assistant, clients.telegram_message(chat_id, "yes"))
     assert telegram_texts(fakes, chat_id, 4)[3] == DELETED
     erased(conversation_log, conversation)
+
+
+# --- Facebook Messenger ----------------------------------------------------------------
+def messenger_post(assistant: serve.Running, psid: str, message: dict[str, Any]) -> None:
+    body = clients.messenger_event(psid, message)
+    url = f"{assistant.rasa_url}/webhooks/facebook/webhook"
+    assert http.post(url, body, clients.messenger_headers(body)).status == 200
+
+
+def messenger_messages(fakes: FakeProviders, psid: str, count: int) -> list[dict[str, Any]]:
+    calls = fakes.wait_for(
+        lambda c: (
+            c.path == "/graph/v21.0/me/messages"
+            and (c.json or {}).get("recipient", {}).get("id") == psid
+        ),
+        count,
+    )
+    return [call.json["message"] for call in calls]
+
+
+def test_messenger_delete_my_conversation_then_the_yes_quick_reply_erases_it(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    psid = f"psid-privacy-{uuid.uuid4().hex[:8]}"
+    conversation = conversation_id(MESSENGER, psid)
+    messenger_post(assistant, psid, {"text": "delete my conversation"})
+    [asked] = messenger_messages(fakes, psid, 1)
+    assert asked == {
+        "text": f"{NOTICE}\n\n{ASK}",
+        "quick_replies": [
+            {"content_type": "text", "title": "Yes, delete it", "payload": "/affirm"},
+            {"content_type": "text", "title": "No, keep it", "payload": "/deny"},
+        ],
+    }
+    conversation_log.saved_events(conversation)
+    assert conversation_log.channel(conversation) == "facebook"
+
+    # The quick reply, as Meta sends a tap on it: its title as text, the payload beside it.
+    messenger_post(
+        assistant, psid, {"text": "Yes, delete it", "quick_reply": {"payload": "/affirm"}}
+    )
+    assert messenger_messages(fakes, psid, 2)[1] == {"text": DELETED}
+    erased(conversation_log, conversation)
+    assert conversation_log.channel(conversation) is None  # the index row went too
+
+    messenger_post(assistant, psid, {"text": "hello"})  # afresh: the notice again
+    assert messenger_messages(fakes, psid, 3)[2]["text"].startswith(f"{NOTICE}\n\n")
+    messages = conversation_log.user_messages(conversation, at_least=1)
+    assert [m["text"] for m in messages] == ["hello"]
+
+
+# --- Slack -----------------------------------------------------------------------------
+def slack_post(assistant: serve.Running, body: bytes, content_type: str) -> None:
+    headers = {"Content-Type": content_type, **clients.slack_headers(body)}
+    reply = http.post(f"{assistant.rasa_url}/webhooks/slack/webhook", body, headers)
+    assert reply.status == 200
+
+
+def slack_say(assistant: serve.Running, user: str, channel: str, text: str) -> None:
+    slack_post(assistant, clients.slack_message(user, channel, text), "application/json")
+
+
+def slack_click(assistant: serve.Running, user: str, channel: str, value: str) -> None:
+    body = clients.slack_click(user, channel, value)
+    slack_post(assistant, body, "application/x-www-form-urlencoded")
+
+
+def slack_messages(fakes: FakeProviders, channel: str, count: int) -> list[dict[str, Any]]:
+    calls = fakes.wait_for(
+        lambda c: (
+            c.path == "/slack/api/chat.postMessage" and (c.json or {}).get("channel") == channel
+        ),
+        count,
+    )
+    return [call.json for call in calls]
+
+
+def slack_text(text: str) -> dict[str, Any]:
+    """A chat.postMessage body of plain text, as the Slack channel renders it."""
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def test_slack_no_button_keeps_it_and_a_typed_yes_erases_it(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    user, channel = f"U-privacy-{uuid.uuid4().hex[:8]}", f"D-privacy-{uuid.uuid4().hex[:8]}"
+    conversation = conversation_id(SLACK, user)
+    slack_say(assistant, user, channel, "delete my conversation")
+    [asked] = slack_messages(fakes, channel, 1)
+    text = f"{escape(NOTICE)}\n\n{ASK}"
+    assert asked == {
+        "channel": channel,
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Yes, delete it"},
+                        "value": "/affirm",
+                        "action_id": "option-1",
+                    },
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "No, keep it"},
+                        "value": "/deny",
+                        "action_id": "option-2",
+                    },
+                ],
+            },
+        ],
+    }
+    conversation_log.saved_events(conversation)
+
+    slack_click(assistant, user, channel, "/deny")
+    assert slack_messages(fakes, channel, 2)[1] == {"channel": channel, **slack_text(KEPT)}
+    conversation_log.saved_events(conversation, user_messages=2)
+    messages = conversation_log.user_messages(conversation, at_least=2)
+    assert [m["text"] for m in messages] == ["delete my conversation", "/deny"]
+    assert conversation_log.channel(conversation) == "slack"
+
+    slack_say(assistant, user, channel, "please erase my data")
+    assert slack_messages(fakes, channel, 3)[2]["text"] == ASK
+    conversation_log.saved_events(conversation, user_messages=3)
+    slack_say(assistant, user, channel, "yes")
+    assert slack_messages(fakes, channel, 4)[3] == {"channel": channel, **slack_text(DELETED)}
+    erased(conversation_log, conversation)
+    assert conversation_log.channel(conversation) is None
+
+
+# --- Microsoft Teams (Bot Framework) ---------------------------------------------------
+def teams_say(
+    assistant: serve.Running, fakes: FakeProviders, user: str, conversation: str, text: str
+) -> None:
+    """A message activity from `user`, with a genuine Bot Connector token; a messageBack
+    button's click arrives the same way, its `text` (the payload) as the message."""
+    service = fakes.api("/botframework/service/")
+    activity = clients.teams_activity(user, conversation, text, service)
+    token = bot_connector_token(fakes.signing_key, serviceurl=service)
+    reply = http.post(
+        f"{assistant.rasa_url}/webhooks/botframework/webhook",
+        json.dumps(activity).encode(),
+        clients.bearer(token),
+    )
+    assert reply.status == 200
+
+
+def teams_replies(fakes: FakeProviders, conversation: str, count: int) -> list[dict[str, Any]]:
+    path = f"/botframework/service/v3/conversations/{conversation}/activities"  # decoded
+    return [call.json for call in fakes.wait_for(lambda c: c.path == path, count)]
+
+
+def test_teams_a_typed_no_keeps_it_and_the_yes_button_erases_it(
+    assistant: serve.Running, fakes: FakeProviders, conversation_log: ConversationLog
+) -> None:
+    user = f"29:privacy-{uuid.uuid4().hex[:8]}"
+    teams_conversation = f"a:privacy-{uuid.uuid4().hex[:8]}"
+    conversation = conversation_id(TEAMS, user)
+    teams_say(assistant, fakes, user, teams_conversation, "forget me")
+    [asked] = teams_replies(fakes, teams_conversation, 1)
+    assert asked["text"] == f"{NOTICE}\n\n{ASK}"
+    assert asked["attachments"] == [
+        {
+            "contentType": "application/vnd.microsoft.card.hero",
+            "content": {
+                "buttons": [
+                    {
+                        "type": "messageBack",
+                        "title": "Yes, delete it",
+                        "text": "/affirm",
+                        "displayText": "Yes, delete it",
+                    },
+                    {
+                        "type": "messageBack",
+                        "title": "No, keep it",
+                        "text": "/deny",
+                        "displayText": "No, keep it",
+                    },
+                ]
+            },
+        }
+    ]
+    assert asked["recipient"] == {"id": user}
+    conversation_log.saved_events(conversation)
+
+    teams_say(assistant, fakes, user, teams_conversation, "no")
+    kept = teams_replies(fakes, teams_conversation, 2)[1]
+    assert (kept["text"], "attachments" in kept) == (KEPT, False)
+    conversation_log.saved_events(conversation, user_messages=2)
+    assert conversation_log.events(conversation) != []
+    assert conversation_log.channel(conversation) == "botframework"
+
+    teams_say(assistant, fakes, user, teams_conversation, "delete my conversation")
+    assert teams_replies(fakes, teams_conversation, 3)[2]["text"] == ASK
+    conversation_log.saved_events(conversation, user_messages=3)
+    teams_say(assistant, fakes, user, teams_conversation, "/affirm")  # the Yes button
+    assert teams_replies(fakes, teams_conversation, 4)[3]["text"] == DELETED
+    erased(conversation_log, conversation)
+    assert conversation_log.channel(conversation) is None
 
 
 def test_a_yes_without_the_question_deletes_nothing(
