@@ -39,7 +39,6 @@ from bot.questions import QUESTION, is_long, split_questions
 from bot.safety import EMERGENCY_INTENT
 
 WEIGHTS_FILE = "parts.npz"
-ENTITY = QUESTION
 FALLBACK_INTENT = "nlu_fallback"
 # Intents a question of a message may be given: what a person asks, not what they say.
 # What a role's name becomes before encoding: the vector then says what is asked, not which role
@@ -135,9 +134,7 @@ class QuestionParts(SavedModelClassifier[PartsModel]):
         for message in messages:
             text = message.get(TEXT) or ""
             intent = (message.get(INTENT) or {}).get("name")
-            if self.model is None or not text or text.startswith("/"):
-                continue
-            if intent == EMERGENCY_INTENT:
+            if self.model is None or not text or text.startswith("/") or intent == EMERGENCY_INTENT:
                 continue
             self._classify_parts(message, text, intent)
         return messages
@@ -165,7 +162,7 @@ class QuestionParts(SavedModelClassifier[PartsModel]):
         for part, name, p in found:
             entities.append(
                 {
-                    "entity": ENTITY,
+                    "entity": QUESTION,
                     "value": name,
                     "start": part.start,
                     "end": part.end,
