@@ -12,9 +12,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.base import QUESTION_ENTITY, StoreAction, question_parts, role_buttons, topic_button
+from actions.base import StoreAction, question_parts, role_buttons, topic_button
 from actions.feedback import FEEDBACK_BUTTONS
 from actions.focus import beyond_page
+from bot.questions import QUESTION
 from bot.settings import get_settings
 from bot.store import TOPIC_BY_INTENT, TOPIC_BY_KEY, TOPICS, FactInfo, RoleInfo, RoleStore
 from bot.store.retrieval import Hit, pick_facts
@@ -340,16 +341,12 @@ def as_part(tracker: Tracker, intent: str, span: tuple[int, int]) -> Tracker:
     """The same tracker, its latest message read as one of its questions: that question's text
     and intent, and the roles named in it (else every role the message names)."""
     start, end = span
-    message = tracker.latest_message
-    entities = [e for e in message.get("entities") or [] if e.get("entity") != QUESTION_ENTITY]
+    part = as_intent(tracker, intent)
+    message = part.latest_message
+    entities = [e for e in message.get("entities") or [] if e.get("entity") != QUESTION]
     inside = [e for e in entities if start <= int(e.get("start", -1)) < end]
-    part = copy.copy(tracker)
-    part.latest_message = {
-        **message,
-        "text": str(message.get("text") or "")[start:end],
-        "intent": {"name": intent, "confidence": 1.0},
-        "entities": inside if any(e.get("entity") == "role" for e in inside) else entities,
-    }
+    message["text"] = str(message.get("text") or "")[start:end]
+    message["entities"] = inside if any(e.get("entity") == "role" for e in inside) else entities
     return part
 
 

@@ -17,8 +17,6 @@ from bot.store import TOPIC_BY_KEY, FactInfo, RoleInfo, RoleStore, StoreUnavaila
 from bot.store.retrieval import FactIndex
 
 logger = logging.getLogger(__name__)
-# The entity bot/parts.py marks each question of a message with.
-QUESTION_ENTITY = QUESTION
 
 STORE_UNAVAILABLE = (
     "Sorry, I can't look that up right now. Please try again in a few minutes, or visit the "
@@ -130,7 +128,7 @@ def question_parts(tracker: Tracker) -> list[tuple[str, tuple[int, int]]]:
     """The questions bot/parts.py found in the latest message: (intent, (start, end)) each."""
     found = []
     for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") == QUESTION_ENTITY:
+        if entity.get("entity") == QUESTION:
             try:
                 span = (int(entity["start"]), int(entity["end"]))
             except (KeyError, TypeError, ValueError):

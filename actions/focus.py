@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import re
 
+# A named employer ("Leeds Teaching Hospitals", "St Mary's"): the page names none. Capitals
+# matter here, so this is matched as written.
+EMPLOYER = re.compile(
+    r"\b(St\.? )?[A-Z][a-z']+( [A-Z][a-z']+)*( Teaching| University| General| Royal)?"
+    r" (Hospitals?|Infirmary|NHS( Foundation)? Trust|Trust|Health Board)\b"
+)
 # (subject named in the reply, what asking for it looks like). Order matters: the first wins.
-SUBJECTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+_WORDED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (subject, re.compile(pattern, re.IGNORECASE))
     for subject, pattern in (
         ("pay bands", r"\bbands?\b|agenda for change"),
@@ -64,6 +70,8 @@ SUBJECTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
+SUBJECTS = (("particular employers", EMPLOYER), *_WORDED)
+
 # A focus word used about what the page does say: "study part-time" is progression.
 PAGE_ANSWERS = re.compile(
     r"stud(y|ying) part[- ]time|part[- ]time (stud|course|degree)|work and study|"
@@ -72,18 +80,8 @@ PAGE_ANSWERS = re.compile(
 )
 
 
-# A named employer ("Leeds Teaching Hospitals", "St Mary's"): the page names none. Capitals
-# matter here, so this is matched as written.
-EMPLOYER = re.compile(
-    r"\b(St\.? )?[A-Z][a-z']+( [A-Z][a-z']+)*( Teaching| University| General| Royal)?"
-    r" (Hospitals?|Infirmary|NHS( Foundation)? Trust|Trust|Health Board)\b"
-)
-
-
 def beyond_page(text: str) -> str | None:
     """The subject the question asks for that the page never states, or None."""
-    if EMPLOYER.search(text):
-        return "particular employers"
     cleaned = PAGE_ANSWERS.sub(" ", text)
     for subject, pattern in SUBJECTS:
         if pattern.search(cleaned):

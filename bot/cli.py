@@ -1,7 +1,8 @@
 """The project's command line, `python -m bot COMMAND`: the role store (`store load|show|check`),
 the spaCy pipeline (`nlp build`), `train`, the assistant (`run`, `shell`, `prod`, `web`), the
-review console (`review ...`), `eval`, the conversation log's schema (`db ...`), and the model
-registry (`model candidate|compare|promote|rollback|list`)."""
+review console (`review ...`), `eval`, the conversation log's schema (`db ...`) and its
+retention and erasure (`log purge|erase`), and the model registry
+(`model candidate|compare|promote|rollback|list`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot import evaluation
+from bot import evaluation, log_cli
 from bot.migrations import cli as db_cli
 from bot.registry import cli as model_cli
 from bot.review import cli as review_cli
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     review_cli.add_parser(commands)
     evaluation.add_parser(commands)
     db_cli.add_parser(commands)
+    log_cli.add_parser(commands)
     model_cli.add_parser(commands)
     return parser
 
@@ -98,6 +100,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             return evaluation.main(args, out)
         if args.command == "db":
             return db_cli.main(args, out)
+        if args.command == "log":
+            return log_cli.main(args, out)
         if args.command == "model":
             return model_cli.main(args, out)
         if args.command in ("run", "shell"):
@@ -117,7 +121,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         if args.command == "web":
             from bot.web import server
 
-            return server.run(args.port, server.PageConfig(rasa_url=args.rasa_url))
+            config = server.PageConfig(rasa_url=args.rasa_url, privacy=get_settings().privacy)
+            return server.run(args.port, config)
         if args.action == "load":
             return _load(args.content, out, force=args.force)
         if args.action == "check" and args.against:

@@ -21,11 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -36,12 +33,12 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components import SavedModelClassifier
 from bot.embeddings import get_encoder
 from bot.questions import QUESTION, is_long, split_questions
 from bot.safety import EMERGENCY_INTENT
 
 WEIGHTS_FILE = "parts.npz"
-ENTITY = QUESTION
 FALLBACK_INTENT = "nlu_fallback"
 # Intents a question of a message may be given: what a person asks, not what they say.
 # What a role's name becomes before encoding: the vector then says what is asked, not which role
@@ -107,8 +104,10 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class QuestionParts(GraphComponent, IntentClassifier):
+class QuestionParts(SavedModelClassifier[PartsModel]):
     """Classifies each question of a message; see the module docstring."""
+
+    WEIGHTS_FILE = WEIGHTS_FILE
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -117,62 +116,25 @@ class QuestionParts(GraphComponent, IntentClassifier):
         # At 0.5, 94% of the training examples' 5-fold classifications were right (80% reached it).
         return {"part_threshold": 0.4, "override_threshold": 0.5, "epochs": 1500}
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: PartsModel | None = None,
-    ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._storage, self._resource, self.model = model_storage, resource, model
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> QuestionParts:
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> QuestionParts:
-        with model_storage.read_from(resource) as directory:
-            saved = np.load(directory / WEIGHTS_FILE)
-            model = PartsModel(saved["weights"], saved["bias"], [str(i) for i in saved["intents"]])
-        return cls(config, model_storage, resource, model)
-
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         texts = [masked_roles(m, 0, len(m.get(TEXT))) for m in examples]
         vectors = get_encoder().encode_many(texts)
         labels = [str(m.get(INTENT)) for m in examples]
         self.model = PartsModel.fit(vectors.astype(np.float64), labels, int(self.config["epochs"]))
-        with self._storage.write_to(self._resource) as directory:
-            np.savez(
-                directory / WEIGHTS_FILE,
-                weights=self.model.weights,
-                bias=self.model.bias,
-                intents=np.array(self.model.intents),
-            )
-        return self._resource
+        return self.save(
+            weights=self.model.weights, bias=self.model.bias, intents=np.array(self.model.intents)
+        )
+
+    @classmethod
+    def model_from(cls, arrays: dict[str, np.ndarray]) -> PartsModel:
+        return PartsModel(arrays["weights"], arrays["bias"], [str(i) for i in arrays["intents"]])
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
             intent = (message.get(INTENT) or {}).get("name")
-            if self.model is None or not text or text.startswith("/"):
-                continue
-            if intent == EMERGENCY_INTENT:
+            if self.model is None or not text or text.startswith("/") or intent == EMERGENCY_INTENT:
                 continue
             self._classify_parts(message, text, intent)
         return messages
@@ -200,7 +162,7 @@ class QuestionParts(GraphComponent, IntentClassifier):
         for part, name, p in found:
             entities.append(
                 {
-                    "entity": ENTITY,
+                    "entity": QUESTION,
                     "value": name,
                     "start": part.start,
                     "end": part.end,
@@ -215,6 +177,3 @@ class QuestionParts(GraphComponent, IntentClassifier):
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
             message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data

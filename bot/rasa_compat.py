@@ -20,8 +20,10 @@ an upgrade or a rename fails at start-up instead of silently turning an adaptati
    traces the training function once, not twice.
 8. The model archive is gzipped at level 1, not 9: 4 of a training's 90 s went to squeezing
    a few per cent out of DIET's float weights.
-9. `rasa.server._load_agent`: PUT /model (a promotion, bot.registry.switch) loads the new
-   model in a worker thread, not on the event loop, so the instance answers meanwhile.
+9. A server task (the same plugin hook as 3): the conversation log purges what is past its
+   retention period while the server runs; Rasa 3.6 keeps conversations for ever.
+10. `rasa.server._load_agent`: PUT /model (a promotion, bot.registry.switch) loads the new
+    model in a worker thread, not on the event loop, so the instance answers meanwhile.
 
 `python -m bot.rasa_command` is `rasa train`, `rasa test` or `rasa data` with these installed;
 `make train` and the model tests use it.
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import logging
 from functools import partial
@@ -47,12 +50,7 @@ import rasa.core.channels.console as console
 import rasa.server
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.core.agent import Agent
-from rasa.core.tracker_store import (
-    AwaitableTrackerStore,
-    FailSafeTrackerStore,
-    InMemoryTrackerStore,
-    TrackerStore,
-)
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.plugin import plugin_manager
 from rasa.shared.core.domain import Domain
@@ -61,6 +59,8 @@ from rasa.shared.utils.common import class_from_module_path
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.channels.replies import APOLOGY
+from bot.settings import get_settings
+from bot.tracking.store import MaskingTrackerStore, innermost_store
 
 logger = logging.getLogger(__name__)
 
@@ -282,35 +282,7 @@ def install_archive_adaptation() -> None:
     replace(storage, "TarSafe", FastTarSafe)
 
 
-# 9. Loading a model while answering
-
-
-async def load_agent_in_a_thread(*args: Any, **kwargs: Any) -> Agent:
-    """rasa.server._load_agent (what PUT /model awaits), run to its end in a worker thread
-    with an event loop of its own.
-
-    Rasa 3.6's PUT /model is a coroutine, but the load inside it (`Agent.load_model`:
-    unpacking the archive, building the graph, TensorFlow's weights) is synchronous, on the
-    server's event loop: every conversation of the instance stops until the new model is in
-    (7.6 s here; a message sent meanwhile waited 8.2 s). RasaHQ/rasa#3910 ("http endpoints
-    become unresponsive while nlu model is updating", closed unfixed) reports the same for
-    PUT /model and model pulling. Here the loop keeps answering with the old model while the
-    new one loads, and the handler then swaps them as stock Rasa does
-    (keeping the lock store, so no conversation is handled twice at once).
-    """
-    original = _original(rasa.server, "_load_agent")
-    agent: Agent = await asyncio.to_thread(asyncio.run, original(*args, **kwargs))
-    return agent
-
-
 # 3. The start-up check
-
-
-def innermost_store(store: TrackerStore) -> TrackerStore:
-    """The store inside Rasa's wrappers (FailSafeTrackerStore, AwaitableTrackerStore)."""
-    while isinstance(store, FailSafeTrackerStore | AwaitableTrackerStore):
-        store = store._tracker_store
-    return store
 
 
 def tracker_store_problem(store: TrackerStore, configured: EndpointConfig | None) -> str | None:
@@ -350,14 +322,60 @@ async def check_tracker_store_on_start(arguments: argparse.Namespace, app: Any, 
     logger.info("Tracker store checked: %s", type(innermost_store(store)).__name__)
 
 
+# 9. The conversation log's retention
+
+
+async def start_purging(app: Any, _: Any) -> None:
+    """A Sanic `after_server_start` listener: while the server runs, the conversation log
+    deletes what is past its retention period, now and every LOG_PURGE_INTERVAL_MINUTES (0:
+    never). Rasa 3.6 keeps every conversation for ever (its retention and deletion are Rasa
+    Pro's). Every instance runs it; one purges at a time (bot.tracking.retention)."""
+    minutes = get_settings().privacy.purge_interval_minutes
+    store = innermost_store(app.ctx.agent.tracker_store)
+    if minutes == 0 or not isinstance(store, MaskingTrackerStore):
+        return
+    app.ctx.log_purge = asyncio.create_task(store.purge_periodically(minutes * 60.0))
+    logger.info("The conversation log is purged every %d minute(s)", minutes)
+
+
+async def stop_purging(app: Any, _: Any) -> None:
+    """`before_server_stop`: the purge task ends (a batch already running finishes)."""
+    task = getattr(app.ctx, "log_purge", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+# 10. Loading a model while answering
+
+
+async def load_agent_in_a_thread(*args: Any, **kwargs: Any) -> Agent:
+    """rasa.server._load_agent (what PUT /model awaits), run to its end in a worker thread
+    with an event loop of its own.
+
+    Rasa 3.6's PUT /model is a coroutine, but the load inside it (`Agent.load_model`:
+    unpacking the archive, building the graph, TensorFlow's weights) is synchronous, on the
+    server's event loop: every conversation of the instance stops until the new model is in
+    (7.6 s here; a message sent meanwhile waited 8.2 s). RasaHQ/rasa#3910 ("http endpoints
+    become unresponsive while nlu model is updating", closed unfixed) reports the same for
+    PUT /model and model pulling. Here the loop keeps answering with the old model while the
+    new one loads, and the handler then swaps them as stock Rasa does
+    (keeping the lock store, so no conversation is handled twice at once).
+    """
+    original = _original(rasa.server, "_load_agent")
+    agent: Agent = await asyncio.to_thread(asyncio.run, original(*args, **kwargs))
+    return agent
+
+
 hookimpl = pluggy.HookimplMarker("rasa")
 
 
 class StartupCheck:
-    """A Rasa plugin: `rasa run` and `rasa shell` get the tracker store check as a server
-    listener (rasa.core.run.serve_application's `server_listeners`, which Rasa's command line
-    never sets). A plugin hook, not a patch: Rasa calls `configure_commandline` with the
-    parsed arguments before it runs the command."""
+    """A Rasa plugin: `rasa run` and `rasa shell` get the tracker store check and the log's
+    purge as server listeners (rasa.core.run.serve_application's `server_listeners`, which
+    Rasa's command line never sets). A plugin hook, not a patch: Rasa calls
+    `configure_commandline` with the parsed arguments before it runs the command."""
 
     @hookimpl
     def configure_commandline(self, cmdline_arguments: argparse.Namespace) -> None:
@@ -369,6 +387,8 @@ class StartupCheck:
         listeners = list(getattr(cmdline_arguments, "server_listeners", None) or [])
         check = partial(check_tracker_store_on_start, cmdline_arguments)
         listeners.append((check, "after_server_start"))
+        listeners.append((start_purging, "after_server_start"))
+        listeners.append((stop_purging, "before_server_stop"))
         cmdline_arguments.server_listeners = listeners
 
 

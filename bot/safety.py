@@ -4,10 +4,11 @@ A Rasa graph component placed after DIET. It decides on its own, from two signal
 message reports an emergency happening now (to the writer or someone near them):
 
 - a logistic regression over all-MiniLM-L6-v2 sentence vectors, trained at `make train` on the
-  `medical_emergency` examples against every other example (data/nlu/safety.yml holds hard
-  careers negatives written for it: patients, procedures, faults, stress, idioms);
+  `medical_emergency` examples against every other example (data/nlu/safety_negatives.yml
+  holds hard careers negatives written for it: patients, procedures, faults, stress, idioms);
 - words that name danger now ("not breathing", "collapsed", "overdose"), trusted alone unless
-  the message is about the job ("what if a patient faints during a scan?").
+  the message is about the job ("what if a patient faints during a scan?"), and a worry about
+  one's own health ("I found a lump"), which gets the same reply for its NHS 111 advice.
 
 When it says emergency, the intent becomes `medical_emergency` with full confidence, whatever
 DIET thought; when it says no, `medical_emergency` leaves the ranking, so no careers question
@@ -20,16 +21,14 @@ import re
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components import SavedModelClassifier
 from bot.embeddings import get_encoder
 
 EMERGENCY_INTENT = "medical_emergency"
@@ -174,46 +173,14 @@ def _words(message: Message) -> list[str]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class SafetyGate(GraphComponent, IntentClassifier):
+class SafetyGate(SavedModelClassifier[SafetyModel]):
     """Overrides the intent with `medical_emergency` exactly when the message is an emergency."""
+
+    WEIGHTS_FILE = WEIGHTS_FILE
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"threshold": 0.8, "job_threshold": 0.95, "epochs": 400}
-
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: SafetyModel | None = None,
-    ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._storage, self._resource, self.model = model_storage, resource, model
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SafetyGate:
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> SafetyGate:
-        with model_storage.read_from(resource) as directory:
-            saved = np.load(directory / WEIGHTS_FILE)
-            model = SafetyModel(saved["weights"], float(saved["bias"]))
-        return cls(config, model_storage, resource, model)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TOKENS_NAMES[TEXT])]
@@ -222,9 +189,11 @@ class SafetyGate(GraphComponent, IntentClassifier):
         )
         labels = np.array([m.get(INTENT) == EMERGENCY_INTENT for m in examples], dtype=np.float64)
         self.model = SafetyModel.fit(vectors.astype(np.float64), labels, int(self.config["epochs"]))
-        with self._storage.write_to(self._resource) as directory:
-            np.savez(directory / WEIGHTS_FILE, weights=self.model.weights, bias=self.model.bias)
-        return self._resource
+        return self.save(weights=self.model.weights, bias=np.array(self.model.bias))
+
+    @classmethod
+    def model_from(cls, arrays: dict[str, np.ndarray]) -> SafetyModel:
+        return SafetyModel(arrays["weights"], float(arrays["bias"]))
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -254,6 +223,3 @@ class SafetyGate(GraphComponent, IntentClassifier):
             else:
                 message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data

@@ -324,11 +324,12 @@ def _launch(
 
 
 def launch_page_server(
-    port: int, rasa_url: str, log_dir: Path | None = None
+    port: int, rasa_url: str, log_dir: Path | None = None, extra_env: dict[str, str] | None = None
 ) -> AbstractContextManager[Launched]:
     """Start the careers page server (bot/web); `.ready()` waits until it answers."""
     command = page_server_command(port, rasa_url)
-    return _launch(command, port, "", "the careers page server", (log_dir, "web"), base_env())
+    env = {**base_env(), **(extra_env or {})}
+    return _launch(command, port, "", "the careers page server", (log_dir, "web"), env)
 
 
 def review_console_command(port: int) -> list[str]:
@@ -346,10 +347,14 @@ def launch_review_console(
 
 @contextmanager
 def page_server(
-    port: int, rasa_url: str, log_dir: Path | None = None, timeout: float = 60
+    port: int,
+    rasa_url: str,
+    log_dir: Path | None = None,
+    timeout: float = 60,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Run the careers page server (bot/web) until the block ends; yields the page's URL."""
-    with launch_page_server(port, rasa_url, log_dir) as launched:
+    with launch_page_server(port, rasa_url, log_dir, extra_env) as launched:
         yield launched.ready(timeout)
 
 

@@ -1,7 +1,8 @@
 """The one place that reads the project's settings from the environment.
 
 The databases (role store; conversation log with the console's tables), the role content, the
-console's and the pseudonyms' secrets, the messaging channels and the serving limits. Every
+console's and the pseudonyms' secrets, the messaging channels, the serving limits, and how long
+conversations are kept (with what the privacy notice says). Every
 other module asks `get_settings()` (cached; tests build a `Settings` of their own or clear the
 cache), so a default or a secret is defined once. `Settings.from_env` fails fast: a missing or
 short secret with ENVIRONMENT=production, an unknown ENVIRONMENT or a bad number stops
@@ -145,6 +146,14 @@ class ChannelSettings:
                 missing[name] = unset
         return cls(**sections, missing=missing)
 
+    def on(self) -> list[str]:
+        """The names of the channels that are on."""
+        return [
+            item.name
+            for item in fields(self)
+            if item.name != "missing" and getattr(self, item.name)
+        ]
+
 
 def _secret_file(path: str) -> str | None:
     """A secret kept in a file (a mounted Kubernetes or Docker secret); None when the file is
@@ -155,14 +164,59 @@ def _secret_file(path: str) -> str | None:
         return None
 
 
-def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
-    """A positive whole number from `name`, the default when unset; a typo stops start-up."""
+def _whole_number(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    """A whole number from `name` (at least `minimum`), the default when unset; a typo stops
+    start-up."""
     text = (env.get(name) or "").strip()
     if not text:
         return default
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    if not text.isascii() or not text.isdigit() or int(text) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
     return int(text)
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """How long the log keeps conversations and the audit trail, and what the privacy notice
+    (the careers page's /privacy, the widget's notice, the channels' first reply) says."""
+
+    # A conversation idle for longer is deleted with everything derived from it.
+    retention_days: int = 30
+    # The audit trail (transcripts opened, exports, erasures) and the console's login attempts.
+    audit_retention_days: int = 365
+    # How often a running Rasa server purges the log (0: never; then run `bot log purge`).
+    purge_interval_minutes: int = 60
+    # Conversations deleted per transaction, so a large purge never holds the log for long.
+    purge_batch: int = 200
+    # Who runs the service (the data controller) and how to reach them; None: a placeholder.
+    operator_name: str | None = None
+    operator_contact: str | None = None
+    dpo_contact: str | None = None
+    # The privacy page's public address, for the messaging channels' notice; None: the
+    # careers page's own /privacy on 127.0.0.1 (right for `make run` only).
+    privacy_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PrivacySettings:
+        defaults = cls()
+
+        def text(name: str) -> str | None:
+            return " ".join((env.get(name) or "").split()) or None
+
+        return cls(
+            retention_days=_whole_number(env, "LOG_RETENTION_DAYS", defaults.retention_days),
+            audit_retention_days=_whole_number(
+                env, "AUDIT_RETENTION_DAYS", defaults.audit_retention_days
+            ),
+            purge_interval_minutes=_whole_number(
+                env, "LOG_PURGE_INTERVAL_MINUTES", defaults.purge_interval_minutes, minimum=0
+            ),
+            purge_batch=_whole_number(env, "LOG_PURGE_BATCH", defaults.purge_batch),
+            operator_name=text("PRIVACY_OPERATOR_NAME"),
+            operator_contact=text("PRIVACY_CONTACT"),
+            dpo_contact=text("PRIVACY_DPO_CONTACT"),
+            privacy_url=text("PRIVACY_URL"),
+        )
 
 
 @dataclass(frozen=True)
@@ -243,6 +297,8 @@ class Settings:
     sender_id_key: str | None = field(default=None, repr=False)
     # A newer saved copy of the source page (HTML or text); `bot run` warns when facts are stale.
     source_page_latest: Path | None = None
+    # Retention, the audit trail and the privacy notice.
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     # The live model (careers.tar.gz, what every Rasa starts with) and the model registry
     # (registry/: candidates, and the models promotion replaced, for rollback).
     models_dir: Path = PROJECT_ROOT / "models"
@@ -279,16 +335,27 @@ class Settings:
                 f"ENVIRONMENT=production needs SENDER_ID_KEY (at least {MIN_SECRET_LENGTH} "
                 "random characters; keep it: a new key makes returning users new ones)"
             )
+        channels = ChannelSettings.from_env(env)
+        privacy = PrivacySettings.from_env(env)
+        if environment == "production" and channels.on() and privacy.privacy_url is None:
+            # The notice each new conversation's first reply starts with would link the
+            # careers page on 127.0.0.1, which no one on SMS or Slack can open.
+            raise ValueError(
+                f"ENVIRONMENT=production with the {', '.join(channels.on())} channel(s) on "
+                "needs PRIVACY_URL, the privacy notice's public address (their first reply "
+                "links it)"
+            )
         return cls(
             role_store_url=env.get("ROLE_STORE_URL") or defaults.role_store_url,
             content_dir=Path(env.get("ROLE_CONTENT_DIR") or defaults.content_dir),
             tracker_store_url=env.get("TRACKER_STORE_URL") or defaults.tracker_store_url,
             environment=environment,
             review_secret=secret,
-            channels=ChannelSettings.from_env(env),
+            channels=channels,
             serving=ServingSettings.from_env(env),
             source_page_latest=Path(latest) if latest else None,
             sender_id_key=sender_id_key,
+            privacy=privacy,
             models_dir=Path(env.get("MODELS_DIR") or defaults.models_dir),
             handoff_url=(env.get("HANDOFF_URL") or "").strip() or None,
             handoff_text=(env.get("HANDOFF_TEXT") or "").strip() or None,
@@ -309,6 +376,10 @@ class Settings:
         if self.sender_id_key is not None:
             return self.sender_id_key
         return _local_secret(LOCAL_SENDER_ID_KEY_PATH)
+
+    def privacy_url(self) -> str:
+        """Where the privacy notice is: PRIVACY_URL, or the local careers page's /privacy."""
+        return self.privacy.privacy_url or f"http://127.0.0.1:{self.serving.web_port}/privacy"
 
 
 def _local_secret(path: Path) -> str:

@@ -348,7 +348,7 @@ async def test_rasa_run_stops_when_its_store_is_not_the_configured_one(
     stock_rasa: None, tmp_path: Path
 ) -> None:
     rasa_compat.install()
-    [(listener, event)] = startup_listeners(serving_arguments(tmp_path))
+    [(listener, event), *_purge] = startup_listeners(serving_arguments(tmp_path))
     assert event == "after_server_start"
     fell_back = FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty()))
     app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(tracker_store=fell_back)))
@@ -360,9 +360,51 @@ async def test_rasa_run_starts_with_the_masking_store(
     stock_rasa: None, tmp_path: Path, masking_store: MaskingTrackerStore
 ) -> None:
     rasa_compat.install()
-    [(listener, _)] = startup_listeners(serving_arguments(tmp_path))
+    [(listener, _), *_purge] = startup_listeners(serving_arguments(tmp_path))
     agent = Agent(tracker_store=masking_store)
-    await listener(SimpleNamespace(ctx=SimpleNamespace(agent=agent)), None)
+    # The check exits the process (SystemExit, as in the test above) unless the store is ours.
+    assert await listener(SimpleNamespace(ctx=SimpleNamespace(agent=agent)), None) is None
+    assert rasa_compat.innermost_store(agent.tracker_store) is masking_store
+
+
+async def test_rasa_run_purges_its_log_until_it_stops(
+    stock_rasa: None,
+    tmp_path: Path,
+    masking_store: MaskingTrackerStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The log's retention purge is a task of the server: started with it, ended with it."""
+    rasa_compat.install()
+    _check, start, stop = startup_listeners(serving_arguments(tmp_path))
+    assert start == (rasa_compat.start_purging, "after_server_start")
+    assert stop == (rasa_compat.stop_purging, "before_server_stop")
+    purged = asyncio.Event()
+
+    def purge() -> None:
+        asyncio.run_coroutine_threadsafe(_set(purged), loop)
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(masking_store, "purge", purge)
+    app = SimpleNamespace(ctx=SimpleNamespace(agent=Agent(tracker_store=masking_store)))
+    await rasa_compat.start_purging(app, None)
+    await asyncio.wait_for(purged.wait(), timeout=10)  # at once, then every interval
+    task = app.ctx.log_purge
+    await rasa_compat.stop_purging(app, None)
+    assert task.cancelled()
+
+
+async def _set(event: asyncio.Event) -> None:
+    event.set()
+
+
+async def test_no_purge_task_when_the_interval_is_zero(
+    stock_rasa: None, masking_store: MaskingTrackerStore, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv("LOG_PURGE_INTERVAL_MINUTES", "0")
+    app = SimpleNamespace(ctx=SimpleNamespace(agent=Agent(tracker_store=masking_store)))
+    await rasa_compat.start_purging(app, None)
+    assert not hasattr(app.ctx, "log_purge")
+    await rasa_compat.stop_purging(app, None)
 
 
 def test_only_the_commands_that_serve_get_the_check(stock_rasa: None, tmp_path: Path) -> None:

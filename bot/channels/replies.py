@@ -1,8 +1,9 @@
 """What the messaging channels share when they turn a reply into platform messages.
 
-Texts and pure functions: the apology, splitting a long answer within a platform's limit, on
-paragraph, then line, then word boundaries (so a link is never cut), turning a bare number the
-user sends back into the payload of the option with that number, and an answer's sources.
+Texts and pure functions: the apology, the privacy notice a new conversation's first reply
+starts with, splitting a long answer within a platform's limit, on paragraph, then line, then
+word boundaries (so a link is never cut), turning a bare number the user sends back into the
+payload of the option with that number, and an answer's sources.
 
 Sources travel as data, not text: an action sends `sources=[{"title": ..., "url": ...}]` with
 its message, Rasa hands the key to the output channel's send_* methods in **kwargs, and each
@@ -34,6 +35,16 @@ APOLOGY = (
     "Sorry, I can't answer that right now because part of the service is unavailable. "
     "Please try again in a few minutes."
 )
+
+
+def privacy_notice(retention_days: int, privacy_url: str) -> str:
+    """The line the first reply of a new conversation on a messaging channel starts with."""
+    days = f"{retention_days} day{'' if retention_days == 1 else 's'}"
+    return (
+        f"I'm an automated assistant. Conversations are kept for {days} and read by the careers "
+        f'team to improve me; write "delete my conversation" to erase yours. Privacy notice: '
+        f"{privacy_url}"
+    )
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackInput as StockSlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -167,7 +167,12 @@ class SlackInput(StockSlackInput):
             logger.info("Slack sent event %s again: acknowledged, not answered", event_id)
             return response.text("")
         conversation = conversation_id(SLACK, sender_id) if sender_id else None
-        return await super().process_message(request, on_new_message, text, conversation, metadata)
+
+        async def noticed(message: UserMessage) -> Any:  # stock Rasa builds the message
+            webhooks.notice_if_new(request, message)
+            return await on_new_message(message)
+
+        return await super().process_message(request, noticed, text, conversation, metadata)
 
     async def _check(self, request: Request) -> str | None:
         return signature_problem(

@@ -17,7 +17,11 @@ What stock Rasa 3.6 does, and what this channel does instead:
 - an answer's sources are dropped; here the last message of an answer carries them,
   `"sources": [{"title": ..., "url": ...}]`, and the widget shows each page title as a link;
 - a message that cannot be handled (the conversation log or the lock store down) gets no
-  reply; here it gets the apology (bot.channels.webhooks.handle).
+  reply; here it gets the apology (bot.channels.webhooks.handle);
+- a person cannot delete their conversation; here the widget's "Delete this conversation"
+  sends `delete_conversation` with its session id, and the conversation of that session (this
+  connection's own, and no other) is erased under its lock (bot.channels.webhooks.erase), then
+  `conversation_deleted` is sent back (`conversation_not_deleted` when it could not be).
 
 And one fix: with session_persistence on, Rasa 3.6.21 joins the client to its session's room
 with `sio.enter_room(...)` and does not await it. Since python-socketio 5.10 that method is a
@@ -47,7 +51,7 @@ from socketio import AsyncServer
 
 from bot.channels.conversations import WEB, conversation_id
 from bot.channels.rest import clean_text, too_long_reply, with_sources
-from bot.channels.webhooks import OnNewMessage, handle, health
+from bot.channels.webhooks import OnNewMessage, erase, handle, health
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -187,6 +191,12 @@ class SocketIOInput(StockSocketIOInput):
         )
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
+        # The Sanic app, for its agent's tracker and lock stores (a person's erasure).
+        server: dict[str, Any] = {}
+
+        @webhook.listener("after_server_start")
+        async def remember_app(app: Any, _loop: Any) -> None:
+            server["app"] = app
 
         async def reply(sid: str, text: str) -> None:
             await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=namespace)
@@ -215,11 +225,39 @@ class SocketIOInput(StockSocketIOInput):
                 session_id = session_ids.new()
                 conversation = session_ids.conversation(session_id)
             assert conversation is not None
+            previous = conversations.get(sid)
+            if previous is not None and previous != conversation:  # "New conversation"
+                left = sio.leave_room(sid, previous, namespace=namespace)
+                if inspect.isawaitable(left):
+                    await left
             conversations[sid] = conversation
             joined = sio.enter_room(sid, conversation, namespace=namespace)
             if inspect.isawaitable(joined):  # python-socketio 5.10+ (Rasa issue 13027)
                 await joined
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        @sio.on("delete_conversation", namespace=namespace)
+        async def delete_conversation(sid: str, data: Any) -> None:
+            """The person's "Delete this conversation": only this connection's own."""
+            conversation = conversations.get(sid)
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            if conversation is None or session_ids.conversation(requested) != conversation:
+                logger.info("A socket.io request to delete another conversation was refused")
+                await sio.emit("conversation_not_deleted", {}, room=sid, namespace=namespace)
+                return
+            try:
+                removed = await erase(server["app"].ctx.agent, conversation, via=self.name())
+            except Exception:
+                logger.exception("A conversation could not be deleted on its person's request")
+                await sio.emit("conversation_not_deleted", {}, room=sid, namespace=namespace)
+                return
+            conversations.pop(sid, None)
+            left = sio.leave_room(sid, conversation, namespace=namespace)
+            if inspect.isawaitable(left):
+                await left
+            await sio.emit(
+                "conversation_deleted", {"events": removed.events}, room=sid, namespace=namespace
+            )
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any) -> None:

@@ -20,9 +20,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.replies import APOLOGY, Source, sources_from
+from bot.channels.replies import APOLOGY, Source, privacy_notice, sources_from, with_paragraph
 from bot.settings import get_settings
 from bot.tracking.masking import mask
+from bot.tracking.store import MaskingTrackerStore, Removed, innermost_store
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,52 @@ async def handle(on_new_message: OnNewMessage, message: UserMessage) -> bool:
         except Exception:
             logger.exception("The apology could not be sent either")
     return False
+
+
+async def erase(agent: Any, conversation: str, *, via: str) -> Removed:
+    """Erase `conversation` on its person's request (the web widget's "Delete this
+    conversation"), holding its lock as a message does: a turn being answered finishes (and is
+    saved) first, so its save cannot store the conversation again."""
+    store = innermost_store(agent.tracker_store)
+    if not isinstance(store, MaskingTrackerStore):
+        raise RuntimeError(f"{type(store).__name__} cannot erase a conversation")
+    async with agent.lock_store.lock(conversation):
+        return await store.erase(conversation, actor="the person", via=via)
+
+
+async def is_new_conversation(request: Request, conversation: str) -> bool:
+    """Whether nothing of `conversation` is in the log yet (a first message, or the first
+    since the person had it erased). False when the log cannot say: the message itself will
+    then get the apology."""
+    agent = request.app.ctx.agent
+    try:
+        store = innermost_store(agent.tracker_store)
+        if isinstance(store, MaskingTrackerStore):
+            return not await store.has_conversation(conversation)
+        return await agent.tracker_store.retrieve(conversation) is None
+    except Exception:
+        logger.warning("Could not tell whether a conversation is new", exc_info=True)
+        return False
+
+
+def notice_if_new(request: Request, message: UserMessage) -> None:
+    """Make the first reply of a new conversation start with the privacy notice.
+
+    Whether it is new is asked when the first reply is sent: the message is being handled
+    then, under its conversation's lock, so the turn before it has been saved (Rasa saves a
+    turn after sending its replies: asked on arrival, a quick second message would look new).
+    """
+    output = message.output_channel
+    if not isinstance(output, RenderedOutput):
+        return
+
+    async def notice() -> str | None:
+        if not await is_new_conversation(request, message.sender_id):
+            return None
+        settings = get_settings()
+        return privacy_notice(settings.privacy.retention_days, settings.privacy_url())
+
+    output.notice = notice
 
 
 async def health(_: Request) -> HTTPResponse:
@@ -190,14 +237,18 @@ class ProviderWebhook(InputChannel):
             input_channel=self.name(),
             metadata=self.get_metadata(request),
         )
+        notice_if_new(request, message)
         await handle(on_new_message, message)
 
 
 class RenderedOutput(OutputChannel, Generic[SettingsT]):
     """An output channel that renders text, buttons and sources together for its platform
-    (`render`) and posts each message of the result to the platform's API (`post`)."""
+    (`render`) and posts each message of the result to the platform's API (`post`). A
+    `notice` (the privacy notice, for a new conversation) starts the first reply."""
 
     platform = ""  # the channel's name
+    # What starts the first reply, if anything (asked once, when it is sent).
+    notice: Callable[[], Awaitable[str | None]] | None = None
 
     @classmethod
     def name(cls) -> str:
@@ -207,12 +258,20 @@ class RenderedOutput(OutputChannel, Generic[SettingsT]):
         self.settings = settings
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, self.render(text, [], sources_from(kwargs)))
+        rendered = self.render(await self._noticed(text), [], sources_from(kwargs))
+        await self._send(recipient_id, rendered)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._send(recipient_id, self.render(text, buttons, sources_from(kwargs)))
+        rendered = self.render(await self._noticed(text), buttons, sources_from(kwargs))
+        await self._send(recipient_id, rendered)
+
+    async def _noticed(self, text: str) -> str:
+        """`text`, after the notice if this is the first reply and there is one."""
+        notice, self.notice = self.notice, None
+        line = await notice() if notice is not None else None
+        return with_paragraph(line, text) if line else text
 
     async def _send(self, recipient_id: str, messages: list[Any]) -> None:
         for message in messages:

@@ -4,7 +4,7 @@ Every running Rasa instance (each registered itself: bot.registry.instances) is 
 the model with Rasa's own authenticated `PUT /model`, one after the other, and asked what it
 runs (`GET /status`) before the next. The token is RASA_API_TOKEN, from the environment (the
 instances' and this command's); the API listens on loopback and nginx never routes it. Rasa
-loads the new model beside the old one (bot.rasa_compat, adaptation 9) and swaps them, so
+loads the new model beside the old one (bot.rasa_compat, adaptation 10) and swaps them, so
 an instance answers throughout, and conversations carry on: they live in the tracker store,
 not in the model. Behind nginx, every instance but the one switching answers as before.
 

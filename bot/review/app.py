@@ -3,8 +3,9 @@
 Security, in one place (the middlewares below): a request without a valid session is sent
 to /login (pages) or refused with 401 (the JSON API), every POST must carry the session's
 CSRF token (the login form a signed token from its own cookie), templates are autoescaped,
-and the Content-Security-Policy allows no script at all. The console reads and writes the
-conversation log's database; it serves everything it needs itself.
+and the Content-Security-Policy allows no script at all. Every transcript opened, export made
+and erasure done is recorded in the audit trail (who, when, which pseudonym; /audit). The
+console reads and writes the conversation log's database; it serves everything it needs itself.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from bot.review.queries import (
 )
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.store.sql import make_engine
+from bot.tracking.retention import AUDITED, EXPORT, TRANSCRIPT
 from bot.tracking.store import sqlite_pragmas
 
 SESSION_COOKIE = "review_session"
@@ -113,11 +115,14 @@ def create_app(
             web.post(r"/conversations/{id:\d+}/note", save_note, name="note"),
             web.post(r"/conversations/{id:\d+}/tags", add_tag, name="add_tag"),
             web.post(r"/conversations/{id:\d+}/tags/remove", remove_tag, name="remove_tag"),
+            web.get(r"/conversations/{id:\d+}/erase", erase_form, name="erase_form"),
+            web.post(r"/conversations/{id:\d+}/erase", erase, name="erase"),
             web.post(r"/messages/{id:\d+}/label", relabel, name="label"),
             web.get("/dashboard", dashboard, name="dashboard"),
             web.get("/export", export_page, name="export"),
             web.get("/export.yml", export_file, name="export_file"),
             web.get("/logins", login_attempts, name="logins"),
+            web.get("/audit", audit_page, name="audit"),
             web.get("/unanswered", unanswered_page, name="unanswered"),
             web.get("/unanswered.csv", unanswered_csv, name="unanswered_csv"),
             web.post("/unanswered/label", label_group, name="label_group"),
@@ -323,11 +328,21 @@ async def conversation_list(request: web.Request) -> web.Response:
     )
 
 
+def _audited(
+    request: web.Request, action: str, *, conversation: str | None = None, detail: str = ""
+) -> None:
+    """Record the trainer's access in the audit trail (bot.tracking.retention)."""
+    request.app[LOG].record(
+        action, request["user"].username, conversation=conversation, detail=detail
+    )
+
+
 async def transcript(request: web.Request) -> web.Response:
     try:
         found = request.app[LOG].transcript(_id(request))
     except NotFound:
         raise web.HTTPNotFound(text="no such conversation") from None
+    _audited(request, TRANSCRIPT, conversation=found.conversation.sender_id)
     return render(
         request,
         "transcript.html",
@@ -430,18 +445,20 @@ async def dashboard(request: web.Request) -> web.Response:
     )
 
 
-def _export(request: web.Request) -> Any:
-    return build_export(request.app[LOG].labelled())
+def _export(request: web.Request, what: str) -> Any:
+    found = build_export(request.app[LOG].labelled())
+    _audited(request, EXPORT, detail=f"{what}: {found.count} NLU example(s)")
+    return found
 
 
 async def export_page(request: web.Request) -> web.Response:
-    found = _export(request)
+    found = _export(request, "NLU export (page)")
     return render(request, "export.html", export=found, text=found.yaml())
 
 
 async def export_file(request: web.Request) -> web.Response:
     return web.Response(
-        text=_export(request).yaml(),
+        text=_export(request, "NLU export (file)").yaml(),
         content_type="application/x-yaml",
         headers={"Content-Disposition": 'attachment; filename="relabelled_nlu.yml"'},
     )
@@ -452,11 +469,58 @@ async def login_attempts(request: web.Request) -> web.Response:
     return render(request, "logins.html", attempts=attempts)
 
 
+# --- erasure and the audit trail -----------------------------------------------------------
+
+
+async def erase_form(request: web.Request) -> web.Response:
+    """Are you sure? What erasing this conversation removes, and the button that does it."""
+    log = request.app[LOG]
+    try:
+        conversation = log.conversation(_id(request))
+        removed = log.measure(_id(request))
+    except NotFound:
+        raise web.HTTPNotFound(text="no such conversation") from None
+    return render(request, "erase.html", conversation=conversation, removed=removed)
+
+
+async def erase(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    if form.get("confirm") != "yes":
+        raise web.HTTPSeeOther(f"/conversations/{_id(request)}/erase")
+    try:
+        sender, removed = request.app[LOG].erase(_id(request), request["user"].username)
+    except NotFound:
+        raise web.HTTPNotFound(text="no such conversation") from None
+    raise web.HTTPSeeOther("/audit?" + urlencode({"erased": sender, "n": str(removed.events)}))
+
+
+async def audit_page(request: web.Request) -> web.Response:
+    action = request.query.get("action") or None
+    if action is not None and action not in AUDITED:
+        action = None
+    found = await asyncio.to_thread(request.app[LOG].audit, action, _page_number(request))
+    erased, count = request.query.get("erased", ""), request.query.get("n", "")
+    done = ""
+    if _PSEUDONYM.fullmatch(erased) and _WHOLE.fullmatch(count):
+        done = f"Erased conversation {erased}: {count} event{'' if count == '1' else 's'}."
+    query = {"action": action} if action else {}
+    return render(
+        request,
+        "audit.html",
+        page=found,
+        action=action,
+        actions=AUDITED,
+        done=done,
+        page_link=lambda n: "/audit?" + urlencode({**query, "page": str(n)}),
+    )
+
+
 # --- unanswered messages and content gaps --------------------------------------------------
 
 GROUPS_PER_PAGE = 50
 # An id or a count in a form or a query: ASCII digits only ("²".isdigit() is True).
 _WHOLE = re.compile(r"[0-9]{1,12}")
+_PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 DONE = {
     "label": "Labelled {n} message{s}: {they} in the export now.",
     "gap": "Put {n} message{s} in a content gap: see Content gaps.",
@@ -521,6 +585,7 @@ async def unanswered_csv(request: web.Request) -> web.Response:
     start, end, _handled, groups = await asyncio.to_thread(_groups, request)
     gap_notes = {gap.id: gap.note for gap in request.app[LOG].gaps()}
     out = io.StringIO()
+    _audited(request, EXPORT, detail=f"unanswered groups (CSV): {len(groups)} group(s)")
     writer = csv.writer(out)
     writer.writerow(
         ["group", "messages", "first_asked", "last_asked", "why", "labelled_as",
@@ -643,6 +708,7 @@ async def api_transcript(request: web.Request) -> web.Response:
         found = request.app[LOG].transcript(_id(request))
     except NotFound:
         raise web.HTTPNotFound() from None
+    _audited(request, TRANSCRIPT, conversation=found.conversation.sender_id, detail="JSON API")
     return _json(asdict(found))
 
 

@@ -104,8 +104,13 @@ def _add_user(username: str, from_stdin: bool, reset: bool, out: TextIO) -> int:
 
 def _export(path: Path | None, out: TextIO) -> int:
     from bot.review.export import build_export
+    from bot.tracking.retention import EXPORT, command_user
 
-    found = build_export(_log().labelled())
+    log = _log()
+    found = build_export(log.labelled())
+    log.record(
+        EXPORT, command_user(), via="command line", detail=f"NLU export: {found.count} example(s)"
+    )
     text = found.yaml()
     if path is None:
         out.write(text)
@@ -123,9 +128,12 @@ def _export(path: Path | None, out: TextIO) -> int:
 def _report(since: str, path: Path | None, out: TextIO) -> int:
     from bot.db import now
     from bot.review import report
+    from bot.tracking.retention import EXPORT, command_user
 
     today = now().date()
-    found = report.build(_log(), report.parse_since(since, today), today)
+    log = _log()
+    found = report.build(log, report.parse_since(since, today), today)
+    log.record(EXPORT, command_user(), via="command line", detail=f"report since {since}")
     text = report.render_text(found)
     if path is None:
         out.write(text)

@@ -24,11 +24,21 @@ from bot.review import auth
 from bot.review import models as review_models
 from bot.review.grouping import Unanswered
 from bot.review.models import ContentGap, GapMessage
+from bot.tracking import retention
 from bot.tracking.indexer import FALLBACK_ACTIONS, reindex
-from bot.tracking.models import NOT_HELPFUL, Conversation, Message, Tag, conversation_tags
+from bot.tracking.models import (
+    NOT_HELPFUL,
+    AuditEntry,
+    Conversation,
+    Message,
+    Tag,
+    conversation_tags,
+)
+from bot.tracking.retention import Removed
 from bot.tracking.store import EVENTS, create_tables
 
 PER_PAGE = 50
+AUDIT_PER_PAGE = 100
 # The actions that mean "the assistant could not answer the message before": why, by name.
 UNANSWERED_ACTIONS = {
     **dict.fromkeys(FALLBACK_ACTIONS, "fallback"),
@@ -216,6 +226,28 @@ class Labelled:
     text: str
     label: str
     sender_id: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One line of the audit trail, as the Audit page shows it."""
+
+    at: datetime
+    action: str
+    actor: str
+    via: str
+    conversation: str | None
+    events: int | None
+    conversations: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    total: int
+    page: int
+    pages: int
 
 
 def day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -742,6 +774,77 @@ class ConversationLog:
     def reindex(self) -> int:
         with self.session() as session:
             return reindex(session, EVENTS)
+
+    # --- erasure and the audit trail -------------------------------------------------------
+
+    def erase(self, conversation_id: int, by: str, via: str = "console") -> tuple[str, Removed]:
+        """Erase a conversation (bot.tracking.retention) on request; its pseudonym and what
+        went. Recorded in the audit trail."""
+        with retention.writing(self.engine) as session:
+            sender = session.execute(
+                select(Conversation.sender_id).where(Conversation.id == conversation_id)
+            ).scalar()
+            if sender is None:
+                raise NotFound(conversation_id)
+            return sender, retention.erase_conversation(session, sender, actor=by, via=via)
+
+    def measure(self, conversation_id: int) -> Removed:
+        """What erasing the conversation would remove (for the confirmation page)."""
+        with self.session() as session:
+            sender = session.execute(
+                select(Conversation.sender_id).where(Conversation.id == conversation_id)
+            ).scalar()
+            if sender is None:
+                raise NotFound(conversation_id)
+            return retention.measure(session, [sender])
+
+    def record(
+        self,
+        action: str,
+        by: str,
+        *,
+        via: str = "console",
+        conversation: str | None = None,
+        detail: str = "",
+    ) -> None:
+        """Record a trainer's access: a transcript opened, an export made (never the content)."""
+        with self.session() as session:
+            retention.record(
+                session, action, actor=by, via=via, conversation=conversation, detail=detail
+            )
+
+    def audit(
+        self, action: str | None = None, page: int = 1, per_page: int = AUDIT_PER_PAGE
+    ) -> AuditPage:
+        """The audit trail, newest first; only `action` entries if given."""
+        conditions = [AuditEntry.action == action] if action else []
+        with self.session() as session:
+            total = session.execute(
+                select(func.count()).select_from(AuditEntry).where(*conditions)
+            ).scalar_one()
+            pages = max(1, math.ceil(total / per_page))
+            page = min(max(1, page), pages)
+            found = session.execute(
+                select(AuditEntry)
+                .where(*conditions)
+                .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).scalars()
+            rows = [
+                AuditRow(
+                    at=e.at,
+                    action=e.action,
+                    actor=e.actor,
+                    via=e.via,
+                    conversation=e.conversation,
+                    events=e.events,
+                    conversations=e.conversations,
+                    detail=e.detail,
+                )
+                for e in found
+            ]
+        return AuditPage(rows=rows, total=total, page=page, pages=pages)
 
 
 def _turn(event_id: int, raw: str, messages: dict[int, MessageRow]) -> Turn | None:

@@ -3,8 +3,9 @@
 Rasa keeps every event as JSON in its `events` table. Reading that JSON for every list or
 filter would not scale, so the tracker store also keeps these rows up to date as it saves
 (in the same transaction), and the review console queries only them. Trainers' annotations
-(review status, note, tags, an intent label per message) live here too. The tables are made
-and changed by bot/migrations: a change here needs a revision there.
+(review status, note, tags, an intent label per message) live here too, and so does the audit
+trail of who read, exported or erased conversations. The tables are made and changed by
+bot/migrations: a change here needs a revision there.
 """
 
 from __future__ import annotations
@@ -114,3 +115,28 @@ class Tag(Base):
 
     id = Column(Integer, primary_key=True)
     name = Column(String(60), nullable=False, unique=True)
+
+
+class AuditEntry(Base):
+    """Who read, exported or erased conversations, and when: the trainers' access is
+    accountable, and an erasure is recorded. Never the content: a conversation is named by
+    its pseudonym, and an erasure by how many events it removed."""
+
+    __tablename__ = "log_audit"
+    __table_args__ = (Index("ix_log_audit_conversation", "conversation", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, index=True)
+    # "transcript", "export", "erasure" or "purge" (bot.tracking.retention.AUDITED).
+    action = Column(String(20), nullable=False, index=True)
+    # A trainer's username, the operating-system user of a command, or "the person".
+    actor = Column(String(100), nullable=False)
+    # Where: "console", "command line", "retention", or the channel a person asked on.
+    via = Column(String(40), nullable=False)
+    # The conversation's pseudonym (log_conversations.sender_id); None for an export or purge.
+    conversation = Column(String(255))
+    # Events removed (an erasure or a purge); conversations removed (a purge).
+    events = Column(Integer)
+    conversations = Column(Integer)
+    # What was exported ("NLU export, 12 examples"): counts and kinds only, never text.
+    detail = Column(String(200), nullable=False, default="")

@@ -9,41 +9,58 @@ pseudonym (bot.tracking.identity), and folded into the index rows the review con
 all in one transaction; then the same masked events are published, under the pseudonym, to
 the event broker if one is configured. The raw sender id is only in the tracker Rasa holds in
 memory (to reply), never in a row, a broker message, a log line or an SQL error.
+
+A turn in which the person's confirmed "delete my conversation" ran (retention.ERASE_ACTION)
+is not stored: the whole conversation is erased instead. The store also erases on request
+(`erase`: the web widget's "Delete this conversation") and purges what is past the retention
+period (`purge`, run every LOG_PURGE_INTERVAL_MINUTES by the Rasa server: bot.rasa_compat).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from rasa.core.tracker_store import (
+    AwaitableTrackerStore,
+    FailSafeTrackerStore,
     SQLTrackerStore,
     TrackerEventDiffEngine,
     TrackerStore,
     create_engine_kwargs,
 )
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from bot import migrations
 from bot.db import make_engine
 from bot.settings import get_settings
+from bot.tracking import retention
 from bot.tracking.identity import pseudonym
 from bot.tracking.indexer import index_events
 from bot.tracking.masking import mask_event
+from bot.tracking.retention import EVENTS, Removed
+
+__all__ = ["EVENTS", "MaskingTrackerStore", "Removed", "create_tables", "innermost_store"]
 
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
-EVENTS = SQLTrackerStore.SQLEvent.__table__
+# Seconds between two batches of a purge run by the Rasa server: room for the saves.
+PURGE_PAUSE = 0.05
 
 
 def create_tables(engine: Any) -> None:
@@ -56,8 +73,16 @@ def sqlite_pragmas(engine: Any) -> None:
     """Kept for callers written before bot.db: `make_engine` sets the SQLite pragmas itself."""
 
 
+def innermost_store(store: TrackerStore) -> TrackerStore:
+    """The store inside Rasa's wrappers (FailSafeTrackerStore, AwaitableTrackerStore)."""
+    while isinstance(store, FailSafeTrackerStore | AwaitableTrackerStore):
+        store = store._tracker_store
+    return store
+
+
 class MaskingTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore that masks personal data, pseudonymises senders, keeps the index."""
+    """SQLTrackerStore that masks personal data, pseudonymises senders, keeps the index, and
+    forgets conversations: after the retention period, and on a person's request."""
 
     def __init__(
         self,
@@ -150,8 +175,20 @@ class MaskingTrackerStore(SQLTrackerStore):
 
     def _store_events(self, tracker: DialogueStateTracker, key: str) -> list[dict[str, Any]]:
         with self.session_scope() as session:
+            new_events = self._unstored_events(session, tracker, key)
+            if any(
+                isinstance(event, ActionExecuted) and event.action_name == retention.ERASE_ACTION
+                for event in new_events
+            ):
+                # The person confirmed "delete my conversation": nothing of it is kept, this
+                # turn included (its reply has been sent).
+                retention.erase_conversation(
+                    session, key, actor="the person", via=tracker.get_latest_input_channel() or "?"
+                )
+                session.commit()
+                return []
             rows = []
-            for tracker_event in self._additional_events(session, tracker):
+            for tracker_event in new_events:
                 data = mask_event(tracker_event.as_dict())
                 row = self.SQLEvent(
                     sender_id=key,
@@ -169,3 +206,61 @@ class MaskingTrackerStore(SQLTrackerStore):
             index_events(session, key, [(row.id, data) for row, data in rows])
             session.commit()
         return [data for _row, data in rows]
+
+    def _unstored_events(
+        self, session: Session, tracker: DialogueStateTracker, key: str
+    ) -> list[Event]:
+        """The tracker's events not stored yet (Rasa's `_additional_events`). When none of the
+        conversation is stored, it is new, or it was erased while this turn was being answered
+        (by a trainer, or a command): then the events from before the erasure are not stored
+        again, or an erasure would be undone by the next save."""
+        stored = self._event_query(session, tracker.sender_id, False).count()
+        events = list(itertools.islice(tracker.events, stored, None))
+        if stored == 0:
+            erased = retention.erased_at(session, key)
+            if erased is not None:
+                events = [e for e in events if (e.timestamp or 0) > erased]
+        return events
+
+    # --- forgetting ---------------------------------------------------------------------
+
+    async def has_conversation(self, sender_id: str) -> bool:
+        """Whether anything of `sender_id`'s conversation is stored (a cheap check)."""
+        return await self._off_loop(self._has_events, self.pseudonym(sender_id))
+
+    def _has_events(self, key: str) -> bool:
+        with self.session_scope() as session:
+            found = session.execute(select(EVENTS.c.id).where(EVENTS.c.sender_id == key).limit(1))
+            return found.first() is not None
+
+    async def erase(self, sender_id: str, *, actor: str, via: str) -> Removed:
+        """Erase `sender_id`'s conversation now, and record who asked (bot.tracking.retention).
+        Hold the conversation's lock meanwhile, or a turn being answered could store it again."""
+        return await self._off_loop(self._erase, self.pseudonym(sender_id), actor, via)
+
+    def _erase(self, key: str, actor: str, via: str) -> Removed:
+        with self._write_turn or nullcontext(), retention.writing(self.engine) as session:
+            return retention.erase_conversation(session, key, actor=actor, via=via)
+
+    def purge(self) -> Removed | None:
+        """Delete the conversations past the retention period (LOG_RETENTION_DAYS), in
+        batches that take turns with this process's saves."""
+        privacy = get_settings().privacy
+        return retention.purge(
+            self.engine,
+            timedelta(days=privacy.retention_days),
+            audit_older_than=timedelta(days=privacy.audit_retention_days),
+            batch=privacy.purge_batch,
+            turn=self._write_turn,
+            pause=PURGE_PAUSE,
+        )
+
+    async def purge_periodically(self, every: float) -> None:
+        """Purge now, then every `every` seconds, until cancelled (the Rasa server's task, see
+        bot.rasa_compat). A failed purge is logged and tried again at the next interval."""
+        while True:
+            try:
+                await asyncio.to_thread(self.purge)
+            except Exception:
+                logger.exception("Purging the conversation log failed; trying again later")
+            await asyncio.sleep(every)

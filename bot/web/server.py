@@ -1,24 +1,29 @@
-"""The careers page server: the page, the widget and the files they need, from an allow-list.
+"""The careers page server: the page, the privacy notice, the widget and the files they need,
+from an allow-list.
 
-Every URL the page may ask for is a key of `files()`: nothing is looked up on disk from the
-request path, so anything else, a `..` included, is a 404. Every response carries a
-Content-Security-Policy that lets the page load only from itself and connect only to itself and
-the configured Rasa server, so the page requests no other host.
+Every URL the page may ask for is a key of `files()`, or one of the three pages rendered here
+(`/`, `/privacy`, and `/widget/privacy.json`, what the widget's notice says): nothing is looked
+up on disk from the request path, so anything else, a `..` included, is a 404. Every response
+carries a Content-Security-Policy that lets the page load only from itself and connect only to
+itself and the configured Rasa server, so the page requests no other host.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import logging
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import jinja2
 from aiohttp import web
 
 from bot.serve import HOST
+from bot.settings import PrivacySettings
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,9 @@ class PageConfig:
     rasa_url: str = f"http://{HOST}:5005"
     title: str = DEFAULT_TITLE
     opening_message: str = DEFAULT_OPENING_MESSAGE
+    # What the privacy notice (/privacy) and the widget's notice say: how long conversations
+    # are kept, and who runs the service (bot.settings, from the environment).
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def rasa_origin(self) -> str:
@@ -151,6 +159,27 @@ def render_page(config: PageConfig, template: str) -> str:
     return page
 
 
+PRIVACY_TEMPLATE = WEB_DIR / "templates" / "privacy.html"
+
+
+def render_privacy(config: PageConfig) -> str:
+    """The privacy notice, from the settings; a visible placeholder for what is not set."""
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = environment.from_string(PRIVACY_TEMPLATE.read_text(encoding="utf-8"))
+    return template.render(title=config.title, privacy=config.privacy)
+
+
+def widget_privacy(config: PageConfig) -> dict[str, object]:
+    """What the widget's notice says, read by the widget from /widget/privacy.json (so the
+    period is the server's, not written into a host page): the period, the notice's URL."""
+    privacy = config.privacy
+    return {
+        "retention_days": privacy.retention_days,
+        "privacy_url": privacy.privacy_url or "/privacy",
+        "operator": privacy.operator_name,
+    }
+
+
 def missing_files(allowed: Mapping[str, Path]) -> list[Path]:
     return [path for path in allowed.values() if not path.is_file()]
 
@@ -167,6 +196,8 @@ def create_app(config: PageConfig) -> web.Application:
     headers = security_headers(config)
     index_template = STATIC_DIR / "index.html"
     render_page(config, index_template.read_text())  # fail now on a bad template
+    privacy_page = render_privacy(config)
+    privacy_json = json.dumps(widget_privacy(config))
 
     async def add_headers(_request: web.Request, response: web.StreamResponse) -> None:
         response.headers.update(headers)
@@ -177,6 +208,15 @@ def create_app(config: PageConfig) -> web.Application:
                 text=render_page(config, index_template.read_text()),
                 content_type="text/html",
                 charset="utf-8",
+            )
+        if request.path == "/privacy":
+            return web.Response(text=privacy_page, content_type="text/html", charset="utf-8")
+        if request.path == "/widget/privacy.json":
+            # Any site embedding the widget may read it (it says nothing private).
+            return web.Response(
+                text=privacy_json,
+                content_type="application/json",
+                headers={"Access-Control-Allow-Origin": "*"},
             )
         path = allowed.get(request.path)
         if path is None:

@@ -553,6 +553,9 @@ def test_the_action_server_registers_every_action() -> None:
         "action_default_ask_affirmation",
         "action_default_ask_rephrase",
         "action_record_feedback",
+        "action_ask_delete_conversation",
+        "action_delete_conversation",
+        "action_keep_conversation",
     }
 
 

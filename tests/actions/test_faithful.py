@@ -66,6 +66,7 @@ async def test_every_topic_answer_is_facts_and_framing(
     intent = TOPIC_BY_KEY[topic].intent
     t = tracker(intent, f"/{intent}", slots={"role": role})
     _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert messages, "no answer to check"
     for message in messages:
         assert _unframed(message["text"], facts, names) == []
 
@@ -78,6 +79,7 @@ async def test_every_question_answer_is_facts_and_framing(
     names = _role_labels(memory_store)
     for action in (ActionAnswerTopic(memory_store), ActionNotOnPage(memory_store)):
         _, messages = await run(action, tracker("ask_duties", question))
+        assert messages, f"{action.name()} sent nothing for {question!r}"
         for message in messages:
             text = message["text"].replace(" Local NHS employers can tell you", "\nLocal")
             lines = _unframed(text, facts, names)

@@ -37,6 +37,7 @@ from tests.support import http
 from tests.support import providers as clients
 from tests.support.fakes import Call, FakeProviders, bot_connector_token, rsa_key
 from tests.support.logs import ConversationLog
+from tests.support.providers import NOTICE
 
 QUESTION = "what does an assistant practitioner do?"
 SOURCE_URL = "http://www.nhscareers.nhs.uk/explore-by-career/"
@@ -131,7 +132,10 @@ def test_slack_answers_with_blocks_and_takes_button_clicks(
 
     [reply] = slack_replies(fakes, channel)
     source = duties_answer.sources[0]
-    text = f"{escape(duties_answer.text)}\n\nSource: <{source.url}|{SOURCE_TITLE}>"
+    # A new conversation: the first reply starts with the privacy notice.
+    text = (
+        f"{escape(NOTICE)}\n\n{escape(duties_answer.text)}\n\nSource: <{source.url}|{SOURCE_TITLE}>"
+    )
     assert reply.json == {
         "channel": channel,
         "text": text,
@@ -221,7 +225,8 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
     link = f'<a href="{html.escape(source.url)}">{SOURCE_TITLE}</a>'
     assert reply.json == {
         "chat_id": str(chat_id),
-        "text": f"{html.escape(duties_answer.text, quote=False)}\n\nSource: {link}",
+        "text": html.escape(f"{NOTICE}\n\n{duties_answer.text}", quote=False)
+        + f"\n\nSource: {link}",
         "parse_mode": "HTML",
         "reply_markup": {
             "inline_keyboard": [
@@ -239,7 +244,13 @@ def test_telegram_answers_with_an_inline_keyboard_and_takes_clicks(
         "text": THANKS["not_helpful"],
         "parse_mode": "HTML",
     }
-    [answered] = fakes.wait_for(lambda c: c.path == f"{TELEGRAM_API}/answerCallbackQuery")
+    # This click's answer (other tests in the session click too).
+    [answered] = fakes.wait_for(
+        lambda c: (
+            c.path == f"{TELEGRAM_API}/answerCallbackQuery"
+            and (c.json or {}).get("callback_query_id") == "cb-7"
+        )
+    )
     assert answered.json == {"callback_query_id": "cb-7"}
 
     assert_logged(
@@ -266,7 +277,7 @@ def test_telegram_long_payloads_are_numbered_and_looked_up(
     body = clients.telegram_message(chat_id, "/compare_roles")
     assert telegram_post(assistant, body, clients.telegram_headers()).status == 200
     [asked] = telegram_sent(fakes, chat_id)
-    assert asked.json["text"] == html.escape(question["text"], quote=False)
+    assert asked.json["text"] == html.escape(f"{NOTICE}\n\n{question['text']}", quote=False)
     assert asked.json["reply_markup"]["inline_keyboard"] == [
         [{"text": title, "callback_data": f"#{number}"}]
         for number, title in enumerate(titles, start=1)
@@ -331,7 +342,7 @@ def test_messenger_answers_with_quick_replies_and_takes_them(
     assert reply.json == {
         "recipient": {"id": psid},
         "messaging_type": "RESPONSE",
-        "message": {"text": duties_answer.text},
+        "message": {"text": f"{NOTICE}\n\n{duties_answer.text}"},
     }
     source = duties_answer.sources[0]
     assert card.json == {
@@ -424,7 +435,7 @@ def test_sms_numbers_the_options_and_maps_a_number_back(
     assert answer.body == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
     source = f"Source: {SOURCE_TITLE}\n{duties_answer.sources[0].url}"  # SMS: the raw URL
     options = "Reply with a number:\n1. Helpful\n2. Not helpful"
-    expected = f"{duties_answer.text}\n\n{source}\n\n{options}"
+    expected = f"{NOTICE}\n\n{duties_answer.text}\n\n{source}\n\n{options}"
     assert len(expected) <= 1600
     [reply] = sms_sent(fakes, phone)
     assert (
@@ -471,7 +482,7 @@ def test_sms_with_blank_fields_signed_by_twilios_library_is_answered(
     public = f"{clients.TWILIO_PUBLIC_URL}{TWILIO_PATH}"
     assert sms_post(assistant, form, clients.twilio_headers(public, form)).status == 200
     [reply] = sms_sent(fakes, phone)
-    assert reply.form["Body"].startswith("What assistant practitioners do:")
+    assert reply.form["Body"].startswith(f"{NOTICE}\n\nWhat assistant practitioners do:")
 
 
 def test_a_rest_client_cannot_write_into_an_sms_conversation(
@@ -587,7 +598,8 @@ def test_teams_answers_with_a_hero_card_and_takes_clicks(
     assert reply.headers["Authorization"] == "Bearer fake-connector-token"
     assert reply.json == {
         "type": "message",
-        "text": f"{duties_answer.text}\n\nSource: [{SOURCE_TITLE}]({duties_answer.sources[0].url})",
+        "text": f"{NOTICE}\n\n{duties_answer.text}\n\n"
+        f"Source: [{SOURCE_TITLE}]({duties_answer.sources[0].url})",
         "attachments": [clients.TEAMS_FEEDBACK_CARD],
         "from": {"id": "28:app-id", "name": "NHS careers"},
         "recipient": {"id": user},

@@ -119,10 +119,9 @@ def test_the_drift_check_sees_a_column_the_models_do_not_have(engine: Engine) ->
     ]
 
 
-def _previous_release_schema() -> Any:
-    """The tables as the release before migrations made them (create_all): the baseline
-    revision's frozen copy, not today's models, which later revisions change."""
-    path = next((migrations.HERE / "versions").glob(f"*_{BASELINE}_baseline.py"))
+def _baseline_schema() -> Any:
+    """The tables the release before migrations made (create_all), frozen in the baseline."""
+    path = next((PROJECT_ROOT / "bot" / "migrations" / "versions").glob(f"*_{BASELINE}_*.py"))
     spec = importlib.util.spec_from_file_location("baseline_revision", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -131,8 +130,10 @@ def _previous_release_schema() -> Any:
 
 
 def test_a_database_made_by_the_previous_release_keeps_its_rows(engine: Engine) -> None:
-    # With the console's events index (what its create_tables added).
-    _previous_release_schema().create_all(engine)
+    # The baseline's frozen tables, its events index included (the console's create_tables
+    # added it), as create_all made them before migrations.
+    _baseline_schema().create_all(engine)
+    assert EVENTS_ACTION_INDEX in _indexes(engine, "events")
     _fill(engine)
     assert _current(engine) is None
 
@@ -145,7 +146,9 @@ def test_a_database_made_by_the_previous_release_keeps_its_rows(engine: Engine) 
 def test_a_log_the_console_never_opened_gains_the_consoles_tables(engine: Engine) -> None:
     """Rasa's events and the index tables only: no review_* tables, no events index."""
     SQLTrackerStore.Base.metadata.create_all(engine)
-    log_models.Base.metadata.create_all(engine)
+    old_tables = _baseline_schema().tables
+    for name in ("log_conversations", "log_tags", "log_conversation_tags", "log_messages"):
+        old_tables[name].create(engine)
     with engine.begin() as connection:
         connection.execute(
             SQLTrackerStore.SQLEvent.__table__.insert().values(sender_id="a", type_name="user")

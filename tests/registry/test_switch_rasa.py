@@ -1,6 +1,6 @@
 """Promotion and rollback on a real Rasa server, started as `make run` starts it (bot.serve)
 with RASA_API_TOKEN: it registers itself through the plugin (bot.registry.instances), keeps
-answering while PUT /model loads the candidate (bot.rasa_compat, adaptation 9), a
+answering while PUT /model loads the candidate (bot.rasa_compat, adaptation 10), a
 conversation begun before the switch carries on after it, and the row goes when it stops.
 
 The candidate is the trained model re-compressed (the same model in other bytes: another

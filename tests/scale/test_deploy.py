@@ -90,6 +90,7 @@ INGRESS_CONTROLLER = Pod({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-n
 RASA = Pod({"app": "careers-rasa"})
 ACTIONS = Pod({"app": "careers-actions"})
 JOB = Pod({"app": "careers-create-tables"})
+PURGE = Pod({"app": "careers-log-purge"})
 OTHER_IN_NAMESPACE = Pod({"app": "something-else"})
 ELSEWHERE = Pod({"app": "careers-rasa"}, "default")
 
@@ -156,7 +157,7 @@ def allowed(source: Pod, destination: Pod | str, port: int, protocol: str = "TCP
 
 def test_only_the_ingress_controller_reaches_rasa() -> None:
     assert allowed(INGRESS_CONTROLLER, RASA, 5005)
-    for source in (ACTIONS, OTHER_IN_NAMESPACE, JOB, ELSEWHERE):
+    for source in (ACTIONS, OTHER_IN_NAMESPACE, JOB, PURGE, ELSEWHERE):
         assert not allowed(source, RASA, 5005), source
     assert not allowed(INGRESS_CONTROLLER, ACTIONS, 5055)
 
@@ -167,11 +168,13 @@ def test_only_rasa_reaches_the_action_servers() -> None:
         assert not allowed(source, ACTIONS, 5055), source
 
 
-def test_only_rasa_and_the_migration_job_reach_the_databases() -> None:
+def test_only_rasa_and_the_migration_and_purge_jobs_reach_the_databases() -> None:
     assert allowed(RASA, DATABASE, 5432)
     assert allowed(RASA, DATABASE, 6379)
-    assert allowed(JOB, DATABASE, 5432)
-    assert not allowed(JOB, DATABASE, 6379)
+    for job in (JOB, PURGE):
+        assert allowed(job, DATABASE, 5432)
+        assert not allowed(job, DATABASE, 6379)
+        assert not allowed(job, "149.154.167.220", 443)
     for source in (ACTIONS, OTHER_IN_NAMESPACE):
         assert not allowed(source, DATABASE, 5432), source
         assert not allowed(source, DATABASE, 6379), source
@@ -222,3 +225,20 @@ def test_the_token_may_come_from_a_file(tmp_path: Path) -> None:
     path.write_text("short")
     with pytest.raises(MissingSecret, match="RASA_API_TOKEN"):
         Settings.from_env({"RASA_API_TOKEN_FILE": str(path)})
+
+
+def test_the_purge_cronjob_runs_the_purge_command_hourly_one_at_a_time() -> None:
+    """The same command an operator runs (`python -m bot log purge`, docs/privacy.md)."""
+    cronjob = objects("CronJob")["careers-log-purge"]
+    spec = cronjob["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["schedule"].split()[1:] == ["*", "*", "*", "*"]  # every hour
+    pod = spec["jobTemplate"]["spec"]["template"]
+    assert pod["metadata"]["labels"] == PURGE.labels
+    [container] = pod["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "bot", "log", "purge"]
+    sources = [next(iter(source.values()))["name"] for source in container["envFrom"]]
+    assert sources == ["careers-config", "careers-secrets"]
+    config = objects("ConfigMap")["careers-config"]["data"]
+    secrets = {"REVIEW_SECRET": "r" * 40, "SENDER_ID_KEY": "s" * 40}  # as the Secret holds
+    assert Settings.from_env({**config, **secrets}).privacy.retention_days == 30

@@ -128,13 +128,18 @@ async def test_a_message_behind_a_dead_ticket_goes_ahead_when_it_expires(redis: 
     await asyncio.wait_for(behind_a_dead_ticket(RedisLockStore(url=redis), "dead-ticket"), 10)
 
 
-async def test_stock_rasa_waits_forever_behind_a_dead_ticket(redis: str) -> None:
-    """Why bot.locks waits differently. If this starts failing, Rasa fixed it."""
+@pytest.mark.xfail(
+    strict=True,
+    raises=asyncio.TimeoutError,
+    reason="stock Rasa 3.6 waits forever behind a dead ticket: why bot.locks waits differently",
+)
+async def test_stock_rasa_goes_ahead_behind_a_dead_ticket(redis: str) -> None:
+    """The behaviour bot.locks has, asked of stock Rasa: a strict expected failure, so the day
+    Rasa fixes it this test reports XPASS and fails the run."""
     host, port = redis.removeprefix("redis://").split("/")[0].split(":")
-    with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(
-            behind_a_dead_ticket(StockRedisLockStore(host, int(port)), "stock-dead-ticket"), 5
-        )
+    await asyncio.wait_for(
+        behind_a_dead_ticket(StockRedisLockStore(host, int(port)), "stock-dead-ticket"), 5
+    )
 
 
 async def test_the_second_message_waits_for_the_first(redis: str) -> None:

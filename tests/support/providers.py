@@ -15,6 +15,7 @@ from typing import Any
 from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
+from bot.channels.replies import privacy_notice
 from tests.support.fakes import FakeProviders
 
 SLACK_SIGNING_SECRET = "slack-signing-secret"
@@ -275,6 +276,11 @@ def bearer(token: str | None) -> dict[str, str]:
     return headers
 
 
+PRIVACY_URL = "https://careers.example.org/privacy"
+# The line the first reply of each new conversation starts with (retention at its default).
+NOTICE = privacy_notice(30, PRIVACY_URL)
+
+
 def channel_env(fakes: FakeProviders) -> dict[str, str]:
     """Every channel's variables, with each provider's API pointed at the fakes."""
     return {
@@ -298,4 +304,6 @@ def channel_env(fakes: FakeProviders) -> dict[str, str]:
         "BOTFRAMEWORK_APP_PASSWORD": "app-password",
         "BOTFRAMEWORK_OPENID_URL": fakes.api("/botframework/openid"),
         "BOTFRAMEWORK_TOKEN_URL": fakes.api("/botframework/token"),
+        # What the first reply of a new conversation links to (NOTICE).
+        "PRIVACY_URL": PRIVACY_URL,
     }

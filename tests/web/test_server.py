@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
@@ -12,6 +13,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
+from bot.settings import PrivacySettings
 from bot.web import server
 from bot.web.server import PageConfig
 
@@ -185,3 +187,52 @@ def test_missing_npm_files_fail_at_start(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setattr(server, "NODE_MODULES", tmp_path / "node_modules")
     with pytest.raises(FileNotFoundError, match="make npm"):
         server.create_app(PageConfig())
+
+
+async def test_the_privacy_notice_says_what_is_kept_and_marks_what_is_not_set(
+    page_server: TestServer,
+) -> None:
+    status, headers, body = await get(page_server, "/privacy")
+    page = body.decode()
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "Content-Security-Policy" in headers
+    assert '<strong id="retention">30 days</strong>' in page
+    assert 'id="privacy-incomplete"' in page  # the placeholder is there for all to see
+    assert "[operator not set: PRIVACY_OPERATOR_NAME]" in page
+    assert "[contact not set: PRIVACY_CONTACT]" in page
+    for said in ("masked", "pseudonym", "careers team", "delete my conversation", "Download"):
+        assert said in page, said
+    assert not re.search(r"<script", page) and " style=" not in page
+    urls = re.findall(r"(?:src|href)=\"([^\"]*)\"", page)
+    assert urls and all(url.startswith(("/", "#")) for url in urls)  # nothing from elsewhere
+
+
+def test_the_privacy_notice_names_the_operator_from_the_settings() -> None:
+    privacy = PrivacySettings(
+        retention_days=7,
+        audit_retention_days=90,
+        operator_name="NHS Example <Trust>",
+        operator_contact="ig@example.nhs.uk",
+        dpo_contact="dpo@example.nhs.uk",
+    )
+    page = server.render_privacy(PageConfig(privacy=privacy))
+    assert 'id="privacy-incomplete"' not in page and "not set" not in page
+    assert '<strong id="operator">NHS Example &lt;Trust&gt;</strong>' in page
+    assert '<strong id="contact">ig@example.nhs.uk</strong>' in page
+    assert '<strong id="dpo">dpo@example.nhs.uk</strong>' in page
+    assert '<strong id="retention">7 days</strong>' in page
+    assert "kept for 90 days" in page
+
+
+async def test_the_widget_reads_the_period_from_the_server(page_server: TestServer) -> None:
+    status, headers, body = await get(page_server, "/widget/privacy.json")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/json")
+    assert headers["Access-Control-Allow-Origin"] == "*"  # a site embedding the widget
+    assert json.loads(body) == {"retention_days": 30, "privacy_url": "/privacy", "operator": None}
+    config = PageConfig(
+        privacy=PrivacySettings(retention_days=14, privacy_url="https://x.nhs.uk/p")
+    )
+    assert server.widget_privacy(config)["retention_days"] == 14
+    assert server.widget_privacy(config)["privacy_url"] == "https://x.nhs.uk/p"

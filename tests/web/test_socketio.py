@@ -9,6 +9,7 @@ joins the room when enter_room is a coroutine while the stock one does not.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import warnings
@@ -22,6 +23,7 @@ from rasa.core.channels.socketio import SocketIOInput as StockSocketIOInput
 from bot import serve
 from bot.channels.socketio import SessionIds, SocketIOInput
 from bot.settings import PROJECT_ROOT
+from tests.support.logs import ConversationLog
 from tests.support.sockets import Client
 
 SESSION_ID = re.compile(r"[0-9a-f]{32}\.[0-9a-f]{32}")
@@ -121,3 +123,38 @@ async def test_stock_rasa_does_not_join_when_enter_room_is_a_coroutine() -> None
         warnings.simplefilter("ignore", RuntimeWarning)  # "coroutine ... was never awaited"
         sio, sid = await _request_session(StockSocketIOInput(session_persistence=True))
     assert not _in_room(sio, sid, ISSUED)
+
+
+async def test_a_connection_deletes_only_its_own_conversation(
+    assistant: serve.Running, conversation_log: ConversationLog
+) -> None:
+    """The widget's Delete: another session's id, or one the server never issued, is refused;
+    the connection's own conversation is erased, and the log keeps nothing of it."""
+    owner, other = Client(), Client()
+    owner_session = await owner.start(assistant.rasa_url)
+    await other.start(assistant.rasa_url)
+    answers: dict[Client, Any] = {}
+    try:
+        for client in (owner, other):
+            queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+            client.sio.on("conversation_deleted", lambda data, q=queue: q.put_nowait(("ok", data)))
+            client.sio.on(
+                "conversation_not_deleted", lambda data, q=queue: q.put_nowait(("no", data))
+            )
+            answers[client] = queue
+        await owner.ask(
+            "what does an assistant practitioner do?", "What assistant practitioners do:"
+        )
+        conversation_log.saved_events(owner.conversation)
+        for forged in (owner_session, "0" * 32 + "." + "0" * 32, None):
+            await other.sio.emit("delete_conversation", {"session_id": forged})
+            assert (await answers[other].get())[0] == "no"
+        assert conversation_log.events(owner.conversation) != []
+
+        await owner.sio.emit("delete_conversation", {"session_id": owner_session})
+        outcome, data = await answers[owner].get()
+        assert outcome == "ok" and data["events"] > 0
+        assert conversation_log.events(owner.conversation) == []
+    finally:
+        await owner.stop()
+        await other.stop()

@@ -1,7 +1,7 @@
 """review_saved_tests: conversations a trainer saved as regression cases (bot.review.saved_tests).
 
 Revision ID: c011f75ec8b5
-Revises: 5d87c578612a
+Revises: 0acc43187492
 Create Date: 2026-12-03 08:03:40.414850
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c011f75ec8b5"
-down_revision = "5d87c578612a"
+down_revision = "0acc43187492"
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,13 @@
  * a message are links, and only for http(s) URLs: URLs in the text, and the answer's sources
  * (`sources: [{title, url}]` on the bot message), shown as "Source: <page title>" links. The conversation (session id and transcript)
  * is kept in sessionStorage, so a reload continues it; data-storage="local" keeps it across tabs.
+ *
+ * Before the first message a short notice says that this is an automated assistant, how long
+ * conversations are kept (read from privacy.json beside this script: the server's setting, not
+ * the host page's) and who reads them, with a link to the privacy notice. The person's own
+ * controls: "Download this conversation" (a plain-text file made here, of what they see),
+ * "Delete this conversation" (erased on the server, then cleared here) and "New conversation".
+ * Nothing is requested from any host but the widget's and the Rasa server.
  */
 (function () {
   "use strict";
@@ -34,9 +41,11 @@
     botEvent: "bot_uttered",
   };
   var assetBase = new URL(".", script.src).href;
+  var privacyJson = new URL("privacy.json", assetBase).href;
   var storageKey = "careers-chat:" + config.serverUrl;
   var MAX_MESSAGES = 200;
   var TYPING_TIMEOUT_MS = 30000;
+  var DELETE_TIMEOUT_MS = 20000;
   var URL_PATTERN = /https?:\/\/[^\s<>"']+/g;
   var TRAILING_PUNCTUATION = /[.,;:!?)\]]+$/;
 
@@ -47,6 +56,8 @@
   var outbox = [];
   var typingTimer = null;
   var answerStart = null; // the first reply to the user's latest message
+  var whenConfirmed = []; // what waits for the server to confirm the session
+  var privacy = { retentionDays: null, url: new URL("/privacy", assetBase).href };
 
   /* ---------- storage ---------- */
 
@@ -177,6 +188,43 @@
   closeButton.appendChild(el("span", { class: "ccw-visually-hidden" }, "Close the chat"));
   header.appendChild(closeButton);
 
+  // The person's own controls over this conversation.
+  var tools = el("div", { class: "ccw-tools", role: "group", "aria-label": "This conversation" });
+  var downloadButton = toolButton("Download", " this conversation");
+  var deleteButton = toolButton("Delete", " this conversation");
+  var newButton = toolButton("New", " conversation");
+  var privacyLink = el("a", { class: "ccw-tool-link", href: privacy.url, target: "_blank", rel: "noopener noreferrer" });
+  privacyLink.appendChild(document.createTextNode("Privacy"));
+  privacyLink.appendChild(el("span", { class: "ccw-visually-hidden" }, " notice (opens in a new tab)"));
+  tools.appendChild(downloadButton);
+  tools.appendChild(deleteButton);
+  tools.appendChild(newButton);
+  tools.appendChild(privacyLink);
+
+  // "Are you sure?", in the panel (a browser dialog would hide the conversation).
+  var confirmBox = el("div", {
+    class: "ccw-confirm",
+    role: "group",
+    "aria-labelledby": "careers-chat-confirm-text",
+  });
+  confirmBox.hidden = true;
+  var confirmText = el(
+    "p",
+    { id: "careers-chat-confirm-text", class: "ccw-confirm-text", tabindex: "-1" },
+    "Delete this conversation? It will be erased from the careers team's records and from " +
+      "this browser, and it can't be undone."
+  );
+  var confirmYes = el("button", { type: "button", class: "ccw-confirm-yes" }, "Yes, delete it");
+  var confirmNo = el("button", { type: "button", class: "ccw-confirm-no" }, "No, keep it");
+  confirmBox.appendChild(confirmText);
+  confirmBox.appendChild(confirmYes);
+  confirmBox.appendChild(confirmNo);
+
+  // Shown until the person's first message (and read out as the dialog's description).
+  var notice = el("div", { class: "ccw-notice", id: "careers-chat-notice" });
+  var noticeText = el("p", { class: "ccw-notice-text" });
+  notice.appendChild(noticeText);
+
   var log = el("div", {
     class: "ccw-log",
     role: "log",
@@ -215,12 +263,21 @@
   form.appendChild(sendButton);
 
   panel.appendChild(header);
+  panel.appendChild(tools);
+  panel.appendChild(confirmBox);
+  panel.appendChild(notice);
   panel.appendChild(log);
   panel.appendChild(typing);
   panel.appendChild(status);
   panel.appendChild(form);
   root.appendChild(panel);
   root.appendChild(launcher);
+
+  function toolButton(shown, rest) {
+    var button = el("button", { type: "button", class: "ccw-tool" }, shown);
+    button.appendChild(el("span", { class: "ccw-visually-hidden" }, rest));
+    return button;
+  }
 
   function chatIcon() {
     var ns = "http://www.w3.org/2000/svg";
@@ -366,6 +423,190 @@
     });
   }
 
+  /* ---------- the notice, and what the server says about privacy ---------- */
+
+  function renderNotice() {
+    var kept =
+      privacy.retentionDays === null
+        ? "for a limited time"
+        : "for " + privacy.retentionDays + " day" + (privacy.retentionDays === 1 ? "" : "s");
+    noticeText.textContent =
+      "You're chatting with an automated assistant, not a person. Conversations are kept " +
+      kept +
+      " and read by the careers team to improve it. Please don't share personal details. ";
+    var link = el("a", { href: privacy.url, target: "_blank", rel: "noopener noreferrer" });
+    link.appendChild(document.createTextNode("Privacy notice"));
+    link.appendChild(el("span", { class: "ccw-visually-hidden" }, " (opens in a new tab)"));
+    noticeText.appendChild(link);
+    privacyLink.href = privacy.url;
+  }
+
+  function showNotice() {
+    var shown = !state.messages.some(function (message) {
+      return message.from === "user";
+    });
+    notice.hidden = !shown;
+    if (shown) {
+      panel.setAttribute("aria-describedby", "careers-chat-notice");
+    } else {
+      panel.removeAttribute("aria-describedby");
+    }
+  }
+
+  function loadPrivacy() {
+    if (typeof window.fetch !== "function") {
+      return;
+    }
+    window
+      .fetch(privacyJson, { credentials: "omit" })
+      .then(function (answer) {
+        return answer.ok ? answer.json() : null;
+      })
+      .then(function (found) {
+        if (!found || typeof found !== "object") {
+          return;
+        }
+        var days = found.retention_days;
+        if (typeof days === "number" && days >= 1 && Math.floor(days) === days) {
+          privacy.retentionDays = days;
+        }
+        var url = typeof found.privacy_url === "string" ? webUrl(new URL(found.privacy_url, assetBase).href) : null;
+        if (url) {
+          privacy.url = url;
+        }
+        renderNotice();
+      })
+      .catch(function () {
+        /* the notice keeps its general wording */
+      });
+  }
+
+  /* ---------- the person's controls: download, delete, start again ---------- */
+
+  function transcriptText() {
+    var stamp = new Date().toISOString().slice(0, 16).replace("T", " ");
+    var lines = [config.title + ": your conversation", "Downloaded " + stamp + " UTC", ""];
+    state.messages.forEach(function (message) {
+      lines.push((message.from === "user" ? "You: " : "Assistant: ") + message.text);
+      message.sources.forEach(function (source) {
+        lines.push("Source: " + source.title + " (" + source.url + ")");
+      });
+      if (message.buttons.length) {
+        lines.push(
+          "Suggested replies: " +
+            message.buttons
+              .map(function (button) {
+                return button.title;
+              })
+              .join(" | ")
+        );
+      }
+      lines.push("");
+    });
+    return lines.join("\n");
+  }
+
+  function download() {
+    var file = new Blob([transcriptText()], { type: "text/plain;charset=utf-8" });
+    var url = URL.createObjectURL(file);
+    var link = el("a", { href: url, download: "careers-assistant-conversation.txt" });
+    link.hidden = true;
+    root.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 10000);
+    setStatus("Downloaded this conversation as a text file.");
+  }
+
+  function askToDelete() {
+    confirmBox.hidden = false;
+    confirmText.focus();
+  }
+
+  function cancelDelete() {
+    confirmBox.hidden = true;
+    deleteButton.focus();
+  }
+
+  // Ask the server to erase the conversation; resolves once it has (at once when nothing of it
+  // ever reached the server).
+  function eraseOnServer() {
+    if (!state.sessionId) {
+      return Promise.resolve();
+    }
+    var sessionId = state.sessionId;
+    return new Promise(function (resolve, reject) {
+      var timer = setTimeout(function () {
+        reject(new Error("no answer"));
+      }, DELETE_TIMEOUT_MS);
+      connect();
+      afterConfirm(function () {
+        socket.once("conversation_deleted", function () {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.once("conversation_not_deleted", function () {
+          clearTimeout(timer);
+          reject(new Error("refused"));
+        });
+        socket.emit("delete_conversation", { session_id: sessionId });
+      });
+    });
+  }
+
+  function deleteConversation() {
+    confirmYes.disabled = true;
+    setStatus("Deleting this conversation\u2026");
+    eraseOnServer()
+      .then(function () {
+        startAfresh("This conversation has been deleted. You can start a new one.");
+      })
+      .catch(function () {
+        setStatus("The conversation could not be deleted right now. Please try again.");
+      })
+      .then(function () {
+        confirmYes.disabled = false;
+        confirmBox.hidden = true;
+        input.focus();
+      });
+  }
+
+  // A new, empty conversation with a new session id; the browser keeps nothing of the last one.
+  function startAfresh(message) {
+    state = { sessionId: null, open: true, messages: [] };
+    if (storage) {
+      storage.removeItem(storageKey);
+    }
+    outbox = [];
+    whenConfirmed = [];
+    answerStart = null;
+    hideTyping();
+    while (log.firstChild) {
+      log.removeChild(log.firstChild);
+    }
+    if (config.openingMessage) {
+      addMessage({ from: "bot", text: config.openingMessage });
+    }
+    saveState();
+    showNotice();
+    if (socket && typeof socket.emit === "function" && confirmed) {
+      confirmed = false;
+      socket.emit("session_request", { session_id: null });
+    }
+    setStatus(message);
+  }
+
+  function newConversation() {
+    var kept =
+      privacy.retentionDays === null ? "for a limited time" : "for " + privacy.retentionDays + " days";
+    startAfresh(
+      "You've started a new conversation. The last one is kept " + kept + " unless you delete it."
+    );
+    input.focus();
+  }
+
   /* ---------- typing indicator and connection status ---------- */
 
   function showTyping() {
@@ -422,7 +663,9 @@
             saveState();
           }
           confirmed = true;
-          setStatus("");
+          if (/^Connecting|^Connection lost|^Can't reach/.test(status.textContent)) {
+            setStatus("");
+          }
           flush();
         });
         socket.on(config.botEvent, receive);
@@ -442,9 +685,17 @@
   }
 
   function flush() {
+    while (confirmed && whenConfirmed.length) {
+      whenConfirmed.shift()();
+    }
     while (confirmed && outbox.length) {
       socket.emit(config.userEvent, { message: outbox.shift(), session_id: state.sessionId });
     }
+  }
+
+  function afterConfirm(task) {
+    whenConfirmed.push(task);
+    flush();
   }
 
   function send(text, payload) {
@@ -454,6 +705,7 @@
     }
     removeButtons();
     addMessage({ from: "user", text: shown });
+    showNotice();
     outbox.push(payload == null ? shown : String(payload));
     showTyping();
     connect();
@@ -504,6 +756,18 @@
   launcher.addEventListener("click", function () {
     open(true);
   });
+  downloadButton.addEventListener("click", download);
+  deleteButton.addEventListener("click", askToDelete);
+  newButton.addEventListener("click", newConversation);
+  confirmYes.addEventListener("click", deleteConversation);
+  confirmNo.addEventListener("click", cancelDelete);
+  confirmBox.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation(); // closes the question, not the chat
+      cancelDelete();
+    }
+  });
   closeButton.addEventListener("click", close);
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
@@ -523,6 +787,9 @@
     var link = el("link", { rel: "stylesheet", href: assetBase + "careers-chat.css" });
     document.head.appendChild(link);
     restoreTranscript(); // before the widget is in the page, so it is not read out again
+    renderNotice();
+    showNotice();
+    loadPrivacy();
     document.body.appendChild(root);
     if (state.open) {
       open(false);
