@@ -8,49 +8,14 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import textwrap
 from pathlib import Path
 
 from bot.registry import compare
 from bot.registry.records import DONE, READY, Registry, sha256
 from bot.settings import Settings
+from tests.support.registry import few_sets
 
 CANDIDATE = "20261203-121500-same"
-
-CASES = """\
-cases:
-  - id: which-jobs
-    kind: role
-    turns: ["which jobs can you tell me about?"]
-    expect:
-      all: ["radiography assistant", "imaging support worker", "assistant practitioner"]
-  - id: pay
-    kind: honest-unknown
-    turns: ["how much do radiography assistants get paid?"]
-    expect:
-      all: ["local NHS employers"]
-"""
-SAFETY = """\
-messages:
-  - id: chest
-    emergency: true
-    text: "i have crushing pain in my chest going down my left arm right now"
-  - id: careers
-    emergency: false
-    text: "do imaging support workers ever deal with emergencies in A&E?"
-"""
-NLU = """\
-version: "3.1"
-nlu:
-- intent: ask_overview
-  examples: |
-    - what exactly is an imaging support worker
-    - who are radiology assistants
-- intent: greet
-  examples: |
-    - hello there
-    - hiya
-"""
 
 
 def test_the_same_model_on_both_sides_agrees_on_everything(
@@ -63,20 +28,17 @@ def test_the_same_model_on_both_sides_agrees_on_everything(
     registry.add_model(
         CANDIDATE, origin="candidate", status=READY, created_by="alice", sha256=sha256(archive)
     )
-    (tmp_path / "cases").mkdir()
-    (tmp_path / "cases" / "few.yml").write_text(CASES)
-    (tmp_path / "safety.yml").write_text(SAFETY)
-    (tmp_path / "nlu.yml").write_text(textwrap.dedent(NLU))
+    few = few_sets(tmp_path)
 
     out = io.StringIO()
     code = compare.main(
         live_settings,
         CANDIDATE,
         "bob",
-        tmp_path / "cases",
+        few.cases,
         out,
-        safety=tmp_path / "safety.yml",
-        nlu=tmp_path / "nlu.yml",
+        safety=few.safety,
+        nlu=few.nlu,
     )
     record = registry.model(CANDIDATE)
     assert record is not None and record.comparison is not None, out.getvalue()

@@ -18,44 +18,12 @@ from bot.review import saved_tests, tests_page
 from bot.review.app import LOG
 from bot.review.queries import ConversationLog, Filters
 from bot.store import SqlRoleStore
-from bot.tracking.store import MaskingTrackerStore
-from tests.support.review import csrf_token, log_in
-from tests.support.tracking import answer, converse, domain, user
-
-AP_ENTRY = (
-    "Entry requirements for assistant practitioners:\n"
-    "Assistant practitioners will usually need further qualifications."
-)
-DUTIES = "\n".join(
-    [
-        "What assistant practitioners do:",
-        "- Processing film images.",
-        "- Preparing patients for treatment.",
-    ]
-)
-
-
-async def _talk(url: str) -> None:
-    """A two-turn conversation, a button press between the turns, logged as Rasa logs it."""
-    store = MaskingTrackerStore(domain=domain(), host=url)
-    await converse(
-        store,
-        "erin",
-        [
-            [user("what does an AP do all day", "ask_duties", 0.91), *answer(DUTIES)],
-            [user("/feedback_helpful", "feedback_helpful", 1.0)],
-            [
-                user("and what do they need to get in, call me on 07700 900123", "ask_x", 0.4),
-                *answer(AP_ENTRY),
-            ],
-        ],
-    )
-    store.engine.dispose()
+from tests.support.review import AP_ENTRY, DUTIES, csrf_token, fill_saveable, log_in
 
 
 @pytest.fixture
 async def conversation(log: ConversationLog, sqlite_url: str) -> int:
-    await _talk(sqlite_url)
+    await fill_saveable(sqlite_url)
     return log.conversations(Filters()).rows[0].id
 
 

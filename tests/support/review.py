@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from bot import serve
 from bot.db import make_engine
 from bot.review.queries import ConversationLog, ConversationRow, Filters
 from bot.tracking.store import MaskingTrackerStore
-from tests.support.http import Conversation
+from tests.support.http import Conversation, Reply, request
 from tests.support.servers import bot_command
 from tests.support.tracking import PERSONAL_MESSAGE, answer, converse, domain, feedback, user
 
@@ -166,6 +167,37 @@ UNANSWERED_THIS_WEEK = {
 }
 
 
+AP_ENTRY = (
+    "Entry requirements for assistant practitioners:\n"
+    "Assistant practitioners will usually need further qualifications."
+)
+DUTIES = "\n".join(
+    [
+        "What assistant practitioners do:",
+        "- Processing film images.",
+        "- Preparing patients for treatment.",
+    ]
+)
+
+
+async def fill_saveable(url: str) -> None:
+    """A two-turn conversation, a button press between the turns, logged as Rasa logs it."""
+    store = MaskingTrackerStore(domain=domain(), host=url)
+    await converse(
+        store,
+        "erin",
+        [
+            [user("what does an AP do all day", "ask_duties", 0.91), *answer(DUTIES)],
+            [user("/feedback_helpful", "feedback_helpful", 1.0)],
+            [
+                user("and what do they need to get in, call me on 07700 900123", "ask_x", 0.4),
+                *answer(AP_ENTRY),
+            ],
+        ],
+    )
+    store.engine.dispose()
+
+
 async def fill_unanswered(url: str) -> None:
     """Conversations over the last weeks with every way of not answering, and answers."""
     store = MaskingTrackerStore(domain=domain(), host=url)
@@ -299,3 +331,37 @@ async def console_log(
         yield found
     finally:
         found.engine.dispose()
+
+
+class ConsoleSession:
+    """A trainer logged in to a running console (`serve.review_console`) over HTTP, as a
+    browser is: the cookies it is given kept, a form posted with the CSRF token of its page."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.cookies: dict[str, str] = {}
+
+    def send(self, path: str, fields: dict[str, str] | None = None) -> Reply:
+        """GET `path`, or POST `fields` to it; redirects are not followed."""
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if fields is not None:
+            body = urllib.parse.urlencode(fields).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        reply = request(self.url + path, "POST" if fields is not None else "GET", body, headers)
+        for cookie in reply.header_values("Set-Cookie"):
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";")[0]
+        return reply
+
+    def submit(self, page: str, action: str, fields: dict[str, str]) -> Reply:
+        """Post `fields` to `action` as the form on `page` does (its CSRF token added)."""
+        token = CSRF.search(self.send(page).body)
+        assert token is not None, f"no form on {page}"
+        return self.send(action, {**fields, "csrf_token": token.group(1)})
+
+    def log_in(self) -> None:
+        done = self.submit(
+            "/login", "/login", {"username": TRAINER, "password": PASSWORD, "next": "/"}
+        )
+        assert done.status == 303, done

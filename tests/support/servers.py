@@ -47,9 +47,10 @@ def bot_command(
     env: dict[str, str] | None = None,
     unset: tuple[str, ...] = (),
     input: str | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m bot ARGUMENTS` in a process of its own, as a user types it (output captured;
-    `env` is added to the environment, `unset` taken out of it)."""
+    `env` is added to the environment, `unset` taken out of it; `timeout` for a training)."""
     environment = {**serve.base_env(), **(env or {})}
     for name in unset:
         environment.pop(name, None)
@@ -60,7 +61,7 @@ def bot_command(
         input=input,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
 
 
