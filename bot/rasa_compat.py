@@ -159,7 +159,8 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     that first checks the schema itself against the JSON Schema 2020-12 meta-schema (the
     schema grew with RasaHQ/rasa PR #8730). The schema never changes, but checking it took
     about 90 ms of CPU per message here, a quarter of the Rasa server's time (py-spy, in
-    the README's speed section; RasaHQ/rasa#8235 reports action-server latency). The answer
+    bench/README.md, "Where one message's time goes"; RasaHQ/rasa#8235 reports action-server
+    latency). The answer
     is still validated in full, with the same error when it is invalid.
     """
     try:
