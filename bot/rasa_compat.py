@@ -53,7 +53,13 @@ import rasa.core.channels
 import rasa.core.channels.console as console
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.core.agent import Agent
-from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.tracker_store import (
+    FailSafeTrackerStore,
+    InMemoryTrackerStore,
+    SQLTrackerStore,
+    TrackerStore,
+)
 from rasa.core.utils import AvailableEndpoints
 from rasa.plugin import plugin_manager
 from rasa.shared.core.domain import Domain
@@ -160,8 +166,7 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     schema grew with RasaHQ/rasa PR #8730). The schema never changes, but checking it took
     about 90 ms of CPU per message here, a quarter of the Rasa server's time (py-spy, in
     bench/README.md, "Where one message's time goes"; RasaHQ/rasa#8235 reports action-server
-    latency). The answer
-    is still validated in full, with the same error when it is invalid.
+    latency). The answer is still validated in full, with the same error when it is invalid.
     """
     try:
         action_response_validator().validate(result)
@@ -421,18 +426,14 @@ UPSTREAM = {
 }
 
 
-def _relied_on() -> list[tuple[Any, str]]:
-    """The private upstream code this project's subclasses override or skip (see UPSTREAM)."""
-    from rasa.core.channels.channel import CollectingOutputChannel
-    from rasa.core.tracker_store import SQLTrackerStore
-
-    return [
-        (SQLTrackerStore, "__init__"),
-        (TrackerStore, "__init__"),
-        (SQLTrackerStore, "_event_query"),
-        (SQLTrackerStore, "_retrieve"),
-        (CollectingOutputChannel, "_persist_message"),
-    ]
+# The private upstream code this project's subclasses override or skip (see UPSTREAM).
+RELIED_ON = (
+    (SQLTrackerStore, "__init__"),
+    (TrackerStore, "__init__"),
+    (SQLTrackerStore, "_event_query"),
+    (SQLTrackerStore, "_retrieve"),
+    (CollectingOutputChannel, "_persist_message"),
+)
 
 
 def upstream_name(owner: Any, name: str) -> str:
@@ -441,10 +442,14 @@ def upstream_name(owner: Any, name: str) -> str:
     return f"{owner.__module__}.{owner.__qualname__}.{name}"
 
 
+def _defined(code: Any) -> Any:
+    """The function or class itself: not its staticmethod, classmethod or decorator wrapper."""
+    return inspect.unwrap(getattr(code, "__func__", code))
+
+
 def fingerprint(code: Any) -> str:
     """The first 16 hex digits of the SHA-256 of a function's or class's source."""
-    code = inspect.unwrap(getattr(code, "__func__", code))
-    return hashlib.sha256(inspect.getsource(code).encode()).hexdigest()[:16]
+    return hashlib.sha256(inspect.getsource(_defined(code)).encode()).hexdigest()[:16]
 
 
 def check_upstream(owner: Any, name: str) -> None:
@@ -458,7 +463,7 @@ def check_upstream(owner: Any, name: str) -> None:
         )
     found = fingerprint(code)
     if found != UPSTREAM[where]:
-        path = inspect.getsourcefile(inspect.unwrap(getattr(code, "__func__", code)))
+        path = inspect.getsourcefile(_defined(code))
         raise RasaIncompatible(
             f"{where} in {path} is not the code bot/rasa_compat.py was written against "
             f"(fingerprint {found}, recorded {UPSTREAM[where]}): read it again, adapt "
@@ -500,7 +505,7 @@ _TRACKER_STORE_THAT_RAISES = staticmethod(tracker_store_that_raises)
 def install() -> None:
     """Every adaptation but the shell's; installing twice changes nothing."""
     check_version()
-    for owner, name in _relied_on():
+    for owner, name in RELIED_ON:
         check_upstream(owner, name)
     install_tensorflow_adaptations()
     install_archive_adaptation()
