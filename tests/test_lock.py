@@ -40,7 +40,9 @@ def test_every_package_is_pinned_with_hashes() -> None:
 
 
 def test_the_environment_is_the_lock() -> None:
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    installed: dict[str, str] = {
+        canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()
+    }
     wrong = {
         name: (version, installed.get(name))
         for name, (version, _) in entries().items()
