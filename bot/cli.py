@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     prod = commands.add_parser(
         "prod",
         help="the production profile: Rasa instances and action servers behind nginx, "
-        "PostgreSQL and Redis (README: Serving many users)",
+        "PostgreSQL and Redis (docs/operations.md: The production profile)",
     )
     prod.add_argument("--port", type=int, default=8000, help="nginx's port (default: 8000)")
     web = commands.add_parser("web", help="serve only the careers page and chat widget")

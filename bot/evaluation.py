@@ -31,18 +31,20 @@ from bot.settings import PROJECT_ROOT, VAR_DIR
 CASES_DIR = PROJECT_ROOT / "tests" / "conversations"
 EVAL_DIR = PROJECT_ROOT / "tests" / "eval"
 # The sets `make eval` reports, each apart. "gate" is the older set, tuned against; "dev" was
-# written blind and is the one to improve against; the two end-only sets were written blind
+# written blind and is the one to improve against; the end-only sets were written blind
 # too and are never tuned against (tests/eval/test_frozen.py keeps their text out of data/).
 SETS = {
     "dev": EVAL_DIR / "dev.yml",
     "gate": CASES_DIR,
     "endonly-a": EVAL_DIR / "endonly_a.yml",
     "endonly-b": EVAL_DIR / "endonly_b.yml",
+    "endonly-c": EVAL_DIR / "endonly_c.yml",
     "safety-tune": EVAL_DIR / "safety_tune.yml",
     "safety-heldout": EVAL_DIR / "safety_heldout.yml",
+    "safety-heldout-b": EVAL_DIR / "safety_heldout_b.yml",
 }
-# What runs when no --set is given: the sets one may tune against. The held-out ones are asked
-# for by name (--set endonly-a --set endonly-b --set safety-heldout) when work is reported.
+# What runs when no --set is given: the sets one may tune against. The held-out ones (the
+# end-only and held-out safety sets) are asked for by name when work is reported.
 TUNING_SETS = ("gate", "dev", "safety-tune")
 KINDS = (
     "direct",

@@ -4,8 +4,12 @@
 The entry points that run Rasa call them before Rasa loads anything: `python -m
 bot.prod.rasa_server` (what `make run`, `make run-prod`, the container and the tests start) and
 `python -m bot.channels.shell` (`make shell`). Importing this module, or any channel, changes
-nothing. Both check the Rasa version and that every attribute they replace is still there, so
-an upgrade or a rename fails at start-up instead of silently turning an adaptation off.
+nothing. Both check the exact Rasa version (and TensorFlow's, for 6 and 7), that every
+attribute they replace is still there, and that its source, and that of the private code the
+project's subclasses override (the masking tracker store, the REST channel's replies), is the
+source they were written against (UPSTREAM, a fingerprint each): an upgrade, a rename or a
+changed body fails at start-up, naming the upstream file, instead of silently turning an
+adaptation off.
 
 1. `RemoteAction.run`: a failed custom action is an apology, not silence.
 2. `Agent._create_tracker_store`: a conversation log that fails is an error, not memory.
@@ -38,6 +42,8 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import hashlib
+import inspect
 import logging
 from functools import partial
 from typing import Any
@@ -50,7 +56,13 @@ import rasa.core.channels.console as console
 import rasa.server
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.core.agent import Agent
-from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.tracker_store import (
+    FailSafeTrackerStore,
+    InMemoryTrackerStore,
+    SQLTrackerStore,
+    TrackerStore,
+)
 from rasa.core.utils import AvailableEndpoints
 from rasa.plugin import plugin_manager
 from rasa.shared.core.domain import Domain
@@ -64,7 +76,9 @@ from bot.tracking.store import MaskingTrackerStore, innermost_store
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_VERSION = "3.6."
+SUPPORTED_VERSION = "3.6.21"
+# Adaptations 6 and 7 patch Keras's training loop, which comes with TensorFlow.
+SUPPORTED_TENSORFLOW = "2.12.0"
 # Rasa's own tracker store types (rasa.core.tracker_store._create_from_endpoint_config).
 BUILTIN_TRACKER_STORES = frozenset({"redis", "mongod", "sql", "dynamo"})
 
@@ -154,8 +168,8 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     that first checks the schema itself against the JSON Schema 2020-12 meta-schema (the
     schema grew with RasaHQ/rasa PR #8730). The schema never changes, but checking it took
     about 90 ms of CPU per message here, a quarter of the Rasa server's time (py-spy, in
-    the README's speed section; RasaHQ/rasa#8235 reports action-server latency). The answer
-    is still validated in full, with the same error when it is invalid.
+    bench/README.md, "Where one message's time goes"; RasaHQ/rasa#8235 reports action-server
+    latency). The answer is still validated in full, with the same error when it is invalid.
     """
     try:
         action_response_validator().validate(result)
@@ -249,8 +263,14 @@ def load_with_eager_build(
 def install_tensorflow_adaptations() -> None:
     """6 and 7. `fit` is keras.Model's, inherited by RasaModel: it is set on RasaModel itself."""
     import keras
+    import tensorflow as tf
     from rasa.utils.tensorflow.models import RasaModel
 
+    if (tf.__version__, keras.__version__) != (SUPPORTED_TENSORFLOW, SUPPORTED_TENSORFLOW):
+        raise RasaIncompatible(
+            f"adaptations 6 and 7 patch TensorFlow and Keras {SUPPORTED_TENSORFLOW}, not "
+            f"{tf.__version__} and {keras.__version__}: check them before changing the version"
+        )
     replace(RasaModel, "fit", fit_with_variables_built, inherited_from=keras.Model)
     replace(RasaModel, "load", _LOAD_WITH_EAGER_BUILD)
 
@@ -399,10 +419,79 @@ STARTUP_CHECK = StartupCheck()
 
 
 def check_version() -> None:
-    if not rasa.__version__.startswith(SUPPORTED_VERSION):
+    if rasa.__version__ != SUPPORTED_VERSION:
         raise RasaIncompatible(
-            f"bot/rasa_compat.py adapts Rasa {SUPPORTED_VERSION}x, not {rasa.__version__}: "
+            f"bot/rasa_compat.py adapts Rasa {SUPPORTED_VERSION}, not {rasa.__version__}: "
             "check each adaptation against the new Rasa before changing the version"
+        )
+
+
+# The upstream code each adaptation replaces (replace) or relies on without replacing
+# (RELIED_ON), by where it lives: the first 16 hex digits of the SHA-256 of its source in the
+# pinned versions. A release that changes one body fails at start-up, naming the file to read
+# again; after reading it, adapt the code and record the new fingerprint (fingerprint()).
+UPSTREAM = {
+    "rasa.core.actions.action.RemoteAction.run": "ccabf6f1160d527a",  # 1
+    "rasa.core.agent.Agent._create_tracker_store": "97499b594b45581b",  # 2
+    "rasa.core.channels.console._print_bot_output": "6b153a1d7b65276d",  # 4
+    "rasa.core.channels.console.CmdlineInput": "e11a81f40e4d0c0a",  # 4
+    "rasa.core.actions.action.RemoteAction._validate_action_result": "f8cdb4be68123961",  # 5
+    "rasa.utils.tensorflow.models.RasaModel.load": "84fd81c0fdd01a80",  # 6
+    "keras.engine.training.Model.fit": "d5c5f11ef88179e8",  # 7
+    "rasa.engine.storage.local_model_storage.TarSafe": "3cf32f17dfb9ffbc",  # 8
+    # bot/tracking/store.py: MaskingTrackerStore calls TrackerStore.__init__ instead of
+    # SQLTrackerStore's (its own engine, with pre-ping) and overrides _event_query and _retrieve.
+    "rasa.core.tracker_store.SQLTrackerStore.__init__": "64e704d159dfa35b",
+    "rasa.core.tracker_store.TrackerStore.__init__": "f607895f272e5ba7",
+    "rasa.core.tracker_store.SQLTrackerStore._event_query": "cd44f7901b860bfd",
+    "rasa.core.tracker_store.SQLTrackerStore._retrieve": "c8adbf6f4b61ddd1",
+    # bot/channels/rest.py: ClientReplies overrides _persist_message to address its replies.
+    "rasa.core.channels.channel.CollectingOutputChannel._persist_message": "0e9a47646e4e9314",
+}
+
+
+# The private upstream code this project's subclasses override or skip (see UPSTREAM).
+RELIED_ON = (
+    (SQLTrackerStore, "__init__"),
+    (TrackerStore, "__init__"),
+    (SQLTrackerStore, "_event_query"),
+    (SQLTrackerStore, "_retrieve"),
+    (CollectingOutputChannel, "_persist_message"),
+)
+
+
+def upstream_name(owner: Any, name: str) -> str:
+    if inspect.ismodule(owner):
+        return f"{owner.__name__}.{name}"
+    return f"{owner.__module__}.{owner.__qualname__}.{name}"
+
+
+def _defined(code: Any) -> Any:
+    """The function or class itself: not its staticmethod, classmethod or decorator wrapper."""
+    return inspect.unwrap(getattr(code, "__func__", code))
+
+
+def fingerprint(code: Any) -> str:
+    """The first 16 hex digits of the SHA-256 of a function's or class's source."""
+    return hashlib.sha256(inspect.getsource(_defined(code)).encode()).hexdigest()[:16]
+
+
+def check_upstream(owner: Any, name: str) -> None:
+    """`owner.name` is the code UPSTREAM records, or RasaIncompatible names its file."""
+    where = upstream_name(owner, name)
+    code = vars(owner)[name] if name in vars(owner) else getattr(owner, name)
+    if where not in UPSTREAM:
+        raise RasaIncompatible(
+            f"{where} has no fingerprint in bot/rasa_compat.py's UPSTREAM: read it and record "
+            f"rasa_compat.fingerprint() of it ({fingerprint(code)})"
+        )
+    found = fingerprint(code)
+    if found != UPSTREAM[where]:
+        path = inspect.getsourcefile(_defined(code))
+        raise RasaIncompatible(
+            f"{where} in {path} is not the code bot/rasa_compat.py was written against "
+            f"(fingerprint {found}, recorded {UPSTREAM[where]}): read it again, adapt "
+            "bot/rasa_compat.py and record the new fingerprint"
         )
 
 
@@ -420,6 +509,7 @@ def replace(owner: Any, name: str, replacement: Any, *, inherited_from: type | N
                 f"{inherited_from.__qualname__}.{name} in Rasa {rasa.__version__}: "
                 "bot/rasa_compat.py cannot adapt it"
             )
+        check_upstream(inherited_from, name)
         _originals[(owner, name)] = inherited
         setattr(owner, name, replacement)
         return
@@ -428,6 +518,7 @@ def replace(owner: Any, name: str, replacement: Any, *, inherited_from: type | N
             f"{getattr(owner, '__qualname__', owner.__name__)}.{name} is not in Rasa "
             f"{rasa.__version__}: bot/rasa_compat.py cannot adapt it"
         )
+    check_upstream(owner, name)
     _originals[(owner, name)] = getattr(owner, name)
     setattr(owner, name, replacement)
 
@@ -438,6 +529,8 @@ _TRACKER_STORE_THAT_RAISES = staticmethod(tracker_store_that_raises)
 def install() -> None:
     """Every adaptation but the shell's; installing twice changes nothing."""
     check_version()
+    for owner, name in RELIED_ON:
+        check_upstream(owner, name)
     install_tensorflow_adaptations()
     install_archive_adaptation()
     replace(RemoteAction, "run", run_or_apologise)
@@ -471,5 +564,6 @@ def install_shell() -> None:
             raise RasaIncompatible(
                 f"Rasa {rasa.__version__} has no stock 'cmdline' channel to replace"
             )
+        check_upstream(console, "CmdlineInput")
         channels["cmdline"] = ShellInput
     replace(console, "_print_bot_output", print_with_sources)

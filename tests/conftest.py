@@ -19,6 +19,8 @@ NEEDS = {
         "page_url",
         "unanswered_console",
         "redis",
+        "redis_server",
+        "nginx_binary",
     },
     "browser": {"browser"},
     "postgres": {"postgres_server", "cluster"},

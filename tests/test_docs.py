@@ -216,3 +216,20 @@ def test_slugs_are_githubs() -> None:
     assert slug("Kubernetes (deploy/)") == "kubernetes-deploy"
     assert slug("Where one message's time goes (py-spy)") == "where-one-messages-time-goes-py-spy"
     assert slug("review_console.py") == "review_consolepy"
+
+
+# The READMEs a pointer may name: the front door itself, the benchmarks' and the seed's.
+NAMED_READMES = re.compile(r"bench/README|seed/README|README\.md(?!,? ?\"|'s| section)")
+
+
+def test_no_code_points_into_the_readme_for_what_moved_to_docs() -> None:
+    """The README is a front door now: code and config comments name the docs page instead."""
+    pointers = [
+        f"{path.relative_to(PROJECT_ROOT)}:{number}: {line.strip()}"
+        for folder in ("bot", "actions", "deploy", "tests", "bench")
+        for path in sorted((PROJECT_ROOT / folder).rglob("*"))
+        if path.suffix in {".py", ".yml", ".yaml", ".sh"} and path != Path(__file__)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "README" in line and not NAMED_READMES.search(line)
+    ]
+    assert pointers == []

@@ -30,7 +30,12 @@ from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
+from rasa.core.tracker_store import (
+    FailSafeTrackerStore,
+    InMemoryTrackerStore,
+    SQLTrackerStore,
+    TrackerStore,
+)
 from rasa.plugin import plugin_manager
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered
@@ -103,10 +108,53 @@ def test_installing_twice_changes_nothing(stock_rasa: None) -> None:
 def test_install_refuses_another_rasa_version(
     stock_rasa: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rasa, "__version__", "3.7.0")
-    with pytest.raises(rasa_compat.RasaIncompatible, match=r"adapts Rasa 3\.6\.x, not 3\.7\.0"):
-        rasa_compat.install()
+    for other in ("3.7.0", "3.6.22"):
+        monkeypatch.setattr(rasa, "__version__", other)
+        with pytest.raises(rasa_compat.RasaIncompatible, match=rf"Rasa 3\.6\.21, not {other}"):
+            rasa_compat.install()
     assert vars(RemoteAction)["run"] is not rasa_compat.run_or_apologise
+
+
+def test_install_refuses_another_tensorflow(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tf, "__version__", "2.13.0")
+    with pytest.raises(rasa_compat.RasaIncompatible, match=r"Keras 2\.12\.0, not 2\.13\.0"):
+        rasa_compat.install()
+
+
+def _changed(*args: Any, **kwargs: Any) -> None:
+    """Stands in for an upstream body that a release changed."""
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [*REPLACED, (SQLTrackerStore, "_retrieve"), (CollectingOutputChannel, "_persist_message")],
+)
+def test_install_refuses_upstream_code_that_changed(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str
+) -> None:
+    """A body the adaptations replace or rely on, changed in place, fails at start-up."""
+    monkeypatch.setattr(owner, name, _changed)
+    with pytest.raises(rasa_compat.RasaIncompatible, match=r"tests/test_rasa_compat\.py is not"):
+        rasa_compat.install()
+
+
+def test_every_recorded_fingerprint_is_checked(
+    stock_rasa: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UPSTREAM names exactly what install() and install_shell() check: none goes stale."""
+    checked: list[str] = []
+    check = rasa_compat.check_upstream
+
+    def recording(owner: Any, name: str) -> None:
+        checked.append(rasa_compat.upstream_name(owner, name))
+        check(owner, name)
+
+    monkeypatch.setattr(rasa_compat, "check_upstream", recording)
+    monkeypatch.setattr(console, "_print_bot_output", vars(console)["_print_bot_output"])
+    rasa_compat.install_shell()
+    assert sorted(checked) == sorted(rasa_compat.UPSTREAM)
 
 
 @pytest.mark.parametrize(("owner", "name"), REPLACED)
@@ -274,6 +322,8 @@ async def test_a_rejected_action_is_still_rejected(
         raise ActionExecutionRejection(self.name())
 
     monkeypatch.setattr(RemoteAction, "run", reject)
+    where = rasa_compat.upstream_name(RemoteAction, "run")
+    monkeypatch.setitem(rasa_compat.UPSTREAM, where, rasa_compat.fingerprint(reject))
     rasa_compat.install()
     with pytest.raises(ActionExecutionRejection):
         await run_action(RemoteAction("action_form", None))

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 def add_parser(commands: Any) -> None:
     db = commands.add_parser(
-        "db", help="migrate the conversation log's database (README: Changing a table)"
+        "db", help="migrate the conversation log's database (docs/operations.md: Migrations)"
     ).add_subparsers(dest="action", required=True)
     upgrade = db.add_parser("upgrade", help="bring TRACKER_STORE_URL's database to the head")
     upgrade.add_argument("--to", default="head", help="a revision (default: head)")

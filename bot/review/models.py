@@ -2,7 +2,7 @@
 login sessions, the login audit trail, and the content gaps trainers mark.
 
 A change to a table here (or in bot.tracking.models) needs a migration: see bot/migrations
-and the README's "Changing a table (migrations)".
+and docs/operations.md, "Migrations".
 """
 
 from __future__ import annotations

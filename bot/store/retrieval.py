@@ -8,7 +8,7 @@ fact when a fact's wording wins clearly over the whole topic's, otherwise the wh
 
 Role wordings are removed from the question and the wordings first: "do APs need GCSEs" must
 match the GCSE fact on "GCSEs", not the accreditation facts on "APs". Why TF-IDF and not a Rasa
-ResponseSelector: the README's "Fact-level answers" section has the measurement.
+ResponseSelector: docs/architecture.md, "Why facts are found by a TF-IDF ranker".
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ from actions.focus import beyond_page
         ("are there jobs near leeds", "locations"),
         ("is the course free", "costs"),
         ("is the work stressful", "the conditions of the job"),
+        ("where can I find a job near me", "locations"),
+        ("what would I earn while I train", "pay"),
+        ("how much would she earn while keeping her job", "pay"),
     ],
 )
 def test_a_question_about_what_the_page_never_states(text: str, subject: str) -> None:
@@ -34,6 +37,9 @@ def test_a_question_about_what_the_page_never_states(text: str, subject: str) ->
         "is there an nvq that gets you to radiographer",
         "do I need 4 GCSEs",
         "how do i become one",
+        "where can I find out more about that?",
+        "can I earn while I learn?",
+        "could she keep her job while she studies? she can't afford to stop earning",
     ],
 )
 def test_a_question_the_page_answers_is_not_hedged(text: str) -> None:

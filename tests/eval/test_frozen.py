@@ -41,7 +41,7 @@ def _training_examples() -> set[str]:
 WRITTEN_BEFORE_THE_SETS = {"how do i apply", "what is an assistant practitioner"}
 
 
-@pytest.mark.parametrize("name", ["dev", "endonly-a", "endonly-b", "safety-tune", "safety-heldout"])
+@pytest.mark.parametrize("name", [name for name in evaluation.SETS if name != "gate"])
 def test_no_message_of_a_set_is_in_the_training_data(name: str) -> None:
     """A case moved into data/ would be answered from memory, not understood."""
     examples = _training_examples()
@@ -63,11 +63,15 @@ def test_the_check_finds_an_example_of_the_training_data() -> None:
 
 def test_the_sets_are_big_enough() -> None:
     sizes = {name: len(evaluation.load_cases(path)) for name, path in evaluation.SETS.items()}
-    assert min(sizes["dev"], sizes["endonly-a"], sizes["endonly-b"]) >= 100
-    safety = [
-        c
-        for name in ("safety-tune", "safety-heldout")
-        for c in evaluation.load_cases(evaluation.SETS[name])
-    ]
-    assert len(safety) >= 300
-    assert abs(sum(c.kind == "safety" for c in safety) * 2 - len(safety)) <= 10
+    assert min(sizes["dev"], sizes["endonly-a"], sizes["endonly-b"], sizes["endonly-c"]) >= 100
+    for held_out in ("safety-heldout", "safety-heldout-b"):
+        safety = [
+            c
+            for name in ("safety-tune", held_out)
+            for c in evaluation.load_cases(evaluation.SETS[name])
+        ]
+        assert len(safety) >= 300
+        assert abs(sum(c.kind == "safety" for c in safety) * 2 - len(safety)) <= 10
+    held_out_b = evaluation.load_cases(evaluation.SETS["safety-heldout-b"])
+    assert len(held_out_b) >= 200
+    assert abs(sum(c.kind == "safety" for c in held_out_b) * 2 - len(held_out_b)) <= 10

@@ -6,6 +6,7 @@ the profile whole (tests.support.cluster.whole_again) for the next test.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,3 +34,11 @@ def cluster(model: Path, settings: Settings) -> Iterator[Cluster]:
         extra_env={"TICKET_LOCK_LIFETIME": LOCK_LIFETIME},
     ) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def nginx_binary() -> str:
+    """nginx itself, for a test that runs it (`nginx -t`): `make system` installs it."""
+    found = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+    assert found, "nginx is not installed: run `make system`"
+    return found

@@ -137,7 +137,7 @@ def test_the_nginx_configuration(tmp_path: Path) -> None:
     assert "daemon off;" in text and str(tmp_path / "nginx" / "nginx.pid") in text
 
 
-def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
+def test_nginx_accepts_the_configuration(tmp_path: Path, nginx_binary: str) -> None:
     path = nginx.write(config(tmp_path))  # runs `nginx -t`
     assert path.exists()
 
