@@ -439,6 +439,7 @@ UPSTREAM = {
     "rasa.utils.tensorflow.models.RasaModel.load": "84fd81c0fdd01a80",  # 6
     "keras.engine.training.Model.fit": "d5c5f11ef88179e8",  # 7
     "rasa.engine.storage.local_model_storage.TarSafe": "3cf32f17dfb9ffbc",  # 8
+    "rasa.server._load_agent": "a9f77df6bc59de8e",  # 10
     # bot/tracking/store.py: MaskingTrackerStore calls TrackerStore.__init__ instead of
     # SQLTrackerStore's (its own engine, with pre-ping) and overrides _event_query and _retrieve.
     "rasa.core.tracker_store.SQLTrackerStore.__init__": "64e704d159dfa35b",

@@ -537,6 +537,9 @@ async def test_put_model_loads_in_a_worker_thread_while_the_loop_answers(
         return SimpleNamespace(path=model_path)
 
     monkeypatch.setattr(rasa.server, "_load_agent", stock_load)
+    monkeypatch.setitem(
+        rasa_compat.UPSTREAM, "rasa.server._load_agent", rasa_compat.fingerprint(stock_load)
+    )
     rasa_compat.install()
     assert rasa.server._load_agent is rasa_compat.load_agent_in_a_thread
 
