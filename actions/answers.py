@@ -156,7 +156,9 @@ class ActionAnswerTopic(StoreAction):
     ) -> None:
         facts = self.store.facts(role.slug, topic)
         if facts:
-            text = replies.topic_answer(topic, [role], facts)
+            lead = self._what_it_is(role, topic)
+            text = replies.topic_answer(topic, [role], facts, lead)
+            facts = [*lead, *facts]
             dispatcher.utter_message(
                 text=_with_caveat(text, unknown),
                 buttons=FEEDBACK_BUTTONS,
@@ -169,6 +171,14 @@ class ActionAnswerTopic(StoreAction):
             buttons=role_buttons(others, "inform_role"),
             sources=replies.source_data(self.store.sources()),
         )
+
+    def _what_it_is(self, role: RoleInfo, topic: str) -> list[FactInfo]:
+        """Before a role's duties, what the page says that role is, where that sets it apart
+        from the others (an assistant practitioner takes on tasks only radiographers did)."""
+        if topic != "duties":
+            return []
+        everyone = {r.slug for r in self.store.roles()}
+        return [f for f in self.store.facts(role.slug, "overview") if set(f.roles) != everyone]
 
     def _answer_roles(
         self,

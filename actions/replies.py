@@ -61,9 +61,15 @@ def source_data(sources: Sequence[SourceInfo]) -> list[dict[str, str]]:
     return [{"title": s.title, "url": s.url} for s in dict.fromkeys(sources)]
 
 
-def topic_answer(topic: str, roles: Sequence[RoleInfo], facts: Sequence[FactInfo]) -> str:
-    """What the page says on `topic` for `roles` (every one of which the facts apply to)."""
-    return "\n".join([heading(topic, roles), *fact_lines(facts)])
+def topic_answer(
+    topic: str,
+    roles: Sequence[RoleInfo],
+    facts: Sequence[FactInfo],
+    lead: Sequence[FactInfo] = (),
+) -> str:
+    """What the page says on `topic` for `roles` (every one of which the facts apply to),
+    after the `lead` facts that frame it, each a paragraph."""
+    return "\n".join([heading(topic, roles), *(f.text for f in lead), *fact_lines(facts)])
 
 
 def grouped_lines(

@@ -155,8 +155,25 @@ async def test_a_button_payload_answers_the_whole_topic(memory_store: SqlRoleSto
     """ "More on ..." sends the intent's payload, which must not be read as a question."""
     t = tracker("ask_duties", "/ask_duties", slots={"role": "imaging-support-worker"})
     _, messages = await run(ActionAnswerTopic(memory_store), t)
-    assert texts(messages)[0].startswith("What imaging support workers do:\nThey generally all")
+    assert texts(messages)[0].startswith(
+        "What imaging support workers do:\nRadiography assistants and imaging support workers "
+        "assist qualified diagnostic and therapeutic radiographers.\nThey generally all"
+    )
     assert texts(messages)[0].count("\n- ") == 8
+
+
+async def test_a_roles_duties_open_with_what_sets_the_role_apart(
+    memory_store: SqlRoleStore,
+) -> None:
+    """What an AP does starts with the tasks only radiographers did; what all three roles
+    share (the team decides the level of responsibility) is not repeated before the duties."""
+    t = tracker("ask_duties", "/ask_duties", slots={"role": "assistant-practitioner"})
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    text = texts(messages)[0]
+    assert text.index("previously only done by qualified and registered radiographers") < (
+        text.index("They generally all assist patients")
+    )
+    assert "depend on the nature of the work of the team" not in text
 
 
 # --- an answer first when no role is named or remembered -------------------------------------
