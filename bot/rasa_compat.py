@@ -1,15 +1,14 @@
 """Every place this project bends Rasa 3.6, in one module.
 
 `install()` puts the server's adaptations in place; `install_shell()` adds the terminal chat's.
-The entry points that run Rasa call them before Rasa loads anything: `python -m
-bot.prod.rasa_server` (what `make run`, `make run-prod`, the container and the tests start) and
-`python -m bot.channels.shell` (`make shell`). Importing this module, or any channel, changes
-nothing. Both check the exact Rasa version (and TensorFlow's, for 6 and 7), that every
-attribute they replace is still there, and that its source, and that of the private code the
-project's subclasses override (the masking tracker store, the REST channel's replies), is the
-source they were written against (UPSTREAM, a fingerprint each): an upgrade, a rename or a
-changed body fails at start-up, naming the upstream file, instead of silently turning an
-adaptation off.
+The one entry point that runs Rasa, `python -m bot.rasa_command` (`run` for every server,
+`shell`, `train`, `test`, `data`), calls one of them before Rasa loads anything. Importing this
+module, or any channel, changes nothing. Both check the exact Rasa version (and TensorFlow's,
+for 6 and 7), that every attribute they replace is still there, and that its source, and that
+of the private code the project's subclasses override (the masking tracker store, the REST
+channel's replies), is the source they were written against (UPSTREAM, a fingerprint each): an
+upgrade, a rename or a changed body fails at start-up, naming the upstream file, instead of
+silently turning an adaptation off.
 
 1. `RemoteAction.run`: a failed custom action is an apology, not silence.
 2. `Agent._create_tracker_store`: a conversation log that fails is an error, not memory.
@@ -28,9 +27,6 @@ adaptation off.
    retention period while the server runs; Rasa 3.6 keeps conversations for ever.
 10. `rasa.server._load_agent`: PUT /model (a promotion, bot.registry.switch) loads the new
     model in a worker thread, not on the event loop, so the instance answers meanwhile.
-
-`python -m bot.rasa_command` is `rasa train`, `rasa test` or `rasa data` with these installed;
-`make train` and the model tests use it.
 
 What the channels do themselves (an apology when a message cannot be handled, signatures,
 limits) is in bot/channels/, which subclasses Rasa's channels without patching them.

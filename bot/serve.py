@@ -231,11 +231,12 @@ def action_server_command(ports: Ports) -> list[str]:
 def rasa_server_command(
     ports: Ports, endpoints: Path, model: Path, credentials: Path | None = None
 ) -> list[str]:
-    """`rasa run` through bot.prod.rasa_server, which installs bot.rasa_compat first."""
+    """`rasa run` through bot.rasa_command, which installs bot.rasa_compat first."""
     return [
         _bin("python"),
         "-m",
-        "bot.prod.rasa_server",
+        "bot.rasa_command",
+        "run",
         "--model",
         str(model),
         "--endpoints",
@@ -437,7 +438,7 @@ def shell(ports: Ports = Ports()) -> int:
         endpoints = write_endpoints(ports, run_dir)
         credentials = write_credentials(ports, run_dir, ChannelSettings.from_env(env))
         # Our shell channel prints the sources (title and URL) that stock `rasa shell` drops.
-        command = [sys.executable, "-m", "bot.channels.shell", "--model", str(MODEL_PATH)]
+        command = [sys.executable, "-m", "bot.rasa_command", "shell", "--model", str(MODEL_PATH)]
         command += ["--endpoints", str(endpoints)]
         command += ["--credentials", str(credentials)]
         return subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode

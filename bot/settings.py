@@ -230,7 +230,7 @@ class ServingSettings:
     action_instances: int = 2
     # Turns on Rasa's HTTP API (`rasa run --enable-api --auth-token`); None leaves it off.
     # RASA_API_TOKEN, or the contents of the file RASA_API_TOKEN_FILE names (a mounted
-    # Kubernetes Secret): bot.prod.rasa_server keeps it off the command line.
+    # Kubernetes Secret): bot.rasa_command keeps it off the command line.
     rasa_api_token: str | None = field(default=None, repr=False)
     # A longer message gets a polite reply and never reaches NLU; a larger body is a 413.
     max_message_length: int = 2000

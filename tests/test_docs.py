@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from bot.rasa_command import COMMANDS as RASA_COMMANDS
 from bot.settings import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
@@ -138,6 +139,8 @@ def unknown_commands(page: Page) -> Iterator[str]:
             file = PROJECT_ROOT.joinpath(*module.split("."))
             if not (file.with_suffix(".py").is_file() or (file / "__main__.py").is_file()):
                 yield f"{page.name}: python -m {module}: no such module"
+            elif module == "bot.rasa_command" and words[:1] and words[0] not in RASA_COMMANDS:
+                yield f"{page.name}: python -m {module} {words[0]}: no such Rasa command"
             continue
         parser = cli_parser()
         named = ["python -m bot"]
@@ -186,7 +189,7 @@ def test_the_checks_see_what_the_docs_name() -> None:
     }
     links = [target for page in pages for line in page.prose for target in LINK.findall(line)]
     assert {"run", "test", "test-fast", "eval", "bench-scale"} <= targets
-    assert {"bot store load", "bot review add-user", "bot.prod.rasa_server"} <= commands
+    assert {"bot store load", "bot review add-user", "bot.rasa_command run"} <= commands
     assert {"docs/architecture.md", "../bench/README.md#scalepy"} <= set(links)
 
 

@@ -9,14 +9,13 @@ JSON), and each reply is printed with its sources after the text:
     Source: NHS Careers: Radiography assistants and imaging support workers
     http://www.nhscareers.nhs.uk/...
 
-Both are put in place by bot.rasa_compat.install_shell(), with Rasa's other adaptations. Run
-it as `python -m bot.channels.shell <rasa shell arguments>` (what `python -m bot shell` starts).
+Both are put in place by bot.rasa_compat.install_shell(), with Rasa's other adaptations, when
+the shell is started as `python -m bot.rasa_command shell <rasa shell arguments>` (what
+`python -m bot shell` starts).
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
 from typing import Any
 
 from bot.channels.replies import plain_sources, sources_from, with_paragraph
@@ -40,18 +39,3 @@ def with_sources_as_text(message: dict[str, Any]) -> dict[str, Any]:
     if not sources:
         return message
     return {**message, "text": with_paragraph(message.get("text"), plain_sources(sources))}
-
-
-def main(argv: Sequence[str]) -> None:
-    """`rasa shell <argv>`, with our channel and printer."""
-    from rasa.__main__ import main as rasa_main
-
-    from bot import rasa_compat
-
-    rasa_compat.install_shell()
-    sys.argv = ["rasa", "shell", *argv]
-    rasa_main()
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

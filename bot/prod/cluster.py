@@ -127,7 +127,7 @@ def serving_env(settings: Settings, tracker_store_url: str, lock_store_url: str)
         # Sanic refuses a larger body itself (413) before our channel reads it.
         "SANIC_REQUEST_MAX_SIZE": str(serving.max_body_bytes),
         "SANIC_HOST": HOST,
-        # What bot.prod.rasa_server turns the HTTP API on with (empty: off), whatever the
+        # What bot.rasa_command turns the HTTP API on with (empty: off), whatever the
         # caller's environment says: the settings decide.
         "RASA_API_TOKEN": serving.rasa_api_token or "",
         "RASA_API_TOKEN_FILE": "",
@@ -147,7 +147,7 @@ def rasa_command(
     settings: Settings, layout: Layout, index: int, run_dir: Path, model: Path
 ) -> list[str]:
     """`rasa run` as bot.serve starts it (its endpoints and channels, through
-    bot.prod.rasa_server): the HTTP API on when RASA_API_TOKEN is set, the token in the
+    bot.rasa_command): the HTTP API on when RASA_API_TOKEN is set, the token in the
     environment (serving_env), never on the command line."""
     ports = serve.Ports(rasa=layout.rasa[index], actions=layout.actions_proxy)
     endpoints = write_endpoints(layout, ports.rasa, run_dir)

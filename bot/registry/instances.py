@@ -8,7 +8,7 @@ here: nginx never routes Rasa's HTTP API), its process, and whether its API is o
 server stops, the row goes. An instance killed outright leaves its row behind: a promotion
 finds its process gone (same host) or its port closed and drops the row.
 
-bot.prod.rasa_server, the one entry point of every Rasa server, installs it.
+bot.rasa_command, the one entry point of every Rasa server, installs it.
 """
 
 from __future__ import annotations

@@ -177,4 +177,4 @@ def test_a_rasa_server_registers_itself_and_leaves(
     assert (row.url, row.api, row.model) == ("http://127.0.0.1:5123", True, "x.tar.gz")
     registration.unregister()
     assert registry.instances() == []
-    assert REGISTRATION is not registration  # the process's own is installed by rasa_server
+    assert REGISTRATION is not registration  # bot.rasa_command run installs its own

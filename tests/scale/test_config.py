@@ -211,7 +211,7 @@ def test_the_kubernetes_manifests_have_the_same_shape_as_run_prod() -> None:
     rasa = objects[("Deployment", "careers-rasa")]
     assert rasa["spec"]["replicas"] >= 2
     container = rasa["spec"]["template"]["spec"]["containers"][0]
-    assert container["command"][:3] == ["python", "-m", "bot.prod.rasa_server"]
+    assert container["command"][:4] == ["python", "-m", "bot.rasa_command", "run"]
     assert {"secretRef": {"name": "careers-secrets"}} in container["envFrom"]
     endpoints = yaml.safe_load(objects[("ConfigMap", "careers-endpoints")]["data"]["endpoints.yml"])
     assert endpoints["tracker_store"]["type"] == "bot.tracking.store.MaskingTrackerStore"

@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot.prod.rasa_server import rasa_arguments
+from bot.rasa_command import rasa_arguments
 from bot.settings import MissingSecret, Settings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -195,7 +195,7 @@ def test_rasa_pods_turn_the_api_on_only_with_a_token_from_a_secret_file() -> Non
     pod = objects("Deployment")["careers-rasa"]["spec"]["template"]["spec"]
     [container] = pod["containers"]
     command = container["command"]
-    assert command[:3] == ["python", "-m", "bot.prod.rasa_server"]
+    assert command[:4] == ["python", "-m", "bot.rasa_command", "run"]
     assert not [a for a in command if a.startswith(("--enable-api", "--auth-token"))]
     assert "$(" not in " ".join(command)
     token_file = next(e["value"] for e in container["env"] if e["name"] == "RASA_API_TOKEN_FILE")
@@ -209,12 +209,15 @@ def test_rasa_pods_turn_the_api_on_only_with_a_token_from_a_secret_file() -> Non
 
 def test_the_api_is_on_only_with_a_token() -> None:
     options = ["--model", "m.tar.gz", "--port", "5005"]
-    assert rasa_arguments(options, None) == ["run", *options]
+    assert rasa_arguments("run", options, None) == ["run", *options]
     api = ["--enable-api", "--auth-token", TOKEN]
-    assert rasa_arguments(options, TOKEN) == ["run", *options, *api]
-    for refused in ("--enable-api", "--auth-token=x", "--jwt-secret"):
-        with pytest.raises(SystemExit, match="RASA_API_TOKEN"):
-            rasa_arguments([*options, refused], TOKEN)
+    assert rasa_arguments("run", options, TOKEN) == ["run", *options, *api]
+    # The shell (a server of its own) never turns the API on, with or without a token.
+    assert rasa_arguments("shell", options, TOKEN) == ["shell", *options]
+    for command in ("run", "shell", "train"):
+        for refused in ("--enable-api", "--auth-token=x", "--jwt-secret"):
+            with pytest.raises(SystemExit, match="RASA_API_TOKEN"):
+                rasa_arguments(command, [*options, refused], TOKEN)
 
 
 def test_the_token_may_come_from_a_file(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def test_the_http_api_needs_the_token(cluster: Cluster) -> None:
     for service in cluster.rasa:
         assert service.process is not None
         command_line = Path(f"/proc/{service.process.pid}/cmdline").read_bytes()
-        assert b"bot.prod.rasa_server" in command_line
+        assert b"bot.rasa_command\x00run" in command_line
         assert API_TOKEN.encode() not in command_line
 
 
