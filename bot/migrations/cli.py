@@ -26,7 +26,9 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
     from bot.settings import PROJECT_ROOT, get_settings
 
     if args.action == "revision":
-        path = migrations.revision(args.message, empty=args.empty, out=out)
+        from bot.migrations import schema
+
+        path = schema.revision(args.message, empty=args.empty, out=out)
         try:
             shown: Path = path.relative_to(PROJECT_ROOT)
         except ValueError:
@@ -48,7 +50,9 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
             if args.action == "current":
                 print(f"at {migrations.current(connection)} (head: {migrations.head()})", file=out)
                 return 0
-            differences = migrations.drift(connection)
+            from bot.migrations import schema
+
+            differences = schema.drift(connection)
         for difference in differences:
             print(f"differs: {difference}", file=out)
         print(f"{len(differences)} difference(s) between the database and the models.", file=out)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot import migrations
 from bot.cli import main
 from bot.db import make_engine
+from bot.migrations import schema
 from bot.review import models as review_models
 from bot.review.queries import EVENTS_ACTION_INDEX
 from bot.settings import PROJECT_ROOT, get_settings
@@ -90,13 +91,13 @@ def _current(engine: Engine) -> str | None:
 
 def _drift(engine: Engine) -> list[Any]:
     with engine.connect() as connection:
-        return migrations.drift(connection)
+        return schema.drift(connection)
 
 
 def test_an_empty_database_is_upgraded_to_head_with_every_table(engine: Engine) -> None:
     assert migrations.upgrade(engine) == (None, migrations.head())
     assert _current(engine) == migrations.head()
-    assert _tables(engine) == {*migrations.target_metadata().tables, "alembic_version"}
+    assert _tables(engine) == {*schema.target_metadata().tables, "alembic_version"}
     assert EVENTS_ACTION_INDEX in _indexes(engine, "events")
     _fill(engine)  # the models can write to it
     _assert_filled(engine)

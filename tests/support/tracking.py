@@ -14,7 +14,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, 
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import create_engine, inspect, select, text
 
-from bot.migrations import target_metadata
+from bot.migrations.schema import target_metadata
 from bot.settings import PROJECT_ROOT
 from bot.tracking.store import MaskingTrackerStore
 
