@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,15 @@ from actions.feedback import FEEDBACK_BUTTONS
 from actions.focus import beyond_page
 from bot.questions import QUESTION
 from bot.settings import get_settings
-from bot.store import TOPIC_BY_INTENT, TOPIC_BY_KEY, TOPICS, FactInfo, RoleInfo, RoleStore
+from bot.store import (
+    TOPIC_BY_INTENT,
+    TOPIC_BY_KEY,
+    TOPICS,
+    FactInfo,
+    RoleInfo,
+    RoleStore,
+    Topic,
+)
 from bot.store.retrieval import Hit, pick_facts
 
 Events = list[dict[str, Any]]
@@ -28,6 +37,13 @@ Events = list[dict[str, Any]]
 NOT_ON_PAGE_OVERRIDE = 0.8
 # Above this, the fact is mentioned after saying the page doesn't cover the question.
 RELATED_FACT_SCORE = 0.6
+# A topic the classifier is this sure of is answered whole when the best fact its words
+# matched is on another topic and matched less well than this.
+CLEAR_TOPIC_CONFIDENCE = 0.9
+CLEAR_FACT_SCORE = 0.6
+# Radiographers, whose own job the page doesn't describe: a role compared with them ("is it
+# basically being the radiographer's helper?") is told what the page says of the two.
+RADIOGRAPHER = re.compile(r"\bradiographer", re.IGNORECASE)
 
 
 class ActionAnswerTopic(StoreAction):
@@ -69,6 +85,10 @@ class ActionAnswerTopic(StoreAction):
         remembered = self.remembered_role(tracker)
         asked = named or ([remembered] if remembered is not None else [])
         facts = self._facts_asked(tracker, ranking, topic, context)
+        clear = asked_topic if asked_topic is not None and asked_topic.key == topic else None
+        score = max((h.score for h in ranking if h.fact in facts), default=0.0)
+        if facts and self._topic_is_clear(tracker, clear, facts, score, named, remembered):
+            facts = []
         unknown = bool(text) and self.asks_beyond_page(text)
         if facts:
             return self._answer_facts(dispatcher, facts, asked, unknown)
@@ -96,6 +116,35 @@ class ActionAnswerTopic(StoreAction):
                 return []
             found += [f for f in part if f not in found]
         return found
+
+    @staticmethod
+    def _topic_is_clear(
+        tracker: Tracker,
+        asked_topic: Topic | None,
+        facts: list[FactInfo],
+        score: float,
+        named: list[RoleInfo],
+        remembered: RoleInfo | None,
+    ) -> bool:
+        """Whether the question asks for its whole topic although a fact on another topic
+        matched its words (best at `score`): the fact is not about the role the conversation
+        is on and the message names none ("how do I become one?" after imaging support workers
+        is how they apply, not the overview fact on how assistant practitioners come to the
+        role), or the classifier is sure of the topic and the words match the fact only loosely
+        ("who would recognise his qualifications?" is accreditation, not the entry fact about
+        qualifications). A fact on the topic the conversation is on is a follow-up ("what's
+        the aim of it?" after accreditation), whatever the classifier says."""
+        if asked_topic is None or any(f.topic == asked_topic.key for f in facts):
+            return False
+        if (
+            not named
+            and remembered is not None
+            and not any(remembered.slug in f.roles for f in facts)
+        ):
+            return True
+        confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0)
+        on_context = any(f.topic == tracker.get_slot("topic") for f in facts)
+        return confidence >= CLEAR_TOPIC_CONFIDENCE and score < CLEAR_FACT_SCORE and not on_context
 
     def _earlier_facts(self, tracker: Tracker) -> list[FactInfo]:
         """The facts the last answer was about ("and for APs?" after "do ISWs clean?")."""
@@ -230,6 +279,8 @@ class ActionCompareRoles(StoreAction):
             )
             return [SlotSet("topic", None)]
         roles = self.store.roles()
+        if len(named) == 1 and RADIOGRAPHER.search(self.question(tracker)):
+            return self._with_radiographers(dispatcher, named[0])
         if named:
             first = named[0]
             others = [r for r in roles if r != first]
@@ -244,6 +295,22 @@ class ActionCompareRoles(StoreAction):
             buttons=[_pair_button(a, b, f"{a.title} and {b.title.lower()}") for a, b in pairs],
         )
         return []
+
+    def _with_radiographers(self, dispatcher: CollectingDispatcher, role: RoleInfo) -> Events:
+        """A role against radiographers, whose own job the page doesn't describe: what it says
+        of the role in relation to them (APs take on tasks only registered radiographers did;
+        radiography assistants and imaging support workers assist radiographers)."""
+        facts = [
+            f for f in self.store.facts(role.slug, "overview") if "radiographer" in f.text.lower()
+        ]
+        if not facts:
+            facts = self.store.facts(role.slug, "overview")
+        dispatcher.utter_message(
+            text=replies.against_radiographers(role, facts),
+            buttons=FEEDBACK_BUTTONS,
+            sources=replies.source_data(replies.sources_of(facts)),
+        )
+        return [SlotSet("role", role.slug), SlotSet("topic", "overview"), SlotSet("facts", None)]
 
 
 def _pair_button(a: RoleInfo, b: RoleInfo, title: str) -> dict[str, str]:

@@ -181,6 +181,19 @@ def comparison(result: Comparison) -> str:
     return "\n".join(lines)
 
 
+def against_radiographers(role: RoleInfo, facts: Sequence[FactInfo]) -> str:
+    """A role compared with radiographers: the page describes only the role, so its words about
+    the role and radiographers, and that it says no more about radiographers' own work."""
+    lines = [f"What the NHS Careers page says about {role.plural.lower()} and radiographers:"]
+    lines += fact_lines(facts)
+    lines += [
+        "",
+        "It doesn't describe the radiographer's own job: it is about the support roles "
+        "around them.",
+    ]
+    return "\n".join(lines)
+
+
 def acknowledge_role(role: RoleInfo, summary: Sequence[FactInfo], topics: Sequence[str]) -> str:
     """A statement of interest in a role: the gist, and what else the assistant can tell."""
     names = join_words([TOPIC_BY_KEY[t].name for t in topics if t != "overview"])

@@ -647,3 +647,62 @@ async def test_default_fallback_still_answers_what_it_can(memory_store: SqlRoleS
     )
     assert UserUtteranceReverted() not in events
     assert texts(messages)[0].endswith("Being involved in the manual handling of patients.")
+
+
+async def test_a_fact_of_another_role_on_another_topic_leaves_the_remembered_roles_topic(
+    memory_store: SqlRoleStore,
+) -> None:
+    """ "How do I become one?" after imaging support workers: how they apply, not the overview
+    fact on how assistant practitioners come to their role, which its words match best."""
+    t = tracker(
+        "ask_how_to_apply",
+        "how do i become one",
+        slots={"role": "imaging-support-worker", "topic": "overview"},
+    )
+    events, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert SlotSet("topic", "how_to_apply") in events
+    assert "Contact local NHS employers" in texts(messages)[0]
+    assert "experienced assistants" not in texts(messages)[0]
+
+
+@pytest.mark.parametrize(
+    ("confidence", "said", "not_said"),
+    [
+        (0.9, "Society of Radiographers", "will usually need further qualifications"),
+        (0.6, "will usually need further qualifications", "Society of Radiographers"),
+    ],
+)
+async def test_a_sure_topic_beats_a_loose_match_on_another(
+    memory_store: SqlRoleStore, confidence: float, said: str, not_said: str
+) -> None:
+    """Sure it is accreditation, though "qualifications" matches an entry fact loosely: the
+    accreditation answer; unsure, the fact its words match."""
+    t = tracker(
+        "ask_accreditation",
+        "and if he did, who would vouch for his qualifications?",
+        slots={"role": "assistant-practitioner", "topic": "overview"},
+    )
+    t.latest_message["intent"]["confidence"] = confidence
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert said in texts(messages)[0]
+    assert not_said not in texts(messages)[0]
+
+
+@pytest.mark.parametrize(
+    ("role", "said"),
+    [
+        (
+            "assistant-practitioner",
+            "previously only done by qualified and registered radiographers",
+        ),
+        ("radiography-assistant", "assist qualified diagnostic and therapeutic radiographers"),
+    ],
+)
+async def test_a_role_compared_with_radiographers_gets_what_the_page_says_of_both(
+    memory_store: SqlRoleStore, role: str, said: str
+) -> None:
+    t = tracker("compare_roles", "how is it different from a proper radiographer?", roles=(role,))
+    events, messages = await run(ActionCompareRoles(memory_store), t)
+    assert said in texts(messages)[0]
+    assert "doesn't describe the radiographer's own job" in texts(messages)[0]
+    assert SlotSet("role", role) in events
