@@ -42,9 +42,10 @@ from review_console import ROLES, UNANSWERABLE, write_conversation  # noqa: E402
 
 from bot import serve  # noqa: E402
 from bot.registry.records import DONE, LIVE, PROMOTE, TRAINING, Paths, Registry  # noqa: E402
-from bot.review import report  # noqa: E402
+from bot.review import conversations_page, report  # noqa: E402
+from bot.review.conversations_page import Filters  # noqa: E402
+from bot.review.database import ConversationLog  # noqa: E402
 from bot.review.grouping import group  # noqa: E402
-from bot.review.queries import ConversationLog, Filters  # noqa: E402
 from bot.store.sql import make_engine  # noqa: E402
 from bot.tracking.store import MaskingTrackerStore  # noqa: E402
 from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
@@ -229,7 +230,7 @@ def trainers_loop(browser: Browser, url: str, tmp: Path) -> None:
     with serve.review_console(free_port(), extra_env=env) as console:
         page = browser.new_page(base_url=console, viewport={"width": 1100, "height": 760})
         log_in(page, "/")
-        [row] = ConversationLog(registry.engine).conversations(Filters()).rows
+        [row] = conversations_page.conversations(ConversationLog(registry.engine), Filters()).rows
         page.goto(f"/conversations/{row.id}")
         page.get_by_label("Right intent").select_option("ask_accreditation")
         page.get_by_role("button", name="Save label").click()

@@ -26,9 +26,9 @@ from bot import migrations
 from bot.cli import main
 from bot.db import make_engine
 from bot.review import models as review_models
-from bot.review.queries import EVENTS_ACTION_INDEX
 from bot.settings import PROJECT_ROOT, get_settings
 from bot.tracking import models as log_models
+from bot.tracking.models import EVENTS_ACTION_INDEX
 
 BASELINE = "5d87c578612a"
 MOMENT = datetime(2026, 11, 2, 9, 30)
