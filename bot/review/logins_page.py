@@ -9,6 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from bot.review import models as review_models
 from bot.review.console import (
     CONFIG,
     LOG,
+    WHOLE,
     Config,
     in_thread,
     page_number,
@@ -27,13 +29,13 @@ from bot.review.console import (
     safe_next,
 )
 from bot.review.database import ConversationLog, paged
-from bot.review.transcript_page import erased
 from bot.tracking.models import AuditEntry
 from bot.tracking.retention import AUDITED
 
 SESSION_COOKIE = "review_session"
 LOGIN_COOKIE = "review_login"
 AUDIT_PER_PAGE = 100
+PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 
 
 def install(app: web.Application) -> None:
@@ -153,6 +155,15 @@ def audit(
 # --- handlers ------------------------------------------------------------------------------
 
 
+def _erased(query: Any) -> str:
+    """What the audit page says after an erasure (the transcript page's redirect names the
+    pseudonym and the count of events)."""
+    sender, count = query.get("erased", ""), query.get("n", "")
+    if PSEUDONYM.fullmatch(sender) and WHOLE.fullmatch(count):
+        return f"Erased conversation {sender}: {count} event{'' if count == '1' else 's'}."
+    return ""
+
+
 def _cookie(response: web.StreamResponse, config: Config, name: str, value: str) -> None:
     response.set_cookie(
         name,
@@ -249,6 +260,6 @@ async def audit_page(request: web.Request) -> web.Response:
         page=found,
         action=action,
         actions=AUDITED,
-        done=erased(request.query),
+        done=_erased(request.query),
         page_link=lambda n: "/audit?" + urlencode({**query, "page": str(n)}),
     )

@@ -18,7 +18,6 @@ from bot.db import as_stored, utcnow
 from bot.review.console import (
     CONFIG,
     LOG,
-    WHOLE,
     as_json,
     audited,
     in_thread,
@@ -41,7 +40,6 @@ from bot.tracking.retention import TRANSCRIPT, Removed
 from bot.tracking.store import EVENTS
 
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,59}$")
-PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 
 
 def install(app: web.Application) -> None:
@@ -298,14 +296,6 @@ async def erase_post(request: web.Request) -> web.StreamResponse:
             erase, request.app[LOG], object_id(request), username(request)
         )
     raise web.HTTPSeeOther("/audit?" + urlencode({"erased": sender, "n": str(removed.events)}))
-
-
-def erased(query: Any) -> str:
-    """What the audit page says after an erasure (its query names the pseudonym and count)."""
-    sender, count = query.get("erased", ""), query.get("n", "")
-    if PSEUDONYM.fullmatch(sender) and WHOLE.fullmatch(count):
-        return f"Erased conversation {sender}: {count} event{'' if count == '1' else 's'}."
-    return ""
 
 
 async def api_transcript(request: web.Request) -> web.Response:
