@@ -8,7 +8,6 @@ bot/review/app.py puts them together behind the login and the security headers.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,7 +31,7 @@ OUT_OF_SCOPE = "out_of_scope"
 WHOLE = re.compile(r"[0-9]{1,12}")
 
 LOG: web.AppKey[ConversationLog] = web.AppKey("log", ConversationLog)
-CONFIG: web.AppKey[Any] = web.AppKey("config", object)
+CONFIG: web.AppKey[Config] = web.AppKey("config")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 P = ParamSpec("P")
@@ -40,10 +39,11 @@ T = TypeVar("T")
 
 
 async def in_thread(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """`work(*args, **kwargs)` in the loop's thread pool: a query waiting on the database (or
-    a lock held by the assistant's writes) must not stop every other request meanwhile."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, functools.partial(work, *args, **kwargs))
+    """`work(*args, **kwargs)` in the loop's thread pool (asyncio.to_thread): a query waiting
+    on the database, or on a lock held by the assistant's writes, must not stop every other
+    request meanwhile. Every handler's database work goes through here
+    (tests/review/test_off_the_loop.py checks that none runs on the loop)."""
+    return await asyncio.to_thread(work, *args, **kwargs)
 
 
 def public(handler: Handler) -> Handler:
