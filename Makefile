@@ -75,10 +75,11 @@ shell: train ## chat with the assistant in this terminal
 run-prod: train npm system ## several Rasa instances behind nginx (:8000), PostgreSQL, Redis
 	$(PY) -m bot prod
 
-lint: venv ## ruff check, ruff format --check, mypy
+lint: venv ## ruff check, ruff format --check, mypy, the layering contract (tests/layers.py)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -m tests.layers
 
 format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -37,9 +37,18 @@ from rasa.shared.core.events import (
 )
 
 from bot.db import now
-from bot.review.app import create_app, domain_intents
+from bot.review import (
+    conversations_page,
+    dashboard_page,
+    logins_page,
+    transcript_page,
+    unanswered_page,
+)
+from bot.review.app import create_app
+from bot.review.console import domain_intents
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog
 from bot.review.grouping import group
-from bot.review.queries import ConversationLog, Filters
 from bot.settings import Settings
 from bot.store import TOPIC_TABLE
 from bot.store.sql import make_engine
@@ -179,9 +188,11 @@ def fill(log: ConversationLog, count: int, seed: int = 7) -> float:
                 conversation = write_conversation(session, f"bench-{number:05d}", events)
                 if conversation is not None and rng.random() < 0.1:
                     conversation.reviewed = True
-    ids = [r.id for r in log.conversations(Filters(), per_page=count).rows]
+    ids = [r.id for r in conversations_page.conversations(log, Filters(), per_page=count).rows]
     for conversation_id in rng.sample(ids, max(1, len(ids) // 20)):
-        log.add_tag(conversation_id, rng.choice(["wrong answer", "pay", "new intent"]))
+        transcript_page.add_tag(
+            log, conversation_id, rng.choice(["wrong answer", "pay", "new intent"])
+        )
     return time.perf_counter() - began
 
 
@@ -200,7 +211,7 @@ def http_median_ms(log: ConversationLog, url: str, paths: list[str], repeat: int
     from aiohttp.test_utils import TestClient, TestServer
 
     secret = "bench-" + "x" * 40
-    log.set_trainer("bench", "bench password", reset=False)
+    logins_page.set_trainer(log, "bench", "bench password", reset=False)
 
     async def measure() -> list[float]:
         app = create_app(
@@ -244,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         log = ConversationLog(engine)
         log.create_tables()
         seconds = fill(log, args.conversations)
-        total = log.conversations(Filters()).total
+        total = conversations_page.conversations(log, Filters()).total
         with log.session() as session:
             from sqlalchemy import func, select
 
@@ -282,25 +293,31 @@ def main(argv: list[str] | None = None) -> int:
         baseline = 0.0
         for name, query, page in cases:
             filters = Filters.from_query(query)
-            found = log.conversations(filters, page)
-            ms = median_ms(functools.partial(log.conversations, filters, page), args.repeat)
+            found = conversations_page.conversations(log, filters, page)
+            ms = median_ms(
+                functools.partial(conversations_page.conversations, log, filters, page), args.repeat
+            )
             baseline = baseline or ms
             print(f"{name:44} {found.total:>8} {ms:>10.2f} {ms / baseline:>7.2f}")
-        one = log.conversations(Filters()).rows[0].id
-        ms = median_ms(lambda: log.transcript(one), args.repeat)
+        one = conversations_page.conversations(log, Filters()).rows[0].id
+        ms = median_ms(lambda: transcript_page.transcript(log, one), args.repeat)
         print(f"{'transcript of one conversation':44} {'':>8} {ms:>10.2f} {ms / baseline:>7.2f}")
         start = today - timedelta(days=29)
-        ms = median_ms(lambda: log.stats(start, today), args.repeat)
+        ms = median_ms(lambda: dashboard_page.stats(log, start, today), args.repeat)
         print(f"{'dashboard numbers, 30 days':44} {'':>8} {ms:>10.2f} {ms / baseline:>7.2f}")
-        ms = median_ms(lambda: log.stats(today - timedelta(days=DAYS), today), args.repeat)
+        ms = median_ms(
+            lambda: dashboard_page.stats(log, today - timedelta(days=DAYS), today), args.repeat
+        )
         print(f"{'dashboard numbers, 90 days':44} {'':>8} {ms:>10.2f} {ms / baseline:>7.2f}")
 
         print("\nUnanswered messages: the query, then grouping by wording (TF-IDF, clustering).\n")
         for days in (7, 30, DAYS):
             start = today - timedelta(days=days - 1)
-            unanswered = log.unanswered(start, today)
+            unanswered = unanswered_page.unanswered(log, start, today)
             groups = group(unanswered)
-            query_ms = median_ms(functools.partial(log.unanswered, start, today), args.repeat)
+            query_ms = median_ms(
+                functools.partial(unanswered_page.unanswered, log, start, today), args.repeat
+            )
             group_ms = median_ms(functools.partial(group, unanswered), args.repeat)
             print(
                 f"last {days:2} days: {len(unanswered):5} messages, {len(groups):5} groups; "

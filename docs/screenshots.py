@@ -42,9 +42,10 @@ from review_console import ROLES, UNANSWERABLE, write_conversation  # noqa: E402
 
 from bot import serve  # noqa: E402
 from bot.registry.records import DONE, LIVE, PROMOTE, TRAINING, Paths, Registry  # noqa: E402
-from bot.review import report  # noqa: E402
+from bot.review import conversations_page, report, unanswered_page  # noqa: E402
+from bot.review.conversations_page import Filters  # noqa: E402
+from bot.review.database import ConversationLog  # noqa: E402
 from bot.review.grouping import group  # noqa: E402
-from bot.review.queries import ConversationLog, Filters  # noqa: E402
 from bot.store.sql import make_engine  # noqa: E402
 from bot.tracking.store import MaskingTrackerStore  # noqa: E402
 from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
@@ -127,14 +128,14 @@ def main() -> int:
         log = ConversationLog(make_engine(url))
         log.create_tables()
         fill(log)
-        groups = group(log.unanswered(today - timedelta(days=29), today))
+        groups = group(unanswered_page.unanswered(log, today - timedelta(days=29), today))
         notes = {
             "shift": "Shift patterns, nights and weekends: the page says nothing",
             "band": "Pay bands and salaries: not on the page (Agenda for Change bands?)",
         }
         for word, note in notes.items():
             found = next(g for g in groups if any(word in e for e in g.examples))
-            log.mark_gap(found.ids, "alice", note=note)
+            unanswered_page.mark_gap(log, found.ids, "alice", note=note)
         env = {"TRACKER_STORE_URL": url, "REVIEW_SECRET": SECRET}
         add_trainer(env)
         loop_url = loop_log(Path(tmp))
@@ -229,7 +230,7 @@ def trainers_loop(browser: Browser, url: str, tmp: Path) -> None:
     with serve.review_console(free_port(), extra_env=env) as console:
         page = browser.new_page(base_url=console, viewport={"width": 1100, "height": 760})
         log_in(page, "/")
-        [row] = ConversationLog(registry.engine).conversations(Filters()).rows
+        [row] = conversations_page.conversations(ConversationLog(registry.engine), Filters()).rows
         page.goto(f"/conversations/{row.id}")
         page.get_by_label("Right intent").select_option("ask_accreditation")
         page.get_by_role("button", name="Save label").click()

@@ -3,7 +3,7 @@ import cycle (a function's import too) and a module in no layer."""
 
 from __future__ import annotations
 
-from tests.layers import cycles, imports, layer_of, problems
+from tests.layers import cycles, imports, layer_of, modules, problems
 
 LAYERS = (("bot", "bot.low"), ("bot.high",))
 
@@ -56,3 +56,12 @@ def test_a_module_in_no_layer_is_a_problem() -> None:
 def test_cycles_are_the_components_of_more_than_one_module() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
     assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_the_project_keeps_the_contract() -> None:
+    sources = {
+        name: (path.read_text(encoding="utf-8"), path.name == "__init__.py")
+        for name, path in modules().items()
+    }
+    assert len(sources) > 80  # every module of bot/ and actions/ was read
+    assert problems(sources) == []

@@ -25,7 +25,6 @@ from bot.migrations import config, owned, upgrade
 from bot.registry import records
 from bot.review import models as review_models
 from bot.review import saved_tests
-from bot.review.queries import EVENTS_ACTION_INDEX
 from bot.tracking import models as log_models
 
 
@@ -39,7 +38,7 @@ def target_metadata() -> MetaData:
             table.to_metadata(metadata)
     # Copied, so Rasa's own table object is left as Rasa defines it.
     events = metadata.tables["events"]
-    Index(EVENTS_ACTION_INDEX, events.c.action_name, events.c.timestamp)
+    Index(log_models.EVENTS_ACTION_INDEX, events.c.action_name, events.c.timestamp)
     return metadata
 
 

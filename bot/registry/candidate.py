@@ -130,10 +130,11 @@ class Labels:
 
 def console_labels(registry: Registry) -> Labels:
     """The console's labels as Rasa NLU YAML, without the comparison sets' messages."""
-    from bot.review.queries import ConversationLog
+    from bot.review.database import ConversationLog
+    from bot.review.labels_page import labelled as labelled_in
 
     held = held_out_texts()
-    labelled = ConversationLog(registry.engine).labelled()
+    labelled = labelled_in(ConversationLog(registry.engine))
     kept = [item for item in labelled if normalise(item.text) not in held]
     found = build_export(kept)
     return Labels(found.yaml(), found.count, len(labelled) - len(kept))

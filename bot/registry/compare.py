@@ -109,11 +109,12 @@ def nlu_examples(path: Path = NLU_SET) -> list[tuple[str, str]]:
 
 def load_sets(registry: Registry, conversations_dir: Path, safety: Path, nlu: Path) -> Sets:
     from bot.review import saved_tests
-    from bot.review.queries import ConversationLog
+    from bot.review.database import ConversationLog
+    from bot.review.labels_page import labelled as labelled_in
 
     with registry.session() as session:
         saved = saved_tests.cases(session)
-    labelled = ConversationLog(registry.engine).labelled()
+    labelled = labelled_in(ConversationLog(registry.engine))
     examples = [(t, i, "held-out") for t, i in nlu_examples(nlu)]
     examples += [(item.text, item.label, "labels") for item in labelled]
     return Sets(evaluation.load_cases(conversations_dir), saved, safety_cases(safety), examples)

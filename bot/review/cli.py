@@ -6,9 +6,12 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.review import tests_cli
+
+if TYPE_CHECKING:  # imported when a command needs it: `--help` stays quick
+    from bot.review.database import ConversationLog
 
 DEFAULT_PORT = 8081
 
@@ -74,8 +77,8 @@ def main(args: argparse.Namespace, out: TextIO) -> int:
         return 1
 
 
-def _log() -> Any:
-    from bot.review.queries import ConversationLog
+def _log() -> ConversationLog:
+    from bot.review.database import ConversationLog
     from bot.settings import get_settings
     from bot.store.sql import make_engine
     from bot.tracking.store import sqlite_pragmas
@@ -97,17 +100,20 @@ def _add_user(username: str, from_stdin: bool, reset: bool, out: TextIO) -> int:
         password = getpass.getpass(f"Password for {username}: ")
         if getpass.getpass("Repeat the password: ") != password:
             raise AuthError("the passwords differ")
-    created = _log().set_trainer(username, password, reset=reset)
+    from bot.review.logins_page import set_trainer
+
+    created = set_trainer(_log(), username, password, reset=reset)
     print(f"{'Created' if created else 'Changed the password of'} trainer '{username}'.", file=out)
     return 0
 
 
 def _export(path: Path | None, out: TextIO) -> int:
     from bot.review.export import build_export
+    from bot.review.labels_page import labelled
     from bot.tracking.retention import EXPORT, command_user
 
     log = _log()
-    found = build_export(log.labelled())
+    found = build_export(labelled(log))
     log.record(
         EXPORT, command_user(), via="command line", detail=f"NLU export: {found.count} example(s)"
     )

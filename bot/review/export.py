@@ -17,13 +17,21 @@ from pathlib import Path
 import yaml
 
 from bot.db import now as clock
-from bot.review.queries import Labelled
 from bot.settings import PROJECT_ROOT
 
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 TEST_NLU = PROJECT_ROOT / "tests" / "nlu" / "test_nlu.yml"
 # [text](entity), [text]{"entity": ...}, [text][{...}]: the example's text is the bracketed part.
 _ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\}|\[[^\]]*\])")
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A message a trainer labelled with an intent (bot.review.labels_page.labelled)."""
+
+    text: str
+    label: str
+    sender_id: str
 
 
 def normalise(text: str) -> str:

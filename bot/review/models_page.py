@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +28,16 @@ from bot.registry.records import (
     Paths,
     Registry,
 )
-from bot.review import app as console
+from bot.review import console
+from bot.review.console import in_thread
 from bot.settings import Settings
 
 REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
 JOBS: web.AppKey[dict[str, subprocess.Popen[bytes]]] = web.AppKey("model_jobs", dict)
 ENV: web.AppKey[dict[str, str]] = web.AppKey("model_env", dict)
+# Held from a button's check ("one at a time") to the command it starts: the handlers run in
+# the thread pool (console.in_thread), so two clicks could otherwise both pass the check.
+STARTING: web.AppKey[Any] = web.AppKey("model_starting", object)
 MODEL_ID = r"{id:[0-9a-z][0-9a-z-]{0,39}}"
 LOG_LINES = 25
 REFRESH_S = 3
@@ -50,6 +56,7 @@ def install(app: web.Application, settings: Settings) -> None:
     """Add the pages; the registry shares the console's database (the conversation log)."""
     app[REGISTRY] = Registry(app[console.LOG].engine, Paths.from_settings(settings))
     app[JOBS] = {}
+    app[STARTING] = threading.Lock()
     # What the commands the pages start need to find the same log and models.
     app[ENV] = {
         "TRACKER_STORE_URL": settings.tracker_store_url,
@@ -70,7 +77,7 @@ def install(app: web.Application, settings: Settings) -> None:
 
 def _reap(request: web.Request) -> None:
     """Collect the commands that have ended (no zombies), and mark dead jobs failed."""
-    for job in request.app[JOBS].values():
+    for job in list(request.app[JOBS].values()):  # a copy: another thread may start one
         job.poll()
     candidate.reap(request.app[REGISTRY])
 
@@ -117,6 +124,10 @@ def _running(record: ModelRecord) -> Job | None:
 
 
 async def models_list(request: web.Request) -> web.Response:
+    return await in_thread(_models_list, request)
+
+
+def _models_list(request: web.Request) -> web.Response:
     _reap(request)
     registry: Registry = request.app[REGISTRY]
     live = registry.live()
@@ -140,6 +151,10 @@ async def models_list(request: web.Request) -> web.Response:
 
 async def start_candidate(request: web.Request) -> web.StreamResponse:
     form = await request.post()
+    return await in_thread(_starting, _candidate, request, form.get("finetune") == "1")
+
+
+def _candidate(request: web.Request, finetune: bool) -> web.StreamResponse:
     _reap(request)
     registry: Registry = request.app[REGISTRY]
     training = registry.training()
@@ -151,7 +166,7 @@ async def start_candidate(request: web.Request) -> web.StreamResponse:
         )
     model_id = candidate.new_id()
     arguments = ["model", "candidate", "--by", request["user"].username, "--id", model_id]
-    if form.get("finetune") == "1":
+    if finetune:
         arguments.append("--finetune")
     _start(request, model_id, arguments, "console.log")
     raise web.HTTPSeeOther(f"/models/{model_id}")
@@ -169,6 +184,10 @@ def _log(paths: Paths, model_id: str, name: str) -> str:
 
 
 async def model_page(request: web.Request) -> web.Response:
+    return await in_thread(_model_page, request)
+
+
+def _model_page(request: web.Request) -> web.Response:
     _reap(request)
     registry: Registry = request.app[REGISTRY]
     model_id = request.match_info["id"]
@@ -203,6 +222,18 @@ async def model_page(request: web.Request) -> web.Response:
 
 
 async def start_compare(request: web.Request) -> web.StreamResponse:
+    return await in_thread(_starting, _compare, request)
+
+
+def _starting(
+    start: Callable[..., web.StreamResponse], request: web.Request, *args: Any
+) -> web.StreamResponse:
+    """`start(request, *args)` holding STARTING: its check and the command it starts are one."""
+    with request.app[STARTING]:
+        return start(request, *args)
+
+
+def _compare(request: web.Request) -> web.StreamResponse:
     _reap(request)
     registry: Registry = request.app[REGISTRY]
     record = registry.model(request.match_info["id"])
@@ -235,6 +266,10 @@ def _switching(request: web.Request) -> web.Response | None:
 
 
 async def start_promote(request: web.Request) -> web.StreamResponse:
+    return await in_thread(_starting, _promote, request)
+
+
+def _promote(request: web.Request) -> web.StreamResponse:
     _reap(request)
     registry: Registry = request.app[REGISTRY]
     model_id = request.match_info["id"]
@@ -249,6 +284,10 @@ async def start_promote(request: web.Request) -> web.StreamResponse:
 
 
 async def start_rollback(request: web.Request) -> web.StreamResponse:
+    return await in_thread(_starting, _rollback, request)
+
+
+def _rollback(request: web.Request) -> web.StreamResponse:
     registry: Registry = request.app[REGISTRY]
     if registry.rollback_target() is None:
         return _refused(request, "Nothing to roll back to.", status=400)

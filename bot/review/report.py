@@ -15,8 +15,10 @@ from pathlib import Path
 import jinja2
 
 from bot.db import utcnow
+from bot.review.dashboard_page import stats
+from bot.review.database import ConversationLog
 from bot.review.grouping import REASONS, Group, group
-from bot.review.queries import ConversationLog, Gap
+from bot.review.unanswered_page import Gap, gaps, typed_messages, unanswered
 
 TOP_GROUPS = 10
 TEMPLATES = Path(__file__).with_name("templates")
@@ -65,20 +67,20 @@ def parse_since(value: str, today: date) -> date:
 
 
 def build(log: ConversationLog, start: date, end: date) -> Report:
-    stats = log.stats(start, end)
-    unanswered = log.unanswered(start, end)
-    groups = group(unanswered)
+    found = stats(log, start, end)
+    not_answered = unanswered(log, start, end)
+    groups = group(not_answered)
     return Report(
         start=start,
         end=end,
-        conversations=stats.conversations,
-        typed=log.typed_messages(start, end),
-        unanswered=len(unanswered),
-        helpful=stats.helpful,
-        not_helpful=stats.not_helpful,
+        conversations=found.conversations,
+        typed=typed_messages(log, start, end),
+        unanswered=len(not_answered),
+        helpful=found.helpful,
+        not_helpful=found.not_helpful,
         groups=groups[:TOP_GROUPS],
         group_count=len(groups),
-        gaps=[g for g in log.gaps(start, end) if g.count],
+        gaps=[g for g in gaps(log, start, end) if g.count],
         made_at=utcnow(),
     )
 

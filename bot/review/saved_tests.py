@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy import Column, DateTime, Integer, String, Text, delete, select
@@ -28,9 +28,11 @@ from bot import evaluation
 from bot.db import now as clock
 from bot.db import utcnow
 from bot.evaluation import KINDS, MAX_TURNS, Case, CaseError, normalise
-from bot.review.queries import Transcript
 from bot.store import FactInfo, RoleStore
 from bot.tracking.masking import mask
+
+if TYPE_CHECKING:  # the schema (bot.migrations) imports this module: no console at run time
+    from bot.review.transcript_page import Transcript
 
 # SQLAlchemy 1.4 has no typed declarative base; mypy sees Any rather than a bogus class.
 Base: Any = declarative_base()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import getpass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.evaluation import KINDS, MAX_TURNS
+
+if TYPE_CHECKING:
+    from bot.review.database import ConversationLog
 
 
 def add_parser(review: Any) -> None:
@@ -41,7 +44,7 @@ def add_parser(review: Any) -> None:
     export.add_argument("--out", type=Path, help="write to FILE (default: standard output)")
 
 
-def main(args: argparse.Namespace, log: Any, out: TextIO) -> int:
+def main(args: argparse.Namespace, log: ConversationLog, out: TextIO) -> int:
     from bot.review import saved_tests
 
     if args.tests_action == "export":
@@ -58,9 +61,10 @@ def main(args: argparse.Namespace, log: Any, out: TextIO) -> int:
             for test in saved_tests.saved_tests(session):
                 print(f"{test.case_id} ({test.kind}): {' / '.join(test.turns)}", file=out)
         return 0
+    from bot.review.transcript_page import transcript as transcript_of
     from bot.store import get_store
 
-    transcript = log.transcript(args.conversation)
+    transcript = transcript_of(log, args.conversation)
     draft = saved_tests.suggest(transcript, get_store(), args.turns, args.kind)
     with log.session() as session:
         saved = saved_tests.save(

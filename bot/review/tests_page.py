@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.evaluation import KINDS, MAX_TURNS
-from bot.review import app as console
-from bot.review import saved_tests
-from bot.review.queries import NotFound
+from bot.review import console, saved_tests
+from bot.review.console import LOG, in_thread, object_id, refused_as_http, username
+from bot.review.database import ConversationLog
+from bot.review.transcript_page import transcript
 from bot.store import RoleStore, get_store
 
 STORE: web.AppKey[Any] = web.AppKey("saved_tests_store", object)
@@ -46,15 +47,15 @@ def _turns(value: str | None) -> int | None:
     return int(value)
 
 
-def _draft(request: web.Request, turns: int | None, kind: str | None) -> saved_tests.Draft:
-    try:
-        transcript = request.app[console.LOG].transcript(console._id(request))
-    except NotFound:
-        raise web.HTTPNotFound(text="no such conversation") from None
-    try:
-        return saved_tests.suggest(transcript, _store(request), turns, kind)
-    except ValueError as error:
-        raise web.HTTPBadRequest(text=str(error)) from None
+def _suggest(request: web.Request, turns: int | None, kind: str | None) -> saved_tests.Draft:
+    """The draft test of the conversation's first `turns` (the role store fills in facts)."""
+    found = transcript(request.app[LOG], object_id(request))
+    return saved_tests.suggest(found, _store(request), turns, kind)
+
+
+async def _draft(request: web.Request, turns: int | None, kind: str | None) -> saved_tests.Draft:
+    with refused_as_http("no such conversation"):
+        return await in_thread(_suggest, request, turns, kind)
 
 
 def _form_page(
@@ -79,39 +80,54 @@ def _form_page(
 
 
 async def new_test(request: web.Request) -> web.Response:
-    draft = _draft(request, _turns(request.query.get("turns")), request.query.get("kind"))
+    draft = await _draft(request, _turns(request.query.get("turns")), request.query.get("kind"))
     return _form_page(request, draft)
 
 
 async def save_test(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     kind = str(form.get("kind", ""))
-    draft = _draft(request, _turns(str(form.get("turns", ""))), kind)
+    draft = await _draft(request, _turns(str(form.get("turns", ""))), kind)
     must = saved_tests.phrases(str(form.get("must", "")))
     must_not = saved_tests.phrases(str(form.get("must_not", "")))
     try:
-        with request.app[console.LOG].session() as session:
-            saved = saved_tests.save(
-                session,
-                conversation_id=draft.conversation_id,
-                turns=[e.text for e in draft.exchanges[: draft.turns]],
-                kind=kind,
-                must=must,
-                must_not=must_not,
-                by=request["user"].username,
-            )
+        saved = await in_thread(
+            _save,
+            request.app[LOG],
+            conversation_id=draft.conversation_id,
+            turns=[e.text for e in draft.exchanges[: draft.turns]],
+            kind=kind,
+            must=must,
+            must_not=must_not,
+            by=username(request),
+        )
     except ValueError as error:
         return _form_page(request, draft, str(error), 400, must, must_not)
     raise web.HTTPSeeOther(f"/tests?saved={saved.id}#test-{saved.id}")
 
 
-def _all(request: web.Request) -> list[saved_tests.Saved]:
-    with request.app[console.LOG].session() as session:
+def _save(log: ConversationLog, **test: Any) -> saved_tests.Saved:
+    with log.session() as session:
+        return saved_tests.save(session, **test)
+
+
+def _all(log: ConversationLog) -> list[saved_tests.Saved]:
+    with log.session() as session:
         return saved_tests.saved_tests(session)
 
 
+def _update(log: ConversationLog, test_id: int, **test: Any) -> None:
+    with log.session() as session:
+        saved_tests.update(session, test_id, **test)
+
+
+def _remove(log: ConversationLog, test_id: int) -> None:
+    with log.session() as session:
+        saved_tests.remove(session, test_id)
+
+
 async def tests_list(request: web.Request) -> web.Response:
-    found = _all(request)
+    found = await in_thread(_all, request.app[LOG])
     saved = request.query.get("saved", "")
     return console.render(
         request,
@@ -125,7 +141,7 @@ async def tests_list(request: web.Request) -> web.Response:
 
 async def tests_file(request: web.Request) -> web.Response:
     return web.Response(
-        text=saved_tests.export_yaml(_all(request)),
+        text=saved_tests.export_yaml(await in_thread(_all, request.app[LOG])),
         content_type="application/x-yaml",
         headers={"Content-Disposition": 'attachment; filename="saved_conversations.yml"'},
     )
@@ -133,16 +149,16 @@ async def tests_file(request: web.Request) -> web.Response:
 
 async def update_test(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    test_id = console._id(request)
+    test_id = object_id(request)
     try:
-        with request.app[console.LOG].session() as session:
-            saved_tests.update(
-                session,
-                test_id,
-                kind=str(form.get("kind", "")),
-                must=saved_tests.phrases(str(form.get("must", ""))),
-                must_not=saved_tests.phrases(str(form.get("must_not", ""))),
-            )
+        await in_thread(
+            _update,
+            request.app[LOG],
+            test_id,
+            kind=str(form.get("kind", "")),
+            must=saved_tests.phrases(str(form.get("must", ""))),
+            must_not=saved_tests.phrases(str(form.get("must_not", ""))),
+        )
     except LookupError:
         raise web.HTTPNotFound(text="no such test conversation") from None
     except ValueError as error:
@@ -150,7 +166,7 @@ async def update_test(request: web.Request) -> web.StreamResponse:
             request,
             "tests.html",
             status=400,
-            tests=_all(request),
+            tests=await in_thread(_all, request.app[LOG]),
             kinds=KINDS,
             saved=None,
             error=f"Test {test_id} was not changed: {error}",
@@ -160,8 +176,7 @@ async def update_test(request: web.Request) -> web.StreamResponse:
 
 async def delete_test(request: web.Request) -> web.StreamResponse:
     try:
-        with request.app[console.LOG].session() as session:
-            saved_tests.remove(session, console._id(request))
+        await in_thread(_remove, request.app[LOG], object_id(request))
     except LookupError:
         raise web.HTTPNotFound(text="no such test conversation") from None
     raise web.HTTPSeeOther("/tests")

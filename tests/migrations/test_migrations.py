@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -27,9 +29,9 @@ from bot.cli import main
 from bot.db import make_engine
 from bot.migrations import schema
 from bot.review import models as review_models
-from bot.review.queries import EVENTS_ACTION_INDEX
 from bot.settings import PROJECT_ROOT, get_settings
 from bot.tracking import models as log_models
+from bot.tracking.models import EVENTS_ACTION_INDEX
 
 BASELINE = "5d87c578612a"
 MOMENT = datetime(2026, 11, 2, 9, 30)
@@ -162,6 +164,27 @@ def test_a_log_the_console_never_opened_gains_the_consoles_tables(engine: Engine
     assert _drift(engine) == []
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(text("events"))).scalar() == 1
+
+
+@pytest.mark.process
+def test_the_schema_imports_nothing_of_the_console() -> None:
+    """The migrations own the tables; the console's pages depend on them, not the reverse
+    (the Unanswered page's index on Rasa's events is named in bot.tracking.models)."""
+    script = (
+        "import sys; import bot.migrations; "
+        "print(sorted(m for m in sys.modules if m.startswith(('bot.review', 'bot.registry')))); "
+        "from bot.migrations import schema; schema.target_metadata(); "
+        "print(sorted(m for m in sys.modules if m.startswith('bot.review.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    upgrade, compared = done.stdout.strip().splitlines()
+    # What the tracker store runs at start loads nothing of the console or the registry.
+    assert upgrade == "[]"
+    # The console's own tables (trainers, gaps, saved tests), and no page, query or app.
+    assert compared == "['bot.review.models', 'bot.review.saved_tests']"
 
 
 def test_processes_starting_together_take_turns(empty_url: str) -> None:

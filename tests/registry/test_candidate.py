@@ -13,7 +13,9 @@ import pytest
 
 from bot.registry import candidate
 from bot.registry.records import FAILED, READY, TRAINING, Registry
-from bot.review.queries import ConversationLog, Filters
+from bot.review import conversations_page, labels_page, transcript_page
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog
 from bot.settings import Settings
 from bot.tracking.store import MaskingTrackerStore
 from bot.training import Fingerprint
@@ -146,9 +148,11 @@ async def test_the_labels_leave_out_the_sets_a_comparison_runs(
         await converse(store, f"s{number}", [[user(text, "out_of_scope", 0.8), *answer()]])
     store.engine.dispose()
     log = ConversationLog(registry.engine)
-    for row in log.conversations(Filters()).rows:
-        message = next(t.message for t in log.transcript(row.id).turns if t.message)
-        log.set_label(message.id, "ask_duties", "alice")
+    for row in conversations_page.conversations(log, Filters()).rows:
+        message = next(
+            t.message for t in transcript_page.transcript(log, row.id).turns if t.message
+        )
+        labels_page.set_label(log, message.id, "ask_duties", "alice")
 
     labels = candidate.console_labels(registry)
     assert labels.count == 1 and labels.held_out == 1  # the NLU example: left out by the export

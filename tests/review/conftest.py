@@ -13,8 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import serve
-from bot.review.app import create_app, domain_intents
-from bot.review.queries import ConversationLog
+from bot.review import logins_page
+from bot.review.app import create_app
+from bot.review.console import domain_intents
+from bot.review.database import ConversationLog
 from bot.settings import Settings
 from bot.store.sql import make_engine
 from tests.support.review import (
@@ -48,7 +50,7 @@ def log(sqlite_url: str) -> Iterator[ConversationLog]:
 @pytest.fixture
 def app(log: ConversationLog, sqlite_url: str) -> web.Application:
     settings = Settings(tracker_store_url=sqlite_url, review_secret=SECRET)
-    log.set_trainer(TRAINER, PASSWORD)
+    logins_page.set_trainer(log, TRAINER, PASSWORD)
     return create_app(settings, log=log, intents=domain_intents())
 
 

@@ -10,8 +10,9 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.review.app import LOG
-from bot.review.queries import Filters
+from bot.review import transcript_page
+from bot.review.console import LOG
+from bot.review.conversations_page import Filters
 from tests.support.review import PASSWORD, csrf_token, fill, find, log_in, post_login
 
 PUBLIC = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login")}
@@ -84,10 +85,10 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused(
     assert (await client.post(url, data={"reviewed": "1"}, allow_redirects=False)).status == 403
     wrong = {"reviewed": "1", "csrf_token": "x" * 43}
     assert (await client.post(url, data=wrong, allow_redirects=False)).status == 403
-    assert app[LOG].conversation(1).reviewed is False
+    assert transcript_page.conversation(app[LOG], 1).reviewed is False
     good = {"reviewed": "1", "csrf_token": await csrf_token(client)}
     assert (await client.post(url, data=good, allow_redirects=False)).status == 303
-    assert app[LOG].conversation(1).reviewed_by == "trainer"
+    assert transcript_page.conversation(app[LOG], 1).reviewed_by == "trainer"
 
 
 @pytest.mark.usefixtures("logged_in")
@@ -107,7 +108,7 @@ async def test_user_text_is_escaped_and_no_script_may_run(
 @pytest.mark.usefixtures("logged_in")
 async def test_relabel_then_export(app: web.Application, client: TestClient) -> None:
     dan = find(app[LOG], "dan")
-    message = app[LOG].transcript(dan.id).turns
+    message = transcript_page.transcript(app[LOG], dan.id).turns
     message_id = next(t.message.id for t in message if t.kind == "user" and t.message)
     token = await csrf_token(client, f"/conversations/{dan.id}")
     bad = await client.post(

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import settings as settings_module
-from bot.review import auth
+from bot.review import auth, logins_page
+from bot.review.database import ConversationLog
 from bot.review.models import LoginAttempt, LoginSession
-from bot.review.queries import ConversationLog
 from bot.settings import MissingSecret, Settings
 from bot.store.sql import make_engine
 from tests.support.review import SECRET
@@ -32,33 +32,33 @@ def test_passwords_are_salted_scrypt_hashes_at_owasps_cost() -> None:
 
 def test_trainer_accounts(log: ConversationLog) -> None:
     with pytest.raises(auth.AuthError, match="at least 10"):
-        log.set_trainer("ann", "short")
+        logins_page.set_trainer(log, "ann", "short")
     with pytest.raises(auth.AuthError, match="no spaces"):
-        log.set_trainer("ann smith", "long enough pw")
-    assert log.set_trainer("ann", "long enough pw") is True
+        logins_page.set_trainer(log, "ann smith", "long enough pw")
+    assert logins_page.set_trainer(log, "ann", "long enough pw") is True
     with pytest.raises(auth.AuthError, match="exists"):
-        log.set_trainer("ann", "another long pw")
-    cookie = log.log_in("ann", "long enough pw", SECRET).cookie
-    assert cookie is not None and log.signed_in(cookie, SECRET) is not None
-    assert log.set_trainer("ann", "another long pw", reset=True) is False
-    assert log.signed_in(cookie, SECRET) is None  # a new password ends old sessions
-    assert log.log_in("ann", "long enough pw", SECRET) == auth.LoginResult(None)
-    assert log.log_in("nobody", "long enough pw", SECRET) == auth.LoginResult(None)
+        logins_page.set_trainer(log, "ann", "another long pw")
+    cookie = logins_page.log_in(log, "ann", "long enough pw", SECRET).cookie
+    assert cookie is not None and logins_page.signed_in(log, cookie, SECRET) is not None
+    assert logins_page.set_trainer(log, "ann", "another long pw", reset=True) is False
+    assert logins_page.signed_in(log, cookie, SECRET) is None  # a new password ends old sessions
+    assert logins_page.log_in(log, "ann", "long enough pw", SECRET) == auth.LoginResult(None)
+    assert logins_page.log_in(log, "nobody", "long enough pw", SECRET) == auth.LoginResult(None)
 
 
 def test_session_cookies_are_signed_and_expire(log: ConversationLog) -> None:
-    log.set_trainer("ann", "long enough pw")
-    cookie = log.log_in("ann", "long enough pw", SECRET).cookie
+    logins_page.set_trainer(log, "ann", "long enough pw")
+    cookie = logins_page.log_in(log, "ann", "long enough pw", SECRET).cookie
     assert cookie is not None
     token, _, mac = cookie.rpartition(".")
-    assert log.signed_in(f"{token}.{'0' * len(mac)}", SECRET) is None
-    assert log.signed_in(cookie, "another secret " * 3) is None
-    assert log.signed_in(token, SECRET) is None
+    assert logins_page.signed_in(log, f"{token}.{'0' * len(mac)}", SECRET) is None
+    assert logins_page.signed_in(log, cookie, "another secret " * 3) is None
+    assert logins_page.signed_in(log, token, SECRET) is None
     with log.session() as session:
         session.execute(
             update(LoginSession).values(expires_at=datetime.utcnow() - timedelta(seconds=1))
         )
-    assert log.signed_in(cookie, SECRET) is None
+    assert logins_page.signed_in(log, cookie, SECRET) is None
 
 
 def test_add_user_reads_the_password_from_stdin(tmp_path: Path, cli: BotCommand) -> None:
@@ -73,7 +73,7 @@ def test_add_user_reads_the_password_from_stdin(tmp_path: Path, cli: BotCommand)
     )
     assert (done.returncode, done.stdout) == (0, "Created trainer 'maria'.\n")
     log = ConversationLog(make_engine(url))
-    assert log.log_in("maria", "a good long password", SECRET).cookie is not None
+    assert logins_page.log_in(log, "maria", "a good long password", SECRET).cookie is not None
     log.engine.dispose()
 
 
@@ -87,7 +87,7 @@ def test_add_user_prompts_twice(monkeypatch: pytest.MonkeyPatch, log: Conversati
     assert main(["review", "add-user", "zed"]) == 1
     answers = iter(["same long password", "same long password"])
     assert main(["review", "add-user", "zed"]) == 0
-    assert log.log_in("zed", "same long password", SECRET).cookie is not None
+    assert logins_page.log_in(log, "zed", "same long password", SECRET).cookie is not None
 
 
 def test_production_needs_a_real_secret() -> None:
@@ -127,7 +127,7 @@ def test_a_hash_made_at_the_old_cost_is_redone_at_owasps_on_login(sqlite_url: st
     """Trainers made before the cost went up (2^14) get a 2^17 hash at their next login."""
     old = ConversationLog(make_engine(sqlite_url), scrypt_n=2**14)
     old.create_tables()
-    old.set_trainer("ann", "long enough pw")
+    logins_page.set_trainer(old, "ann", "long enough pw")
     production = ConversationLog(make_engine(sqlite_url))
     assert production.scrypt_n == 2**17
 
@@ -138,11 +138,11 @@ def test_a_hash_made_at_the_old_cost_is_redone_at_owasps_on_login(sqlite_url: st
         return found[1]
 
     assert stored().startswith("scrypt$16384$")
-    assert production.log_in("ann", "a wrong password", SECRET).cookie is None
+    assert logins_page.log_in(production, "ann", "a wrong password", SECRET).cookie is None
     assert stored().startswith("scrypt$16384$")  # only a right password is rehashed
-    assert production.log_in("ann", "long enough pw", SECRET).cookie is not None
+    assert logins_page.log_in(production, "ann", "long enough pw", SECRET).cookie is not None
     assert stored().startswith("scrypt$131072$8$1$")
-    assert production.log_in("ann", "long enough pw", SECRET).cookie is not None
+    assert logins_page.log_in(production, "ann", "long enough pw", SECRET).cookie is not None
     old.engine.dispose()
     production.engine.dispose()
 
@@ -178,49 +178,55 @@ def scrypt_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_sessions_end_after_30_idle_minutes(log: ConversationLog, clock: Clock) -> None:
-    log.set_trainer("ann", "long enough pw")
-    cookie = log.log_in("ann", "long enough pw", SECRET).cookie
+    logins_page.set_trainer(log, "ann", "long enough pw")
+    cookie = logins_page.log_in(log, "ann", "long enough pw", SECRET).cookie
     clock.advance(minutes=29)
-    assert log.signed_in(cookie, SECRET) is not None  # used: 30 more minutes from now
+    assert logins_page.signed_in(log, cookie, SECRET) is not None  # used: 30 more minutes from now
     clock.advance(minutes=29)
-    assert log.signed_in(cookie, SECRET) is not None
+    assert logins_page.signed_in(log, cookie, SECRET) is not None
     clock.advance(minutes=31)
-    assert log.signed_in(cookie, SECRET) is None
+    assert logins_page.signed_in(log, cookie, SECRET) is None
 
 
 def test_sessions_end_8_hours_after_login_however_busy(log: ConversationLog, clock: Clock) -> None:
-    log.set_trainer("ann", "long enough pw")
-    cookie = log.log_in("ann", "long enough pw", SECRET).cookie
+    logins_page.set_trainer(log, "ann", "long enough pw")
+    cookie = logins_page.log_in(log, "ann", "long enough pw", SECRET).cookie
     for _ in range(7 * 3 + 2):  # every 20 minutes for 7 h 40 min
         clock.advance(minutes=20)
-        assert log.signed_in(cookie, SECRET) is not None
+        assert logins_page.signed_in(log, cookie, SECRET) is not None
     clock.advance(minutes=21)
-    assert log.signed_in(cookie, SECRET) is None
+    assert logins_page.signed_in(log, cookie, SECRET) is None
 
 
 def test_five_failures_for_a_username_then_refused_unchecked_with_a_growing_delay(
     log: ConversationLog, clock: Clock, scrypt_runs: list[str]
 ) -> None:
-    log.set_trainer("ann", "long enough pw")
+    logins_page.set_trainer(log, "ann", "long enough pw")
     for number in range(5):
-        assert log.log_in("ann", f"wrong {number}", SECRET, "10.0.0.1") == auth.LoginResult(None)
+        assert logins_page.log_in(
+            log, "ann", f"wrong {number}", SECRET, "10.0.0.1"
+        ) == auth.LoginResult(None)
         clock.advance(seconds=1)
     assert len(scrypt_runs) == 5
     # The right password, from another address, is refused without checking it.
-    refused = log.log_in("ann", "long enough pw", SECRET, "10.0.0.2")
+    refused = logins_page.log_in(log, "ann", "long enough pw", SECRET, "10.0.0.2")
     assert refused.cookie is None and 25 <= refused.retry_after <= 30
     assert len(scrypt_runs) == 5
     clock.advance(seconds=30)
-    assert log.log_in("ann", "wrong again", SECRET, "10.0.0.2").cookie is None  # the 6th
+    assert (
+        logins_page.log_in(log, "ann", "wrong again", SECRET, "10.0.0.2").cookie is None
+    )  # the 6th
     assert len(scrypt_runs) == 6
-    assert log.log_in("ann", "long enough pw", SECRET, "10.0.0.2").retry_after == 60
+    assert logins_page.log_in(log, "ann", "long enough pw", SECRET, "10.0.0.2").retry_after == 60
     clock.advance(seconds=61)
-    assert log.log_in("ann", "wrong, 7th", SECRET, "10.0.0.2").cookie is None
-    assert log.log_in("ann", "long enough pw", SECRET, "10.0.0.2").retry_after == 120
+    assert logins_page.log_in(log, "ann", "wrong, 7th", SECRET, "10.0.0.2").cookie is None
+    assert logins_page.log_in(log, "ann", "long enough pw", SECRET, "10.0.0.2").retry_after == 120
     clock.advance(seconds=121)
     # A successful login wipes the slate for the username.
-    assert log.log_in("ann", "long enough pw", SECRET, "10.0.0.2").cookie is not None
-    assert log.log_in("ann", "wrong after", SECRET, "10.0.0.2") == auth.LoginResult(None)
+    assert logins_page.log_in(log, "ann", "long enough pw", SECRET, "10.0.0.2").cookie is not None
+    assert logins_page.log_in(log, "ann", "wrong after", SECRET, "10.0.0.2") == auth.LoginResult(
+        None
+    )
     assert [auth.delay_after(n).total_seconds() for n in (4, 5, 6, 10, 30)] == [
         0,
         30,
@@ -233,23 +239,23 @@ def test_five_failures_for_a_username_then_refused_unchecked_with_a_growing_dela
 def test_five_failures_from_an_address_throttle_every_username_from_it(
     log: ConversationLog, clock: Clock, scrypt_runs: list[str]
 ) -> None:
-    log.set_trainer("ann", "long enough pw")
+    logins_page.set_trainer(log, "ann", "long enough pw")
     for name in ("bob", "carl", "dora", "eve", "fay"):
-        assert log.log_in(name, "guess password", SECRET, "192.0.2.7").cookie is None
-    assert log.log_in("ann", "long enough pw", SECRET, "192.0.2.7").retry_after > 0
+        assert logins_page.log_in(log, name, "guess password", SECRET, "192.0.2.7").cookie is None
+    assert logins_page.log_in(log, "ann", "long enough pw", SECRET, "192.0.2.7").retry_after > 0
     assert len(scrypt_runs) == 5
-    assert log.log_in("ann", "long enough pw", SECRET, "192.0.2.8").cookie is not None
+    assert logins_page.log_in(log, "ann", "long enough pw", SECRET, "192.0.2.8").cookie is not None
 
 
 def test_every_login_is_in_the_audit_trail_without_its_password(
     log: ConversationLog, clock: Clock
 ) -> None:
-    log.set_trainer("ann", "long enough pw")
+    logins_page.set_trainer(log, "ann", "long enough pw")
     for _ in range(5):
-        log.log_in("ann", "s3cret-wrong-pw", SECRET, "10.0.0.1")
-    log.log_in("ann", "long enough pw", SECRET, "10.0.0.1")
-    log.log_in("ghost\x00\u202e", "s3cret-wrong-pw", SECRET, "10.0.0.3")
-    attempts = log.login_attempts()
+        logins_page.log_in(log, "ann", "s3cret-wrong-pw", SECRET, "10.0.0.1")
+    logins_page.log_in(log, "ann", "long enough pw", SECRET, "10.0.0.1")
+    logins_page.log_in(log, "ghost\x00\u202e", "s3cret-wrong-pw", SECRET, "10.0.0.3")
+    attempts = logins_page.login_attempts(log)
     assert [(a.username, a.address, a.outcome) for a in attempts] == [
         ("ghost", "10.0.0.3", "failed"),
         ("ann", "10.0.0.1", "throttled"),

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from bot.review import report
-from bot.review.queries import ConversationLog
+from bot.review.database import ConversationLog
 from bot.store.sql import make_engine
 from tests.support.browser import SCREENSHOTS, console_page, record_dialogs, run_axe
 from tests.support.review import PASSWORD, TRAINER, UNANSWERED_THIS_WEEK

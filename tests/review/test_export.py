@@ -6,8 +6,9 @@ from pathlib import Path
 
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
-from bot.review.export import build_export, normalise
-from bot.review.queries import ConversationLog, Labelled
+from bot.review import labels_page, transcript_page
+from bot.review.database import ConversationLog
+from bot.review.export import Labelled, build_export, normalise
 from bot.store.sql import make_engine
 from tests.support.review import fill, find
 from tests.support.servers import BotCommand
@@ -58,8 +59,8 @@ async def test_the_export_command(tmp_path: Path, cli: BotCommand) -> None:
     await fill(url)
     log = ConversationLog(make_engine(url))
     dan = find(log, "dan")
-    message = next(t.message for t in log.transcript(dan.id).turns if t.message)
-    log.set_label(message.id, "ask_training", "trainer")
+    message = next(t.message for t in transcript_page.transcript(log, dan.id).turns if t.message)
+    labels_page.set_label(log, message.id, "ask_training", "trainer")
     log.engine.dispose()
     out = tmp_path / "relabelled.yml"
     done = cli("review", "export", "--out", str(out), env={"TRACKER_STORE_URL": url})

@@ -17,9 +17,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.registry import candidate
 from bot.registry.records import FAILED, READY, TRAINING
-from bot.review import models_page
-from bot.review.app import create_app, domain_intents
-from bot.review.queries import ConversationLog
+from bot.review import logins_page, models_page
+from bot.review.app import create_app
+from bot.review.console import domain_intents
+from bot.review.database import ConversationLog
 from bot.settings import Settings
 from tests.support.registry import compared_candidate
 from tests.support.review import PASSWORD, SECRET, TRAINER, csrf_token, log_in
@@ -41,7 +42,7 @@ async def client(
     log: ConversationLog, sqlite_url: str, models_dir: Path
 ) -> AsyncIterator[TestClient]:
     settings = Settings(tracker_store_url=sqlite_url, review_secret=SECRET, models_dir=models_dir)
-    log.set_trainer(TRAINER, PASSWORD)
+    logins_page.set_trainer(log, TRAINER, PASSWORD)
     app = create_app(settings, log=log, intents=domain_intents())
     async with TestClient(TestServer(app)) as found:
         await log_in(found)

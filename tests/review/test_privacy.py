@@ -8,14 +8,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.review.app import LOG
-from bot.review.queries import Filters
+from bot.review import conversations_page, logins_page
+from bot.review.console import LOG
+from bot.review.conversations_page import Filters
 from tests.support.review import TRAINER, csrf_token, find
 from tests.support.tracking import dump
 
 
 def _audit(app: web.Application) -> list[tuple[str, str, str, str | None]]:
-    rows = app[LOG].audit().rows
+    rows = logins_page.audit(app[LOG]).rows
     return [(r.action, r.actor, r.via, r.conversation) for r in reversed(rows)]
 
 
@@ -32,7 +33,7 @@ async def test_a_conversation_is_erased_after_a_confirmation_and_audited(
     assert form.status == 200
     assert "Delete conversation" in html and alice.sender_id in html
     assert "what does an AP do" not in html  # the confirmation shows counts, not content
-    assert app[LOG].conversations(Filters()).total == 4  # asking is not erasing
+    assert conversations_page.conversations(app[LOG], Filters()).total == 4  # asking is not erasing
 
     token = await csrf_token(client, f"/conversations/{alice.id}/erase")
     unconfirmed = await client.post(
@@ -40,7 +41,7 @@ async def test_a_conversation_is_erased_after_a_confirmation_and_audited(
     )
     assert unconfirmed.status == 303
     assert unconfirmed.headers["Location"] == f"/conversations/{alice.id}/erase"
-    assert app[LOG].conversations(Filters()).total == 4
+    assert conversations_page.conversations(app[LOG], Filters()).total == 4
 
     done = await client.post(
         f"/conversations/{alice.id}/erase",
@@ -52,10 +53,10 @@ async def test_a_conversation_is_erased_after_a_confirmation_and_audited(
     shown = await (await client.get(done.headers["Location"])).text()
     assert f"Erased conversation {alice.sender_id}:" in shown
 
-    assert app[LOG].conversations(Filters()).total == 3
+    assert conversations_page.conversations(app[LOG], Filters()).total == 3
     assert (await client.get(f"/conversations/{alice.id}")).status == 404
     assert "what does an AP do" not in dump(sqlite_url)
-    [*opened, erased] = app[LOG].audit().rows[::-1]
+    [*opened, erased] = logins_page.audit(app[LOG]).rows[::-1]
     assert (erased.action, erased.actor, erased.via) == ("erasure", TRAINER, "console")
     assert erased.conversation == alice.sender_id and erased.events and erased.events > 5
     assert {(r.action, r.conversation) for r in opened} == {("transcript", alice.sender_id)}
@@ -90,7 +91,7 @@ async def test_transcripts_and_exports_are_audited_without_content(
         ("export", TRAINER, "console", None),
         ("export", TRAINER, "console", None),
     ]
-    details = [row.detail for row in app[LOG].audit().rows[::-1]]
+    details = [row.detail for row in logins_page.audit(app[LOG]).rows[::-1]]
     assert details == [
         "",
         "JSON API",
@@ -115,8 +116,8 @@ async def test_the_audit_page_pages_and_ignores_a_bad_filter(
 ) -> None:
     for _ in range(3):
         app[LOG].record("export", TRAINER, detail="x")
-    assert app[LOG].audit(per_page=2).pages == 2
-    assert app[LOG].audit("export", page=9, per_page=2).page == 2
+    assert logins_page.audit(app[LOG], per_page=2).pages == 2
+    assert logins_page.audit(app[LOG], "export", page=9, per_page=2).page == 2
     page = await client.get("/audit?action=<script>&erased=<b>&n=1")
     html = await page.text()
     assert page.status == 200 and "<script>" not in html and "<b>" not in html
@@ -136,6 +137,6 @@ async def test_the_export_command_is_audited(
     settings_env.setenv("TRACKER_STORE_URL", sqlite_url)
     async with console_log(sqlite_url, fill) as log:
         assert main(["review", "export"], io.StringIO()) == 0
-        [row] = log.audit().rows
+        [row] = logins_page.audit(log).rows
     assert (row.action, row.actor, row.via) == ("export", command_user(), "command line")
     assert row.detail == "NLU export: 0 example(s)"

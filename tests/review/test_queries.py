@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.review.queries import ConversationLog, Filters, NotFound
+from bot.review import conversations_page, dashboard_page, labels_page, transcript_page
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog, NotFound
 from tests.support.review import console_log, fill, find, name_of
 
 
@@ -18,7 +20,9 @@ async def log(log_url: str) -> AsyncIterator[ConversationLog]:
 
 
 def senders(log: ConversationLog, **query: str) -> list[str]:
-    return sorted(name_of(r) for r in log.conversations(Filters.from_query(query)).rows)
+    return sorted(
+        name_of(r) for r in conversations_page.conversations(log, Filters.from_query(query)).rows
+    )
 
 
 def test_each_filter(log: ConversationLog) -> None:
@@ -44,37 +48,40 @@ def test_each_filter(log: ConversationLog) -> None:
 
 def test_review_status_tags_and_notes(log: ConversationLog) -> None:
     alice = find(log, "alice")
-    log.set_reviewed(alice.id, True, "trainer")
+    transcript_page.set_reviewed(log, alice.id, True, "trainer")
     assert senders(log, status="reviewed") == ["alice"]
     assert senders(log, status="unreviewed") == ["bob", "carol", "dan"]
-    assert log.add_tag(alice.id, "  Wrong Role ") == "wrong role"
-    log.add_tag(alice.id, "wrong role")
-    log.add_tag(alice.id, "pay")
-    assert log.conversation(alice.id).tags == ("pay", "wrong role")
+    assert transcript_page.add_tag(log, alice.id, "  Wrong Role ") == "wrong role"
+    transcript_page.add_tag(log, alice.id, "wrong role")
+    transcript_page.add_tag(log, alice.id, "pay")
+    assert transcript_page.conversation(log, alice.id).tags == ("pay", "wrong role")
     assert senders(log, tag="wrong role") == ["alice"]
-    log.remove_tag(alice.id, "wrong role")
+    transcript_page.remove_tag(log, alice.id, "wrong role")
     assert senders(log, tag="wrong role") == []
-    assert log.tag_names() == ["pay", "wrong role"]
+    assert conversations_page.tag_names(log) == ["pay", "wrong role"]
     with pytest.raises(ValueError):
-        log.add_tag(alice.id, "<b>")
-    log.set_note(alice.id, "  asked about APs, got the answer for RAs  ")
-    assert log.conversation(alice.id).note == "asked about APs, got the answer for RAs"
+        transcript_page.add_tag(log, alice.id, "<b>")
+    transcript_page.set_note(log, alice.id, "  asked about APs, got the answer for RAs  ")
+    assert (
+        transcript_page.conversation(log, alice.id).note
+        == "asked about APs, got the answer for RAs"
+    )
     with pytest.raises(NotFound):
-        log.set_note(99999, "x")
+        transcript_page.set_note(log, 99999, "x")
 
 
 def test_pages(log: ConversationLog) -> None:
-    first = log.conversations(Filters(), page=1, per_page=3)
-    second = log.conversations(Filters(), page=2, per_page=3)
+    first = conversations_page.conversations(log, Filters(), page=1, per_page=3)
+    second = conversations_page.conversations(log, Filters(), page=2, per_page=3)
     assert (first.total, first.pages, len(first.rows), len(second.rows)) == (4, 2, 3, 1)
-    assert log.conversations(Filters(), page=99, per_page=3).page == 2
+    assert conversations_page.conversations(log, Filters(), page=99, per_page=3).page == 2
     newest_first = [r.last_at for r in first.rows + second.rows]
     assert newest_first == sorted(newest_first, reverse=True)
 
 
 def test_transcript_shows_intents_confidences_and_replies(log: ConversationLog) -> None:
     bob = find(log, "bob")
-    turns = log.transcript(bob.id).turns
+    turns = transcript_page.transcript(log, bob.id).turns
     user = next(t for t in turns if t.kind == "user")
     assert user.message is not None
     assert (user.message.intent, user.message.top_intent) == ("nlu_fallback", "ask_overview")
@@ -85,19 +92,21 @@ def test_transcript_shows_intents_confidences_and_replies(log: ConversationLog) 
 
 def test_labels_and_the_labelled_list(log: ConversationLog) -> None:
     alice = find(log, "alice")
-    messages = [t.message for t in log.transcript(alice.id).turns if t.message]
+    messages = [t.message for t in transcript_page.transcript(log, alice.id).turns if t.message]
     typed, pressed = messages
     assert pressed.payload
-    assert log.set_label(typed.id, "ask_overview", "trainer") == alice.id
-    log.set_label(pressed.id, "feedback_not_helpful", "trainer")
-    assert [(x.text, x.label) for x in log.labelled()] == [("what does an AP do", "ask_overview")]
-    log.set_label(typed.id, None, "trainer")
-    assert log.labelled() == []
+    assert labels_page.set_label(log, typed.id, "ask_overview", "trainer") == alice.id
+    labels_page.set_label(log, pressed.id, "feedback_not_helpful", "trainer")
+    assert [(x.text, x.label) for x in labels_page.labelled(log)] == [
+        ("what does an AP do", "ask_overview")
+    ]
+    labels_page.set_label(log, typed.id, None, "trainer")
+    assert labels_page.labelled(log) == []
 
 
 def test_dashboard_numbers(log: ConversationLog) -> None:
     today = date.today()
-    stats = log.stats(today - timedelta(days=6), today + timedelta(days=1))
+    stats = dashboard_page.stats(log, today - timedelta(days=6), today + timedelta(days=1))
     assert (stats.conversations, stats.with_fallback) == (4, 1)
     assert stats.fallback_rate == 0.25
     assert (stats.helpful, stats.not_helpful) == (1, 1)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.review import report
-from bot.review.queries import ConversationLog
+from bot.review import report, unanswered_page
+from bot.review.database import ConversationLog
 from tests.support.review import fill_unanswered
 from tests.support.servers import BotCommand
 
@@ -19,9 +19,11 @@ TODAY = date.today()
 @pytest.fixture
 async def filled(log: ConversationLog, sqlite_url: str) -> ConversationLog:
     await fill_unanswered(sqlite_url)
-    group_ids = log.unanswered(TODAY - timedelta(days=6), TODAY)
+    group_ids = unanswered_page.unanswered(log, TODAY - timedelta(days=6), TODAY)
     part_time = [m.id for m in group_ids if "part time" in m.text]
-    log.mark_gap(part_time, "trainer", note="Part-time & flexible work <not covered>")
+    unanswered_page.mark_gap(
+        log, part_time, "trainer", note="Part-time & flexible work <not covered>"
+    )
     return log
 
 

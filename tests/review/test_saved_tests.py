@@ -14,9 +14,10 @@ from aiohttp.test_utils import TestClient
 
 from bot import evaluation
 from bot.cli import main
-from bot.review import saved_tests, tests_page
-from bot.review.app import LOG
-from bot.review.queries import ConversationLog, Filters
+from bot.review import conversations_page, saved_tests, tests_page, transcript_page
+from bot.review.console import LOG
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog
 from bot.store import SqlRoleStore
 from tests.support.review import AP_ENTRY, DUTIES, csrf_token, fill_saveable, log_in
 
@@ -24,7 +25,7 @@ from tests.support.review import AP_ENTRY, DUTIES, csrf_token, fill_saveable, lo
 @pytest.fixture
 async def conversation(log: ConversationLog, sqlite_url: str) -> int:
     await fill_saveable(sqlite_url)
-    return log.conversations(Filters()).rows[0].id
+    return conversations_page.conversations(log, Filters()).rows[0].id
 
 
 def test_a_phrase_is_what_only_that_fact_says(memory_store: SqlRoleStore) -> None:
@@ -47,7 +48,7 @@ def test_a_phrase_is_what_only_that_fact_says(memory_store: SqlRoleStore) -> Non
 async def test_the_draft_replays_typed_turns_and_prefills_from_the_facts(
     log: ConversationLog, conversation: int, memory_store: SqlRoleStore
 ) -> None:
-    draft = saved_tests.suggest(log.transcript(conversation), memory_store)
+    draft = saved_tests.suggest(transcript_page.transcript(log, conversation), memory_store)
     # The button press is no turn; the phone number was masked when it was logged.
     assert [e.text for e in draft.exchanges] == [
         "what does an AP do all day",
@@ -61,18 +62,20 @@ async def test_the_draft_replays_typed_turns_and_prefills_from_the_facts(
     assert "no formal entry requirements" in draft.must_not
     assert all(p not in evaluation.normalise(AP_ENTRY) for p in draft.must_not)
 
-    first = saved_tests.suggest(log.transcript(conversation), memory_store, turns=1)
+    first = saved_tests.suggest(
+        transcript_page.transcript(log, conversation), memory_store, turns=1
+    )
     assert first.kind == "fact" and first.reply == DUTIES
     assert first.must == ("processing film images", "preparing patients for treatment")
     assert first.must_not == ()  # the duties are every role's
     with pytest.raises(ValueError, match="1 to 2 turns"):
-        saved_tests.suggest(log.transcript(conversation), memory_store, turns=3)
+        saved_tests.suggest(transcript_page.transcript(log, conversation), memory_store, turns=3)
 
 
 async def test_a_saved_test_is_masked_checked_and_exported_as_a_case(
     log: ConversationLog, conversation: int, memory_store: SqlRoleStore
 ) -> None:
-    draft = saved_tests.suggest(log.transcript(conversation), memory_store)
+    draft = saved_tests.suggest(transcript_page.transcript(log, conversation), memory_store)
     with log.session() as session:
         saved = saved_tests.save(
             session,

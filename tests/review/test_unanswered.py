@@ -14,8 +14,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import inspect
 
+from bot.review import labels_page, unanswered_page
+from bot.review.database import ConversationLog, NotFound
 from bot.review.grouping import Unanswered, group
-from bot.review.queries import EVENTS_ACTION_INDEX, ConversationLog, NotFound
+from bot.tracking.models import EVENTS_ACTION_INDEX
 from tests.support.review import (
     UNANSWERED_THIS_WEEK,
     console_log,
@@ -45,13 +47,16 @@ def texts(found: list[Unanswered]) -> dict[str, set[str]]:
 
 
 def test_every_way_of_not_answering_is_found_and_nothing_else(filled: ConversationLog) -> None:
-    assert texts(filled.unanswered(*WEEK)) == UNANSWERED_THIS_WEEK
+    assert texts(unanswered_page.unanswered(filled, *WEEK)) == UNANSWERED_THIS_WEEK
     # Forty days back the older pay question is in too; a button press never is.
-    month = filled.unanswered(TODAY - timedelta(days=45), TODAY)
+    month = unanswered_page.unanswered(filled, TODAY - timedelta(days=45), TODAY)
     assert len(month) == len(UNANSWERED_THIS_WEEK) + 1
     assert all(not m.text.startswith("/") for m in month)
-    assert filled.unanswered(TODAY + timedelta(days=1), TODAY + timedelta(days=2)) == []
-    assert filled.typed_messages(*WEEK) == 10
+    assert (
+        unanswered_page.unanswered(filled, TODAY + timedelta(days=1), TODAY + timedelta(days=2))
+        == []
+    )
+    assert unanswered_page.typed_messages(filled, *WEEK) == 10
 
 
 def test_actions_are_found_by_an_index_not_a_scan_of_every_event(
@@ -63,7 +68,7 @@ def test_actions_are_found_by_an_index_not_a_scan_of_every_event(
 
 
 def test_similar_wordings_are_grouped(filled: ConversationLog) -> None:
-    groups = group(filled.unanswered(*WEEK))
+    groups = group(unanswered_page.unanswered(filled, *WEEK))
     assert sorted(len(g.messages) for g in groups) == [1, 1, 1, 1, 2, 3]
     pay, part_time = groups[0], groups[1]
     assert set(pay.examples) == PAY and pay.count == 3
@@ -88,32 +93,40 @@ def test_grouping_large_numbers_keeps_every_message() -> None:
 
 
 def test_labelled_and_gap_messages_are_handled(filled: ConversationLog) -> None:
-    pay = group(filled.unanswered(*WEEK))[0]
-    assert filled.label_messages(pay.ids, "ask_pay_and_conditions", "trainer") == 3
-    left = filled.unanswered(*WEEK, handled=False)
+    pay = group(unanswered_page.unanswered(filled, *WEEK))[0]
+    assert unanswered_page.label_messages(filled, pay.ids, "ask_pay_and_conditions", "trainer") == 3
+    left = unanswered_page.unanswered(filled, *WEEK, handled=False)
     assert PAY.isdisjoint(texts(left)) and len(left) == len(UNANSWERED_THIS_WEEK) - 3
-    assert {x.text for x in filled.labelled()} >= PAY
+    assert {x.text for x in labels_page.labelled(filled)} >= PAY
 
     part_time = group(left)[0]
     with pytest.raises(ValueError, match="needs a note"):
-        filled.mark_gap(part_time.ids, "trainer", note="  ")
-    gap_id = filled.mark_gap(part_time.ids, "trainer", note="Part-time work: not on the page")
-    assert len(filled.unanswered(*WEEK, handled=False)) == len(UNANSWERED_THIS_WEEK) - 5
-    [gap] = filled.gaps()
+        unanswered_page.mark_gap(filled, part_time.ids, "trainer", note="  ")
+    gap_id = unanswered_page.mark_gap(
+        filled, part_time.ids, "trainer", note="Part-time work: not on the page"
+    )
+    assert (
+        len(unanswered_page.unanswered(filled, *WEEK, handled=False))
+        == len(UNANSWERED_THIS_WEEK) - 5
+    )
+    [gap] = unanswered_page.gaps(filled)
     assert (gap.id, gap.count, gap.created_by) == (gap_id, 2, "trainer")
     assert set(gap.examples) == {"can I work part time", "is part time work possible"}
-    assert filled.gaps(TODAY + timedelta(1), TODAY + timedelta(2))[0].count == 0
+    assert unanswered_page.gaps(filled, TODAY + timedelta(1), TODAY + timedelta(2))[0].count == 0
     # Into an existing gap; a message is in one gap at most.
     weather = next(m for m in left if "weather" in m.text)
-    assert filled.mark_gap([weather.id], "trainer", gap_id=gap_id) == gap_id
-    assert filled.gaps()[0].count == 3
+    assert unanswered_page.mark_gap(filled, [weather.id], "trainer", gap_id=gap_id) == gap_id
+    assert unanswered_page.gaps(filled)[0].count == 3
     with pytest.raises(NotFound):
-        filled.mark_gap([weather.id], "trainer", gap_id=gap_id + 100)
+        unanswered_page.mark_gap(filled, [weather.id], "trainer", gap_id=gap_id + 100)
     with pytest.raises(ValueError, match="none of these"):
-        filled.mark_gap([10**9], "trainer", note="x")
-    filled.delete_gap(gap_id)
-    assert filled.gaps() == []
-    assert len(filled.unanswered(*WEEK, handled=False)) == len(UNANSWERED_THIS_WEEK) - 3
+        unanswered_page.mark_gap(filled, [10**9], "trainer", note="x")
+    unanswered_page.delete_gap(filled, gap_id)
+    assert unanswered_page.gaps(filled) == []
+    assert (
+        len(unanswered_page.unanswered(filled, *WEEK, handled=False))
+        == len(UNANSWERED_THIS_WEEK) - 3
+    )
 
 
 # --- through the web app ---------------------------------------------------------------------

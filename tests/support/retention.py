@@ -12,7 +12,9 @@ from rasa.shared.core.events import Event
 from sqlalchemy import select, text
 
 from bot.db import make_engine
-from bot.review.queries import ConversationLog, Filters
+from bot.review import conversations_page, labels_page, transcript_page, unanswered_page
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog
 from bot.tracking.identity import pseudonym
 from bot.tracking.store import EVENTS, MaskingTrackerStore
 from tests.support.review import DAY, rating, turn
@@ -106,18 +108,18 @@ async def fill_ages(url: str, now: float) -> None:
     log = ConversationLog(make_engine(url))
     try:
         gap = None
-        for row in log.conversations(Filters(), per_page=100).rows:
+        for row in conversations_page.conversations(log, Filters(), per_page=100).rows:
             name = next(n for n in AGES if key_of(n) == row.sender_id)
-            log.add_tag(row.id, marker(name))
-            log.add_tag(row.id, "pay")
-            log.set_note(row.id, f"asked about pay {marker(name)}")
-            log.set_reviewed(row.id, True, TRAINER)
-            turns = log.transcript(row.id).turns
+            transcript_page.add_tag(log, row.id, marker(name))
+            transcript_page.add_tag(log, row.id, "pay")
+            transcript_page.set_note(log, row.id, f"asked about pay {marker(name)}")
+            transcript_page.set_reviewed(log, row.id, True, TRAINER)
+            turns = transcript_page.transcript(log, row.id).turns
             first = next(t.message for t in turns if t.message is not None)
             assert first is not None
-            log.set_label(first.id, "ask_pay_and_conditions", TRAINER)
-            gap = log.mark_gap(
-                [first.id], TRAINER, note="pay bands: the page gives none", gap_id=gap
+            labels_page.set_label(log, first.id, "ask_pay_and_conditions", TRAINER)
+            gap = unanswered_page.mark_gap(
+                log, [first.id], TRAINER, note="pay bands: the page gives none", gap_id=gap
             )
     finally:
         log.engine.dispose()
@@ -147,7 +149,7 @@ def snapshot(url: str, name: str) -> Snapshot | None:
                 {"key": key_of(name)},
             ).scalar()
         log = ConversationLog(engine)
-        transcript = asdict(log.transcript(found)) if found is not None else {}
+        transcript = asdict(transcript_page.transcript(log, found)) if found is not None else {}
     finally:
         engine.dispose()
     if not events and not transcript:

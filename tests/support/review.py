@@ -16,7 +16,9 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet
 
 from bot import serve
 from bot.db import make_engine
-from bot.review.queries import ConversationLog, ConversationRow, Filters
+from bot.review import conversations_page
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog, ConversationRow
 from bot.tracking.store import MaskingTrackerStore
 from tests.support.http import Conversation, Reply, request
 from tests.support.servers import bot_command
@@ -45,7 +47,9 @@ def name_of(row: ConversationRow) -> str:
 
 
 def find(log: ConversationLog, name: str) -> ConversationRow:
-    return next(r for r in log.conversations(Filters()).rows if name_of(r) == name)
+    return next(
+        r for r in conversations_page.conversations(log, Filters()).rows if name_of(r) == name
+    )
 
 
 async def fill(url: str) -> None:

@@ -10,7 +10,9 @@ from sqlalchemy import text
 
 from bot.db import make_engine
 from bot.prod.processes import PostgreSQL, free_port, throwaway_postgres
-from bot.review.queries import ConversationLog, Filters
+from bot.review import conversations_page
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog
 from bot.store import Content, SqlRoleStore
 from bot.tracking.store import MaskingTrackerStore
 from tests.support.tracking import answer, converse, domain, user
@@ -34,7 +36,7 @@ async def test_each_store_answers_the_first_call_after_a_postgresql_restart(
     # Every engine holds a pooled connection when the server goes away.
     await converse(log, "before", [turn])
     assert roles.roles()
-    assert console.conversations(Filters()).total == 1
+    assert conversations_page.conversations(console, Filters()).total == 1
 
     postgres.service.stop()
     postgres.service.start()
@@ -42,7 +44,7 @@ async def test_each_store_answers_the_first_call_after_a_postgresql_restart(
     await converse(log, "after", [turn])  # stock Rasa: OperationalError, the user's apology
     assert await log.retrieve("before") is not None
     assert roles.roles()
-    assert console.conversations(Filters()).total == 2
+    assert conversations_page.conversations(console, Filters()).total == 2
     for engine in (roles.engine, log.engine, console.engine):
         engine.dispose()
 

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.db import make_engine
-from bot.review.queries import ConversationLog, Filters
+from bot.review import conversations_page
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog
 from bot.tracking.identity import pseudonym
 from bot.tracking.store import MaskingTrackerStore
 from tests.support.tracking import answer, converse, domain, dump, user
@@ -50,7 +52,7 @@ async def test_the_number_is_nowhere_and_a_returning_user_finds_their_conversati
     ]
     # What the review console lists: one conversation, under the pseudonym.
     console = ConversationLog(make_engine(log_url))
-    rows = console.conversations(Filters()).rows
+    rows = conversations_page.conversations(console, Filters()).rows
     assert [(r.sender_id, r.message_count) for r in rows] == [(pseudonym(PHONE, KEY), 2)]
     console.engine.dispose()
 

@@ -16,7 +16,15 @@ from sqlalchemy.engine import Engine
 
 from bot.cli import main
 from bot.db import as_stored, make_engine, now
-from bot.review.queries import ConversationLog, Filters
+from bot.review import (
+    conversations_page,
+    dashboard_page,
+    labels_page,
+    transcript_page,
+    unanswered_page,
+)
+from bot.review.conversations_page import Filters
+from bot.review.database import ConversationLog
 from bot.tracking import retention
 from bot.tracking.models import AuditEntry, Tag
 from bot.tracking.retention import ERASE_ACTION, Removed
@@ -116,21 +124,25 @@ def test_a_purge_removes_the_conversations_past_the_period_with_all_they_left(
 def test_the_console_still_works_on_what_is_kept(aged: str, engine: Engine) -> None:
     retention.purge(engine, PERIOD)
     log = ConversationLog(engine)
-    page = log.conversations(Filters())
+    page = conversations_page.conversations(log, Filters())
     assert sorted(row.sender_id for row in page.rows) == sorted(key_of(n) for n in KEPT)
     assert {tag for row in page.rows for tag in row.tags} == {"pay", *map(marker, KEPT)}
-    assert sorted(log.tag_names()) == sorted(["pay", *map(marker, KEPT)])
+    assert sorted(conversations_page.tag_names(log)) == sorted(["pay", *map(marker, KEPT)])
     for row in page.rows:
-        assert log.transcript(row.id).conversation.note.startswith("asked about pay")
+        assert transcript_page.transcript(log, row.id).conversation.note.startswith(
+            "asked about pay"
+        )
     start, end = every_day()
-    texts = {m.text for m in log.unanswered(start, end)}
+    texts = {m.text for m in unanswered_page.unanswered(log, start, end)}
     assert texts == {f"what pay band {marker(n)}" for n in KEPT} | {
         f"what does an AP do {marker(n)}" for n in KEPT
     }
-    [gap] = log.gaps()
+    [gap] = unanswered_page.gaps(log)
     assert (gap.note, gap.count) == ("pay bands: the page gives none", len(KEPT))
-    assert log.stats(start, end).conversations == len(KEPT)
-    assert {item.text for item in log.labelled()} == {f"what pay band {marker(n)}" for n in KEPT}
+    assert dashboard_page.stats(log, start, end).conversations == len(KEPT)
+    assert {item.text for item in labels_page.labelled(log)} == {
+        f"what pay band {marker(n)}" for n in KEPT
+    }
 
 
 def test_an_erasure_removes_one_conversation_and_is_audited(aged: str, engine: Engine) -> None:
