@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.base import StoreAction, question_parts, role_buttons, topic_button
+from actions.base import SURE_INTENT, StoreAction, question_parts, role_buttons, topic_button
 from actions.feedback import FEEDBACK_BUTTONS
 from actions.focus import beyond_page
 from bot.questions import QUESTION
@@ -37,9 +37,8 @@ Events = list[dict[str, Any]]
 NOT_ON_PAGE_OVERRIDE = 0.8
 # Above this, the fact is mentioned after saying the page doesn't cover the question.
 RELATED_FACT_SCORE = 0.6
-# A topic the classifier is this sure of is answered whole when the best fact its words
-# matched is on another topic and matched less well than this.
-CLEAR_TOPIC_CONFIDENCE = 0.9
+# A topic the classifier is sure of (SURE_INTENT) is answered whole when the best fact its
+# words matched is on another topic and matched less well than this.
 CLEAR_FACT_SCORE = 0.6
 # Radiographers, whose own job the page doesn't describe: a role compared with them ("is it
 # basically being the radiographer's helper?") is told what the page says of the two.
@@ -73,7 +72,9 @@ class ActionAnswerTopic(StoreAction):
         context = tracker.get_slot("topic")
         ranking = self.index.rank(text) if text else []
         asked_topic = TOPIC_BY_INTENT.get(intent)
-        topic = None if asked_topic is None or self.is_follow_up(tracker) else asked_topic.key
+        best = max((h.score for h in ranking), default=0.0)
+        back = self.is_follow_up(tracker) or self.refers_back(tracker, best)
+        topic = None if asked_topic is None or back else asked_topic.key
         if topic is None:  # inform_role: the role for the last answer, or a statement of interest
             earlier = self._earlier_facts(tracker)
             if earlier and named:
@@ -144,7 +145,7 @@ class ActionAnswerTopic(StoreAction):
             return True
         confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0)
         on_context = any(f.topic == tracker.get_slot("topic") for f in facts)
-        return confidence >= CLEAR_TOPIC_CONFIDENCE and score < CLEAR_FACT_SCORE and not on_context
+        return confidence >= SURE_INTENT and score < CLEAR_FACT_SCORE and not on_context
 
     def _earlier_facts(self, tracker: Tracker) -> list[FactInfo]:
         """The facts the last answer was about ("and for APs?" after "do ISWs clean?")."""

@@ -24,10 +24,17 @@ STORE_UNAVAILABLE = (
 )
 
 _FOLLOW_UP = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|so|right)\W+)?(?:and|what about|how about|same for|is it the same for|"
+    r"^\W*(?:(?:ok(?:ay)?|so|right)\W+)?(?:and|n|wh?at about|how about|same for|is it the same for|"
     r"are they the same for|is that the same for|what of)\b",
     re.IGNORECASE,
 )
+
+_REFERS_BACK = re.compile(r"\b(that|it|this|those|them)\b", re.IGNORECASE)
+SHORT_QUESTION_WORDS = 6
+# A question whose words match no fact better than this is not about any of them.
+UNMATCHED_SCORE = 0.1
+# A topic the classifier is this sure of is what was asked.
+SURE_INTENT = 0.9
 
 # One ranker per store, built on first use and shared by every action.
 _INDEXES: weakref.WeakKeyDictionary[Any, tuple[str, FactIndex]] = weakref.WeakKeyDictionary()
@@ -96,6 +103,21 @@ class StoreAction(Action, ABC):
             and not self.index.content_words(text)
             and bool(tracker.get_slot("topic") or tracker.get_slot("facts"))
             and bool(self.roles_named(tracker))
+        )
+
+    def refers_back(self, tracker: Tracker, best_score: float) -> bool:
+        """ "Who runs that?" after the accreditation answer: a short question about "that" or
+        "it", naming no role, whose words match nothing on the page (best_score), is about what
+        the conversation is on, whatever topic the classifier guesses."""
+        text = self.question(tracker)
+        confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0)
+        return (
+            bool(_REFERS_BACK.search(text))
+            and len(text.split()) <= SHORT_QUESTION_WORDS
+            and best_score < UNMATCHED_SCORE
+            and confidence < SURE_INTENT
+            and bool(tracker.get_slot("topic"))
+            and not self.roles_named(tracker)
         )
 
     @staticmethod

@@ -706,3 +706,34 @@ async def test_a_role_compared_with_radiographers_gets_what_the_page_says_of_bot
     assert said in texts(messages)[0]
     assert "doesn't describe the radiographer's own job" in texts(messages)[0]
     assert SlotSet("role", role) in events
+
+
+@pytest.mark.parametrize(
+    ("confidence", "said"),
+    [(0.66, "Society of Radiographers (SoR) has developed"), (0.95, "an emerging role")],
+)
+async def test_a_short_question_about_that_stays_on_the_conversations_topic(
+    memory_store: SqlRoleStore, confidence: float, said: str
+) -> None:
+    """ "Who runs that?" after accreditation: its words match nothing on the page, so "that" is
+    the accreditation, not the overview the classifier guesses; unless it is sure."""
+    t = tracker(
+        "ask_overview",
+        "who runs that?",
+        slots={"topic": "accreditation", "role": "assistant-practitioner"},
+    )
+    t.latest_message["intent"]["confidence"] = confidence
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert said in texts(messages)[0]
+
+
+async def test_a_follow_up_typed_quickly_is_a_follow_up(memory_store: SqlRoleStore) -> None:
+    t = tracker(
+        "ask_overview",
+        "wat about APs?",
+        roles=("APs",),
+        slots={"topic": "duties", "role": "radiography-assistant"},
+    )
+    events, messages = await run(ActionAnswerTopic(memory_store), t)
+    assert SlotSet("topic", "duties") in events
+    assert "Processing film images." in texts(messages)[0]
