@@ -13,7 +13,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.base import SURE_INTENT, StoreAction, question_parts, role_buttons, topic_button
+from actions.base import (
+    SURE_INTENT,
+    StoreAction,
+    names_term,
+    question_parts,
+    role_buttons,
+    terms_named,
+    topic_button,
+)
 from actions.feedback import FEEDBACK_BUTTONS
 from actions.focus import beyond_page
 from bot.questions import QUESTION
@@ -70,7 +78,7 @@ class ActionAnswerTopic(StoreAction):
                 dispatcher.utter_message(text=replies.not_a_role(other_job, self.store.roles()))
                 return []
         context = tracker.get_slot("topic")
-        ranking = self.index.rank(text) if text else []
+        ranking = self.rank(tracker, text)
         asked_topic = TOPIC_BY_INTENT.get(intent)
         best = max((h.score for h in ranking), default=0.0)
         back = self.is_follow_up(tracker) or self.refers_back(tracker, best)
@@ -88,7 +96,13 @@ class ActionAnswerTopic(StoreAction):
         facts = self._facts_asked(tracker, ranking, topic, context)
         clear = asked_topic if asked_topic is not None and asked_topic.key == topic else None
         score = max((h.score for h in ranking if h.fact in facts), default=0.0)
-        if facts and self._topic_is_clear(tracker, clear, facts, score, named, remembered):
+        terms = terms_named(tracker, text)
+        by_term = any(names_term(f.text, terms) for f in facts)
+        if (
+            facts
+            and not by_term
+            and self._topic_is_clear(tracker, clear, facts, score, named, remembered)
+        ):
             facts = []
         unknown = bool(text) and self.asks_beyond_page(text)
         if facts:
@@ -358,7 +372,7 @@ class ActionNotOnPage(StoreAction):
         if several is not None:
             return several
         text = self.question(tracker)
-        ranking = self.index.rank(text) if text else []
+        ranking = self.rank(tracker, text)
         facts = [h for h in ranking if h.fact is not None]
         on_topic = bool(facts) and facts[0].topic == tracker.get_slot("topic")
         override = RELATED_FACT_SCORE if on_topic else NOT_ON_PAGE_OVERRIDE

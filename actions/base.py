@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.focus import beyond_page
 from bot.questions import QUESTION
 from bot.store import TOPIC_BY_KEY, FactInfo, RoleInfo, RoleStore, StoreUnavailable, get_store
-from bot.store.retrieval import FactIndex
+from bot.store.retrieval import FactIndex, Hit
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,10 @@ SHORT_QUESTION_WORDS = 6
 UNMATCHED_SCORE = 0.1
 # A topic the classifier is this sure of is what was asked.
 SURE_INTENT = 0.9
+
+# The entity the spaCy pipeline marks a qualification with (NVQ, GCSE, apprenticeship...).
+TERM = "qualification"
+TERM_LIFT = 0.01
 
 # One ranker per store, built on first use and shared by every action.
 _INDEXES: weakref.WeakKeyDictionary[Any, tuple[str, FactIndex]] = weakref.WeakKeyDictionary()
@@ -93,6 +97,19 @@ class StoreAction(Action, ABC):
         if found:
             return found
         return self.store.find_roles(tracker.latest_message.get("text") or "")
+
+    def rank(self, tracker: Tracker, text: str) -> list[Hit]:
+        """The facts and topics ranked against `text`, a fact naming a qualification the
+        message names ("through an NVQ?") first: its words alone may match another fact
+        better ("qualify as a radiographer" is the part-time study towards it)."""
+        ranking = self.index.rank(text) if text else []
+        terms = terms_named(tracker, text)
+        named = [h for h in ranking if h.fact is not None and names_term(h.fact.text, terms)]
+        if not named or named[0] is ranking[0]:
+            return ranking
+        top = ranking[0].score
+        lifted = [Hit(h.topic, max(h.score, top) + TERM_LIFT, h.fact) for h in named]
+        return sorted([*lifted, *(h for h in ranking if h not in named)], key=lambda h: -h.score)
 
     def is_follow_up(self, tracker: Tracker) -> bool:
         """ "What about APs?", "and ISWs?", "same for them?": a role and nothing else asked, after
@@ -167,3 +184,18 @@ def topic_button(key: str, title: str | None = None) -> dict[str, str]:
     """A button that asks for a whole topic, titled with its label unless told otherwise."""
     topic = TOPIC_BY_KEY[key]
     return {"title": topic.label if title is None else title, "payload": f"/{topic.intent}"}
+
+
+def terms_named(tracker: Tracker, text: str) -> list[str]:
+    """The qualifications (NVQ, GCSEs...) the latest message names within `text`, lower case."""
+    return [
+        str(e.get("value")).lower()
+        for e in tracker.latest_message.get("entities") or []
+        if e.get("entity") == TERM and str(e.get("value")).lower() in text.lower()
+    ]
+
+
+def names_term(text: str, terms: list[str]) -> bool:
+    """Whether `text` names one of `terms` (a plural or a capital aside)."""
+    lowered = text.lower()
+    return any(re.search(rf"\b{re.escape(term.rstrip('s'))}s?\b", lowered) for term in terms)

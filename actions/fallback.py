@@ -74,7 +74,7 @@ def answer_unsure(
         text and action.roles_named(tracker) and not action.index.content_words(text)
     ):
         return answer_topic.respond(dispatcher, as_intent(tracker, "inform_role"), domain)
-    hits = action.index.rank(text) if text else []
+    hits = action.rank(tracker, text)
     facts = pick_facts(hits, None, tracker.get_slot("topic"))
     if facts or (hits and hits[0].score >= FALLBACK_HIT_SCORE):
         topic = facts[0].topic if facts else hits[0].topic

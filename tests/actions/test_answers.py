@@ -737,3 +737,17 @@ async def test_a_follow_up_typed_quickly_is_a_follow_up(memory_store: SqlRoleSto
     events, messages = await run(ActionAnswerTopic(memory_store), t)
     assert SlotSet("topic", "duties") in events
     assert "Processing film images." in texts(messages)[0]
+
+
+@pytest.mark.parametrize("named", [True, False])
+async def test_a_fact_naming_the_qualification_asked_about_comes_first(
+    memory_store: SqlRoleStore, named: bool
+) -> None:
+    """ "Qualify as a radiographer" matches the part-time study towards it best; the message
+    names the NVQ, and the fact about the NVQ is the answer."""
+    t = tracker("ask_progression", "can I qualify as a radiographer through an NVQ?")
+    if named:
+        t.latest_message["entities"].append({"entity": "qualification", "value": "NVQ"})
+    _, messages = await run(ActionAnswerTopic(memory_store), t)
+    said = "not currently offered as a route to qualification as a radiographer"
+    assert (said in texts(messages)[0]) is named
