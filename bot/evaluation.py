@@ -102,7 +102,7 @@ PASS_RATE = 0.95
 # What `make test` holds each set to (tests/rasa/test_conversations.py): a few cases under the
 # strict share last measured (gate 194/199, dev 113/120 on 4 December 2026), so a change that
 # loses answers fails. The aim is PASS_RATE; the safety set must be whole.
-FLOORS = {"gate": 0.96, "dev": 0.9, "safety-tune": 1.0}
+FLOORS = {"gate": 0.95, "dev": 0.9, "safety-tune": 1.0}
 MAX_TURNS = 4
 CHECKS = ("all", "any", "none", "none_regex")
 WORKERS = 4
