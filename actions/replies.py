@@ -134,8 +134,17 @@ def fact_answer(
             if topic == "duties" and not facts[0].text.endswith(":")
             else heading(topic, asked)
         )
-        lines = [lead, *(fact_lines(facts) if len(facts) > 1 else [facts[0].text])]
+        lines = [lead, *(fact_lines(facts) if len(facts) > 1 else [closed(facts[0].text)])]
     return "\n".join(lines)
+
+
+def closed(text: str) -> str:
+    """A fact said without the list it introduces: its last sentence, which announces the
+    list ("Other duties might involve:"), left out when a sentence comes before it."""
+    if not text.endswith(":"):
+        return text
+    before, _, _ = text.rpartition(". ")
+    return f"{before}." if before else text
 
 
 def nothing_on_topic(topic: str, role: RoleInfo, covered_for: Sequence[RoleInfo]) -> str:

@@ -59,6 +59,8 @@ FACT_MARGIN = 0.1
 # and maintenance).
 FACT_RELATIVE = 0.85
 MAX_FACTS = 3
+# How close an item of a list must come to its introduction, when that matched best.
+INTRO_RELATIVE = 0.7
 _SUFFIXES = ("ing", "ies", "ed", "s")
 
 
@@ -223,5 +225,14 @@ def pick_facts(
     topics = [h for h in ranking if h.fact is None and (topic is None or h.topic == topic)]
     if topics and topics[0].score + FACT_MARGIN > best.score:
         return []
-    close = [h for h in facts if h.score >= best.score * FACT_RELATIVE][:MAX_FACTS]
-    return [h.fact for h in close if h.fact is not None]
+    if best.fact is not None and best.fact.text.endswith(":"):
+        # An introduction ("They generally all assist patients ... Other duties might involve:")
+        # says little alone: the items of its list the words also match come with it.
+        close = [
+            h
+            for h in facts
+            if h is best or (h.topic == best.topic and h.score >= best.score * INTRO_RELATIVE)
+        ]
+    else:
+        close = [h for h in facts if h.score >= best.score * FACT_RELATIVE]
+    return [h.fact for h in close[:MAX_FACTS] if h.fact is not None]

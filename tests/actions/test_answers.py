@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 
+from actions import replies
 from actions.answers import (
     ActionAnswerTopic,
     ActionCompareRoles,
@@ -751,3 +752,10 @@ async def test_a_fact_naming_the_qualification_asked_about_comes_first(
     _, messages = await run(ActionAnswerTopic(memory_store), t)
     said = "not currently offered as a route to qualification as a radiographer"
     assert (said in texts(messages)[0]) is named
+
+
+def test_an_introduction_said_alone_leaves_out_the_list_it_announces() -> None:
+    intro = "They generally all assist patients as part of their work. Other duties might involve:"
+    assert replies.closed(intro) == "They generally all assist patients as part of their work."
+    assert replies.closed("Other duties might involve:") == "Other duties might involve:"
+    assert replies.closed("Processing film images.") == "Processing film images."

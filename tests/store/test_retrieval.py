@@ -82,3 +82,14 @@ def test_words_the_page_never_uses(index: FactIndex, text: str, unknown: list[st
 @pytest.mark.parametrize("text", ["", "   ", "???", "<script>alert(1)</script>", "x" * 20_000])
 def test_odd_input_ranks_without_error(index: FactIndex, text: str) -> None:
     assert isinstance(index.rank(text), list)
+
+
+def test_an_introduction_brings_the_items_of_its_list_its_words_match(index: FactIndex) -> None:
+    """ "They generally all assist patients ... Other duties might involve:" says little alone:
+    helping patients move matches it best, and the manual handling it introduces comes too."""
+    text = "I help patients moving from the bed to a chair. Do imaging support workers do this?"
+    ranking = index.rank(text)
+    assert ranking[0].fact is not None and ranking[0].fact.text.endswith(":")
+    keys = [f.key for f in pick_facts(ranking, "duties")]
+    assert keys[0] == ranking[0].fact.key
+    assert "duty-manual-handling" in keys
