@@ -14,8 +14,14 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies
-from actions.answers import ActionAnswerTopic, ActionNotOnPage, as_intent, as_topic_question
-from actions.base import StoreAction
+from actions.answers import (
+    ActionAnswerTopic,
+    ActionNotOnPage,
+    answer_parts,
+    as_intent,
+    as_topic_question,
+)
+from actions.base import StoreAction, question_parts
 from bot.settings import get_settings
 from bot.store import TOPIC_BY_INTENT, TOPIC_TABLE
 from bot.store.retrieval import pick_facts
@@ -79,6 +85,14 @@ def answer_unsure(
     if facts or (hits and hits[0].score >= FALLBACK_HIT_SCORE):
         topic = facts[0].topic if facts else hits[0].topic
         return answer_topic.respond(dispatcher, as_topic_question(tracker, topic), domain)
+    # The questions bot/parts.py read in the message, each sure enough on its own, though the
+    # message as a whole left the classifier unsure (a long message with personal context).
+    asked = [intent for intent, _ in question_parts(tracker) if intent in TOPIC_BY_INTENT]
+    if asked:
+        several = answer_parts(action.store, dispatcher, tracker, domain)
+        if several is not None:
+            return several
+        return answer_topic.respond(dispatcher, as_intent(tracker, asked[0]), domain)
     ranking = tracker.latest_message.get("intent_ranking") or []
     likeliest = next((i["name"] for i in ranking if i.get("name") != "nlu_fallback"), None)
     if (

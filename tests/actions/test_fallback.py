@@ -149,3 +149,23 @@ async def test_an_unsure_question_leaning_out_of_scope_says_so(
     events, messages = await unsure(memory_store, "who wins the cup final", ("out_of_scope", 0.4))
     assert events == [ActiveLoop(None), FollowupAction("action_listen")]
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+
+
+async def test_an_unsure_long_message_gets_the_questions_read_in_it(
+    memory_store: SqlRoleStore,
+) -> None:
+    """Unsure of the whole message, and its words match no fact, but sure of its two
+    questions (bot/parts.py): each is answered, not asked back."""
+    text = "ok so random q lol. is that legit or what. and then the other thing later on"
+    t = tracker("nlu_fallback", text, ranking=[{"name": "nlu_fallback", "confidence": 0.5}])
+    first, second = text.index("is that"), text.index("and then")
+    t.latest_message["entities"] = [
+        {"entity": "question", "value": "ask_entry_requirements", "start": first, "end": second},
+        {"entity": "question", "value": "ask_progression", "start": second, "end": len(text)},
+    ]
+    events, messages = await run(ActionAskAffirmation(memory_store), t)
+    said = "\n".join(m["text"] for m in messages)
+    assert "not sure I understood" not in said
+    assert "Entry requirements for" in said
+    assert "study part-time towards a professional radiography qualification" in said
+    assert events[-2:] == [ActiveLoop(None), FollowupAction("action_listen")]
