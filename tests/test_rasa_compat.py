@@ -26,10 +26,11 @@ import rasa.core.channels.console as console
 import rasa.engine.storage.local_model_storage as local_model_storage
 import rasa.server
 import tensorflow as tf
-from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, ActionSessionStart, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import (
     FailSafeTrackerStore,
     InMemoryTrackerStore,
@@ -60,6 +61,10 @@ REPLACED = (
     (RasaModel, "load"),
     (local_model_storage, "TarSafe"),
     (rasa.server, "_load_agent"),
+    (RemoteAction, "_action_call_format"),
+    (MessageProcessor, "handle_message"),
+    (MessageProcessor, "_update_tracker_session"),
+    (ActionSessionStart, "_slot_set_events_from_tracker"),
 )
 
 
