@@ -39,7 +39,7 @@ from rasa.core.tracker_store import (
 )
 from rasa.plugin import plugin_manager
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
@@ -51,6 +51,7 @@ from bot.channels.replies import APOLOGY
 from bot.channels.rest import RestInput
 from bot.channels.shell import ShellInput
 from bot.channels.webhooks import handle
+from bot.settings import PROJECT_ROOT, get_settings
 from bot.tracking.store import MaskingTrackerStore
 
 MASKING_STORE = "bot.tracking.store.MaskingTrackerStore"
@@ -560,3 +561,127 @@ async def test_put_model_loads_in_a_worker_thread_while_the_loop_answers(
     assert agent.path == "models/x.tar.gz"
     assert loaded_in and loaded_in[0] != threading.get_ident()
     assert loop_ticks >= 10  # the loop kept running while the model loaded
+
+
+# 11 to 14: what grows with a conversation
+
+
+def _two_turns() -> DialogueStateTracker:
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("someone", domain.slots)
+    for text, role in (("what does an AP do?", "assistant practitioner"), ("and ISWs?", "isw")):
+        tracker.update(UserUttered(text, {"name": "ask_duties", "confidence": 0.9}))
+        tracker.update(SlotSet("role", role))
+        tracker.update(ActionExecuted("action_answer_topic"))
+        tracker.update(BotUttered("They ..."))
+        tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("how do they apply?", {"name": "ask_apply", "confidence": 0.9}))
+    return tracker
+
+
+def test_an_action_call_carries_this_turns_events_and_the_whole_state(stock_rasa: None) -> None:
+    tracker = _two_turns()
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    action = RemoteAction(
+        "action_answer_topic", EndpointConfig("http://actions", enable_selective_domain=True)
+    )
+    stock = action._action_call_format(tracker, domain)
+    rasa_compat.install()
+    sent = action._action_call_format(tracker, domain)
+    assert [e["event"] for e in stock["tracker"]["events"]][-1] == "user"
+    assert len(stock["tracker"]["events"]) == 11
+    assert sent["tracker"]["events"] == [tracker.events[-1].as_dict()]
+    assert sent["tracker"]["slots"]["role"] == "isw"
+    # Everything else is stock's: the state is the whole tracker's.
+    for part in (sent, stock):
+        del part["tracker"]["events"]
+    assert sent == stock
+
+
+def test_a_new_session_carries_each_slot_once(stock_rasa: None) -> None:
+    tracker = _two_turns()
+    stock = ActionSessionStart._slot_set_events_from_tracker(tracker)
+    rasa_compat.install()
+    carried = ActionSessionStart._slot_set_events_from_tracker(tracker)
+    assert [(e.key, e.value) for e in stock] == [
+        ("role", "assistant practitioner"),
+        ("role", "isw"),
+    ]
+    assert carried == [SlotSet("role", "isw")]
+
+
+class SessionsOnly:
+    """What MessageProcessor._update_tracker_session uses of the processor, recorded."""
+
+    def __init__(self, expired: bool = False) -> None:
+        self.expired = expired
+        self.started: list[str] = []
+        self.domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+        self.nlg = None
+
+    def _has_session_expired(self, tracker: DialogueStateTracker) -> bool:
+        return self.expired
+
+    def _get_action(self, name: str) -> str:
+        return name
+
+    async def _run_action(self, action: str, tracker: DialogueStateTracker, **_: Any) -> bool:
+        self.started.append(action)
+        return True
+
+
+@pytest.mark.parametrize(
+    ("max_turns", "loop", "started"),
+    [(3, None, ["action_session_start"]), (4, None, []), (3, "action_two_stage_fallback", [])],
+)
+async def test_a_session_ends_after_its_turns_unless_a_loop_is_active(
+    stock_rasa: None,
+    settings_env: pytest.MonkeyPatch,
+    max_turns: int,
+    loop: str | None,
+    started: list[str],
+) -> None:
+    settings_env.setenv("SESSION_MAX_TURNS", str(max_turns))
+    rasa_compat.install()
+    tracker = _two_turns()  # three user messages
+    if loop:
+        tracker.update(ActiveLoop(loop))
+    processor = SessionsOnly()
+    await MessageProcessor._update_tracker_session(processor, tracker, None)
+    assert processor.started == started
+
+
+async def test_a_conversation_past_its_limit_gets_a_polite_reply(
+    stock_rasa: None, settings_env: pytest.MonkeyPatch, masking_store: MaskingTrackerStore
+) -> None:
+    settings_env.setenv("CONVERSATION_MESSAGE_LIMIT", "3")
+    get_settings.cache_clear()  # the store read them when it was made
+    handled: list[str] = []
+
+    async def stock_handle(self: Any, message: UserMessage) -> list[dict[str, Any]]:
+        handled.append(message.text or "")
+        return []
+
+    monkeypatch = settings_env
+    monkeypatch.setattr(MessageProcessor, "handle_message", stock_handle)
+    monkeypatch.setitem(
+        rasa_compat.UPSTREAM,
+        "rasa.core.processor.MessageProcessor.handle_message",
+        rasa_compat.fingerprint(stock_handle),
+    )
+    rasa_compat.install()
+    processor = SimpleNamespace(tracker_store=FailSafeTrackerStore(masking_store))
+    tracker = _two_turns()  # three user messages, saved: the log's index counts them
+    await masking_store.save(tracker)
+    output = CollectingOutputChannel()
+    replies = await MessageProcessor.handle_message(
+        processor,
+        UserMessage("one more", output, "someone"),
+    )
+    assert handled == []
+    assert replies == [{"recipient_id": "someone", "text": rasa_compat.limit_reply(3)}]
+    await MessageProcessor.handle_message(
+        processor,
+        UserMessage("hello", CollectingOutputChannel(), "someone else"),
+    )
+    assert handled == ["hello"]
