@@ -29,6 +29,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -70,6 +71,10 @@ logger = logging.getLogger(__name__)
 
 # Seconds between two batches of a purge run by the Rasa server: room for the saves.
 PURGE_PAUSE = 0.05
+# A cached tracker not used for this long is dropped (at the next save): Rasa's session
+# expiry, after which the next message reads its session back anyway. This also bounds how long
+# a conversation erased by another process stays in this instance's memory.
+CACHE_IDLE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class Cached:
     tracker: DialogueStateTracker
     stamp: Stamp
     length: int  # len(tracker.events) when saved: a tracker changed since is not reused
+    saved_at: float  # time.monotonic()
 
 
 def create_tables(engine: Any) -> None:
@@ -225,8 +231,12 @@ class MaskingTrackerStore(SQLTrackerStore):
             tracker.events.pop()
         for event in deserialise_events(stored):
             tracker.update(event)
-        self._cache[tracker.sender_id] = Cached(tracker, stamp, len(tracker.events))
-        while len(self._cache) > self._cache_size:
+        now = time.monotonic()
+        self._cache[tracker.sender_id] = Cached(tracker, stamp, len(tracker.events), now)
+        # Least recently saved first: drop the idle ones and those beyond the size.
+        while len(self._cache) > self._cache_size or (
+            now - next(iter(self._cache.values())).saved_at > CACHE_IDLE_SECONDS
+        ):
             self._cache.popitem(last=False)
 
     async def _off_loop(self, function: Callable[..., T], *args: Any) -> T:

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from bot.db import make_engine
 from bot.review.queries import ConversationLog
+from bot.tracking import store as store_module
 from bot.tracking.models import Conversation
-from bot.tracking.store import EVENTS, MaskingTrackerStore
+from bot.tracking.store import CACHE_IDLE_SECONDS, EVENTS, MaskingTrackerStore
 from tests.support.tracking import PERSONAL_MESSAGE, answer, converse, domain, user
 
 KEY = "a-test-key-for-the-cache"
@@ -175,3 +176,16 @@ async def test_a_long_conversation_keeps_every_event_and_its_whole_transcript(
     said = [t.text for t in transcript.turns if t.kind == "user"]
     assert said == [events[0].text for events in turns]
     assert len([t for t in transcript.turns if t.kind == "bot"]) == 300
+
+
+async def test_a_tracker_idle_for_an_hour_is_dropped(
+    stores: tuple[MaskingTrackerStore, MaskingTrackerStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, _ = stores
+    await converse(store, "idle", [turn("hello")])
+    await converse(store, "recent", [turn("hello")])
+    assert list(store._cache) == ["idle", "recent"]
+    later = time.monotonic() + CACHE_IDLE_SECONDS + 1
+    monkeypatch.setattr(store_module.time, "monotonic", lambda: later)
+    await converse(store, "another", [turn("hello")])
+    assert list(store._cache) == ["another"]
