@@ -613,6 +613,14 @@ UPSTREAM = {
     "rasa.core.tracker_store.SQLTrackerStore._retrieve": "c8adbf6f4b61ddd1",
     # bot/channels/rest.py: ClientReplies overrides _persist_message to address its replies.
     "rasa.core.channels.channel.CollectingOutputChannel._persist_message": "0e9a47646e4e9314",
+    # 11 calls _is_selective_domain_enabled; 13 runs the session start as stock does
+    # (_has_session_expired, _get_action, _run_action); 14 relies on ActionSessionStart.run
+    # building the new session from _slot_set_events_from_tracker.
+    "rasa.core.actions.action.RemoteAction._is_selective_domain_enabled": "736c223034a52ec5",
+    "rasa.core.processor.MessageProcessor._has_session_expired": "aa0e659a9cfa1f70",
+    "rasa.core.processor.MessageProcessor._get_action": "7fbb1ce3c43f24b9",
+    "rasa.core.processor.MessageProcessor._run_action": "6d383d0179ef1187",
+    "rasa.core.actions.action.ActionSessionStart.run": "c2e7c99a94ca57a5",
 }
 
 
@@ -623,6 +631,11 @@ RELIED_ON = (
     (SQLTrackerStore, "_event_query"),
     (SQLTrackerStore, "_retrieve"),
     (CollectingOutputChannel, "_persist_message"),
+    (RemoteAction, "_is_selective_domain_enabled"),
+    (MessageProcessor, "_has_session_expired"),
+    (MessageProcessor, "_get_action"),
+    (MessageProcessor, "_run_action"),
+    (ActionSessionStart, "run"),
 )
 
 

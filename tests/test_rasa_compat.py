@@ -135,7 +135,13 @@ def _changed(*args: Any, **kwargs: Any) -> None:
 
 @pytest.mark.parametrize(
     ("owner", "name"),
-    [*REPLACED, (SQLTrackerStore, "_retrieve"), (CollectingOutputChannel, "_persist_message")],
+    [
+        *REPLACED,
+        (SQLTrackerStore, "_retrieve"),
+        (CollectingOutputChannel, "_persist_message"),
+        (MessageProcessor, "_run_action"),
+        (ActionSessionStart, "run"),
+    ],
 )
 def test_install_refuses_upstream_code_that_changed(
     stock_rasa: None, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str
