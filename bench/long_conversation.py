@@ -1,14 +1,15 @@
 """Benchmark: does a message cost more the longer its conversation is? And memory over many.
 
-One conversation of 300 messages over REST: the median latency of messages 290 to 300 against
-that of messages 10 to 20 of the same conversation, in the same run, on the local profile
-(SQLite, `make run`) and on the production profile (PostgreSQL, Redis, two Rasa instances
-behind nginx, as bench/scale.py starts it). Then, on the local profile, the resident memory of
-Rasa and the action server after 1,000 short conversations against after the first 10.
+Conversations of 300 messages over REST, one after the other: the median latency of messages
+290 to 300 against that of messages 10 to 20 of the same conversation (medians of 3 rounds),
+on the local profile (SQLite, `make run`) and on the production profile (PostgreSQL, Redis,
+two Rasa instances behind nginx, as bench/scale.py starts it). Then, on the local profile, the
+resident memory of Rasa and the action server after 1,000 short conversations against after
+the first 10.
 Loopback only; every loop is bounded in count and in time.
 
-    .venv/bin/python bench/long_conversation.py [--messages 300] [--conversations 1000]
-        [--profile local|production|both]
+    .venv/bin/python bench/long_conversation.py [--rounds 3] [--messages 300]
+        [--conversations 1000] [--profile local|production|both]
 """
 
 from __future__ import annotations
@@ -56,10 +57,21 @@ def one_conversation(url: str, messages: int, deadline: float) -> list[float]:
     return latencies
 
 
-def growth(latencies: list[float]) -> dict[str, float]:
-    early = 1000 * statistics.median(latencies[EARLY])
-    late = 1000 * statistics.median(latencies[LATE])
-    return {"early_p50_ms": early, "late_p50_ms": late, "ratio": late / early}
+def growth(url: str, args: argparse.Namespace, deadline: float) -> dict[str, Any]:
+    """`args.rounds` conversations one after the other: the medians of their medians (a round
+    that met a busy moment of the shared machine moves them less), and each round's ratio."""
+    early, late = [], []
+    for number in range(1, args.rounds + 1):
+        latencies = one_conversation(url, args.messages, deadline)
+        early.append(1000 * statistics.median(latencies[EARLY]))
+        late.append(1000 * statistics.median(latencies[LATE]))
+        print(f"  round {number}: {early[-1]:.1f} ms, {late[-1]:.1f} ms", flush=True)
+    return {
+        "early_p50_ms": statistics.median(early),
+        "late_p50_ms": statistics.median(late),
+        "ratio": statistics.median(late) / statistics.median(early),
+        "round_ratios": [b / a for a, b in zip(early, late, strict=True)],
+    }
 
 
 def short_conversations(url: str, count: int, deadline: float) -> None:
@@ -78,8 +90,8 @@ def local(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
         with serve.assistant(ports, extra_env=env) as running:
             url = running.rasa_url
             say(url, "warm-up", MESSAGES[0])
-            print(f"local: one conversation of {args.messages} messages ...", flush=True)
-            result = growth(one_conversation(url, args.messages, deadline))
+            print(f"local: {args.rounds} conversations of {args.messages} messages ...", flush=True)
+            result = growth(url, args, deadline)
             pids = [process.pid for process in running.processes.values()]
             print(f"local: {args.conversations} conversations of 2 messages ...", flush=True)
             short_conversations(url, 10, deadline)
@@ -100,12 +112,15 @@ def production_profile(args: argparse.Namespace, deadline: float) -> dict[str, A
         url = cluster.public_url
         for number in range(4):  # both instances' models warmed up
             say(url, f"warm-up-{number}", MESSAGES[0])
-        print(f"production: one conversation of {args.messages} messages ...", flush=True)
-        return growth(one_conversation(url, args.messages, deadline))
+        print(
+            f"production: {args.rounds} conversations of {args.messages} messages ...", flush=True
+        )
+        return growth(url, args, deadline)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11))
     parser.add_argument("--messages", type=int, default=300, choices=range(300, 1001))
     parser.add_argument("--conversations", type=int, default=1000, choices=range(10, 10001))
     parser.add_argument("--profile", choices=("local", "production", "both"), default="both")
