@@ -30,8 +30,9 @@ adaptation off.
     model in a worker thread, not on the event loop, so the instance answers meanwhile.
 11. `RemoteAction._action_call_format`: the action server is sent the conversation's state
     and the events of the current turn, not every event of the session.
-12. `MessageProcessor.handle_message`: a conversation past CONVERSATION_MESSAGE_LIMIT messages
-    gets a polite reply instead of an answer, and nothing more is stored.
+12. `MessageProcessor.handle_message`: a session past CONVERSATION_MESSAGE_LIMIT messages (the
+    sessions 13 starts count as one) gets a polite reply instead of an answer, and nothing
+    more is stored.
 13. `MessageProcessor._update_tracker_session`: a session ends after SESSION_MAX_TURNS
     messages as well as after an idle hour, slots carried over, so what the policies read
     each turn stops growing with the conversation.
@@ -63,6 +64,7 @@ import rasa
 import rasa.core.channels
 import rasa.core.channels.console as console
 import rasa.server
+import rasa.shared.utils.io
 from rasa.core.actions.action import (
     ActionExecutionRejection,
     ActionSessionStart,
@@ -81,10 +83,12 @@ from rasa.core.tracker_store import (
 )
 from rasa.core.utils import AvailableEndpoints
 from rasa.plugin import plugin_manager
+from rasa.shared.constants import DOCS_URL_POLICIES
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.data import TrainingType
 from rasa.shared.utils.common import class_from_module_path
 from rasa.utils.endpoints import EndpointConfig
 
@@ -462,39 +466,70 @@ def limit_reply(limit: int) -> str:
 async def handle_message_within_limit(
     self: MessageProcessor, message: UserMessage
 ) -> list[dict[str, Any]] | None:
-    """MessageProcessor.handle_message, but a conversation that has had
-    CONVERSATION_MESSAGE_LIMIT messages gets a polite reply, and neither NLU nor the log sees
-    the message. Stock Rasa lets one conversation grow without end (and with it the log and
-    each turn's work): a script posting into one conversation would never stop costing more.
-    The count is the log's index (log_conversations), which every instance shares."""
+    """MessageProcessor.handle_message (with log_message's body inlined), but a session that
+    has had CONVERSATION_MESSAGE_LIMIT messages gets a polite reply, and neither NLU nor the
+    log sees the message.
+
+    Stock Rasa lets one conversation grow without end (and with it the log and each turn's
+    work): a script posting into one conversation would never stop costing more. The count
+    is the session's, carried across the sessions its turns end (13), so it starts again
+    only after an idle hour."""
+    tracker = await self.fetch_tracker_and_update_session(
+        message.sender_id, message.output_channel, message.metadata
+    )
     limit = get_settings().serving.conversation_message_limit
-    store = innermost_store(self.tracker_store)
-    if (
-        isinstance(store, MaskingTrackerStore)
-        and await store.message_count(message.sender_id) >= limit
-    ):
+    if messages_in_session(tracker) >= limit:
         logger.info("A conversation reached its limit of %d messages", limit)
         await message.output_channel.send_response(message.sender_id, {"text": limit_reply(limit)})
-        if isinstance(message.output_channel, CollectingOutputChannel):
-            return message.output_channel.messages
+        return _collected(message)
+    await self._handle_message_with_tracker(message, tracker)
+    if self.model_metadata.training_type == TrainingType.NLU:
+        await self.save_tracker(tracker)
+        rasa.shared.utils.io.raise_warning(
+            "No core model. Skipping action prediction and execution.", docs=DOCS_URL_POLICIES
+        )
         return None
-    result: list[dict[str, Any]] | None = await _original(MessageProcessor, "handle_message")(
-        self, message
-    )
-    return result
+    tracker = await self.run_action_extract_slots(message.output_channel, tracker)
+    await self._run_prediction_loop(message.output_channel, tracker)
+    await self.run_anonymization_pipeline(tracker)
+    await self.save_tracker(tracker)
+    return _collected(message)
+
+
+def _collected(message: UserMessage) -> list[dict[str, Any]] | None:
+    if isinstance(message.output_channel, CollectingOutputChannel):
+        return message.output_channel.messages
+    return None
 
 
 # 13 and 14. Sessions bounded by turns
 
 
+# On the SessionStarted of a session that 13 started: the messages of the sessions before it
+# since the conversation was last idle, so the limit (12) counts across them.
+MESSAGES_BEFORE = "messages_before"
+
+
 def turns_in_session(tracker: DialogueStateTracker) -> int:
     """The user messages since the latest session start (the tracker holds that session)."""
+    return _session_count(tracker)[0]
+
+
+def messages_in_session(tracker: DialogueStateTracker) -> int:
+    """The user messages since the conversation was last idle for a session's expiry: this
+    session's, and those its start carried over."""
+    turns, start = _session_count(tracker)
+    before = (start.metadata or {}).get(MESSAGES_BEFORE, 0) if start is not None else 0
+    return turns + (before if isinstance(before, int) else 0)
+
+
+def _session_count(tracker: DialogueStateTracker) -> tuple[int, SessionStarted | None]:
     turns = 0
     for event in reversed(tracker.events):
         if isinstance(event, SessionStarted):
-            break
+            return turns, event
         turns += isinstance(event, UserUttered)
-    return turns
+    return turns, None
 
 
 async def update_session_by_time_or_turns(
@@ -517,6 +552,7 @@ async def update_session_by_time_or_turns(
         and not self._has_session_expired(tracker)
     ):
         logger.debug("Starting a new session for %s after its turns", tracker.sender_id)
+        before = messages_in_session(tracker)
         await self._run_action(
             action=self._get_action(ACTION_SESSION_START_NAME),
             tracker=tracker,
@@ -524,6 +560,9 @@ async def update_session_by_time_or_turns(
             nlg=self.nlg,
             prediction=PolicyPrediction.for_action_name(self.domain, ACTION_SESSION_START_NAME),
         )
+        _, start = _session_count(tracker)
+        if start is not None:  # the one just started: stored with its count
+            start.metadata = {**(start.metadata or {}), MESSAGES_BEFORE: before}
         return
     await _original(MessageProcessor, "_update_tracker_session")(
         self, tracker, output_channel, metadata
@@ -621,6 +660,8 @@ UPSTREAM = {
     "rasa.core.processor.MessageProcessor._get_action": "7fbb1ce3c43f24b9",
     "rasa.core.processor.MessageProcessor._run_action": "6d383d0179ef1187",
     "rasa.core.actions.action.ActionSessionStart.run": "c2e7c99a94ca57a5",
+    # 12 inlines log_message's body.
+    "rasa.core.processor.MessageProcessor.log_message": "f2f8ec66a291d83d",
 }
 
 
@@ -636,6 +677,7 @@ RELIED_ON = (
     (MessageProcessor, "_get_action"),
     (MessageProcessor, "_run_action"),
     (ActionSessionStart, "run"),
+    (MessageProcessor, "log_message"),
 )
 
 

@@ -238,8 +238,9 @@ class ServingSettings:
     # nginx's limit_req on the chat endpoints, per client address: requests a second, burst.
     rate_limit: int = 10
     rate_burst: int = 20
-    # A conversation session (Rasa's: it ends after 60 idle minutes) takes this many messages;
-    # the next ones get a polite reply and never reach NLU, so no conversation grows for ever.
+    # A conversation takes this many messages until it is idle for an hour (Rasa's session
+    # expiry; the sessions SESSION_MAX_TURNS starts count as one): the next get a polite reply
+    # and never reach NLU, so no conversation grows for ever.
     conversation_message_limit: int = 500
     # A session (what Rasa reads and its policies featurise each turn) also ends after this
     # many messages, its slots carried over, as after an idle hour.

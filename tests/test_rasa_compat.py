@@ -39,7 +39,14 @@ from rasa.core.tracker_store import (
 )
 from rasa.plugin import plugin_manager
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
@@ -51,7 +58,7 @@ from bot.channels.replies import APOLOGY
 from bot.channels.rest import RestInput
 from bot.channels.shell import ShellInput
 from bot.channels.webhooks import handle
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.settings import PROJECT_ROOT
 from bot.tracking.store import MaskingTrackerStore
 
 MASKING_STORE = "bot.tracking.store.MaskingTrackerStore"
@@ -617,13 +624,18 @@ def test_a_new_session_carries_each_slot_once(stock_rasa: None) -> None:
 
 
 class SessionsOnly:
-    """What MessageProcessor._update_tracker_session uses of the processor, recorded."""
+    """What MessageProcessor._update_tracker_session and handle_message use of the
+    processor, recorded; a session start applies what stock ActionSessionStart returns."""
 
-    def __init__(self, expired: bool = False) -> None:
+    def __init__(self, tracker: DialogueStateTracker, expired: bool = False) -> None:
+        self.tracker = tracker
         self.expired = expired
         self.started: list[str] = []
+        self.handled: list[str] = []
+        self.saved = 0
         self.domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
         self.nlg = None
+        self.model_metadata = SimpleNamespace(training_type=None)
 
     def _has_session_expired(self, tracker: DialogueStateTracker) -> bool:
         return self.expired
@@ -633,7 +645,39 @@ class SessionsOnly:
 
     async def _run_action(self, action: str, tracker: DialogueStateTracker, **_: Any) -> bool:
         self.started.append(action)
+        carried = ActionSessionStart._slot_set_events_from_tracker(tracker)
+        for event in [ActionExecuted(action), SessionStarted(), *carried]:
+            tracker.update(event)
+        tracker.update(ActionExecuted("action_listen"))
         return True
+
+    async def fetch_tracker_and_update_session(
+        self, sender_id: str, output_channel: Any, metadata: Any = None
+    ) -> DialogueStateTracker:
+        await MessageProcessor._update_tracker_session(self, self.tracker, output_channel)
+        return self.tracker
+
+    async def _handle_message_with_tracker(
+        self, message: UserMessage, tracker: DialogueStateTracker
+    ) -> None:
+        self.handled.append(message.text or "")
+        tracker.update(UserUttered(message.text, {"name": "greet", "confidence": 0.9}))
+
+    async def run_action_extract_slots(
+        self, output_channel: Any, tracker: DialogueStateTracker
+    ) -> DialogueStateTracker:
+        return tracker
+
+    async def _run_prediction_loop(
+        self, output_channel: Any, tracker: DialogueStateTracker
+    ) -> None:
+        await output_channel.send_response(tracker.sender_id, {"text": "Hello!"})
+
+    async def run_anonymization_pipeline(self, tracker: DialogueStateTracker) -> None:
+        pass
+
+    async def save_tracker(self, tracker: DialogueStateTracker) -> None:
+        self.saved += 1
 
 
 @pytest.mark.parametrize(
@@ -652,42 +696,43 @@ async def test_a_session_ends_after_its_turns_unless_a_loop_is_active(
     tracker = _two_turns()  # three user messages
     if loop:
         tracker.update(ActiveLoop(loop))
-    processor = SessionsOnly()
+    processor = SessionsOnly(tracker)
     await MessageProcessor._update_tracker_session(processor, tracker, None)
     assert processor.started == started
+    # The new session starts with the slots, and counts the messages of the one before.
+    assert tracker.get_slot("role") == "isw"
+    assert rasa_compat.messages_in_session(tracker) == 3
 
 
 async def test_a_conversation_past_its_limit_gets_a_polite_reply(
-    stock_rasa: None, settings_env: pytest.MonkeyPatch, masking_store: MaskingTrackerStore
+    stock_rasa: None, settings_env: pytest.MonkeyPatch
 ) -> None:
-    settings_env.setenv("CONVERSATION_MESSAGE_LIMIT", "3")
-    get_settings.cache_clear()  # the store read them when it was made
-    handled: list[str] = []
-
-    async def stock_handle(self: Any, message: UserMessage) -> list[dict[str, Any]]:
-        handled.append(message.text or "")
-        return []
-
-    monkeypatch = settings_env
-    monkeypatch.setattr(MessageProcessor, "handle_message", stock_handle)
-    monkeypatch.setitem(
-        rasa_compat.UPSTREAM,
-        "rasa.core.processor.MessageProcessor.handle_message",
-        rasa_compat.fingerprint(stock_handle),
-    )
+    settings_env.setenv("CONVERSATION_MESSAGE_LIMIT", "5")
+    settings_env.setenv("SESSION_MAX_TURNS", "3")
     rasa_compat.install()
-    processor = SimpleNamespace(tracker_store=FailSafeTrackerStore(masking_store))
-    tracker = _two_turns()  # three user messages, saved: the log's index counts them
-    await masking_store.save(tracker)
-    output = CollectingOutputChannel()
-    replies = await MessageProcessor.handle_message(
-        processor,
-        UserMessage("one more", output, "someone"),
-    )
-    assert handled == []
-    assert replies == [{"recipient_id": "someone", "text": rasa_compat.limit_reply(3)}]
-    await MessageProcessor.handle_message(
-        processor,
-        UserMessage("hello", CollectingOutputChannel(), "someone else"),
-    )
-    assert handled == ["hello"]
+    processor = SessionsOnly(_two_turns())  # three messages in the session so far
+
+    async def say(text: str) -> list[dict[str, Any]] | None:
+        message = UserMessage(text, CollectingOutputChannel(), "someone")
+        return await MessageProcessor.handle_message(processor, message)
+
+    # The fourth starts a new session (its turns), counted on: the fifth is the last answered.
+    assert await say("four") == [{"recipient_id": "someone", "text": "Hello!"}]
+    assert processor.started == ["action_session_start"]
+    assert await say("five") == [{"recipient_id": "someone", "text": "Hello!"}]
+    limited = [{"recipient_id": "someone", "text": rasa_compat.limit_reply(5)}]
+    assert await say("six") == limited
+    assert (processor.handled, processor.saved) == (["four", "five"], 2)
+    # After an idle hour, a new session: answered again.
+    processor.expired = True
+    processor.started.clear()
+    original = rasa_compat._original(MessageProcessor, "_update_tracker_session")
+
+    async def expire(self: Any, tracker: DialogueStateTracker, *_: Any) -> None:
+        await self._run_action("action_session_start", tracker)
+
+    rasa_compat._originals[(MessageProcessor, "_update_tracker_session")] = expire
+    try:
+        assert await say("seven") == [{"recipient_id": "someone", "text": "Hello!"}]
+    finally:
+        rasa_compat._originals[(MessageProcessor, "_update_tracker_session")] = original

@@ -60,7 +60,6 @@ from bot.tracking import retention
 from bot.tracking.identity import pseudonym
 from bot.tracking.indexer import index_events
 from bot.tracking.masking import mask_event
-from bot.tracking.models import Conversation
 from bot.tracking.retention import EVENTS, Removed
 
 __all__ = ["EVENTS", "MaskingTrackerStore", "Removed", "create_tables", "innermost_store"]
@@ -335,17 +334,6 @@ class MaskingTrackerStore(SQLTrackerStore):
                 kept = [e for e in events if (e.timestamp or 0) > erased]
                 return kept, len(kept) == len(events)
         return events, True
-
-    async def message_count(self, sender_id: str) -> int:
-        """How many messages `sender_id` has sent, by the log's index (0 for a new one)."""
-        return await self._off_loop(self._message_count, self.pseudonym(sender_id))
-
-    def _message_count(self, key: str) -> int:
-        with self.session_scope() as session:
-            count = session.execute(
-                select(Conversation.message_count).where(Conversation.sender_id == key)
-            ).scalar()
-            return count or 0
 
     # --- forgetting ---------------------------------------------------------------------
 
