@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from bot.prod.cluster import Cluster
+from bot.rasa_compat import MESSAGES_BEFORE
 from bot.settings import ServingSettings
 from tests.support.cluster import check_well_formed, engine, stored_events, user_texts
 from tests.support.http import say
@@ -33,3 +34,6 @@ def test_a_long_conversation_on_both_instances_keeps_its_context_and_every_event
     events = stored_events(engine(cluster), sender)
     assert user_texts(events) == sent
     check_well_formed(events, sessions=3)
+    # Each session its turns started records the messages before it, for the message limit.
+    starts = [e.data["metadata"] for e in events if e.type_name == "session_started"]
+    assert [start.get(MESSAGES_BEFORE) for start in starts] == [None, TURNS, 2 * TURNS]
