@@ -645,7 +645,8 @@ UPSTREAM = {
     # 14
     "rasa.core.actions.action.ActionSessionStart._slot_set_events_from_tracker": "d023605fda20a739",
     # bot/tracking/store.py: MaskingTrackerStore calls TrackerStore.__init__ instead of
-    # SQLTrackerStore's (its own engine, with pre-ping) and overrides _event_query and _retrieve.
+    # SQLTrackerStore's (its own engine, with pre-ping) and overrides _event_query (the same
+    # rows, the session's start looked up first) and _retrieve.
     "rasa.core.tracker_store.SQLTrackerStore.__init__": "64e704d159dfa35b",
     "rasa.core.tracker_store.TrackerStore.__init__": "f607895f272e5ba7",
     "rasa.core.tracker_store.SQLTrackerStore._event_query": "cd44f7901b860bfd",

@@ -148,10 +148,25 @@ class MaskingTrackerStore(SQLTrackerStore):
     def _event_query(
         self, session: Session, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> Any:
-        """Rasa's query for a sender's events, by pseudonym (retrieve and save both use it)."""
-        return super()._event_query(
-            session, self.pseudonym(sender_id), fetch_events_from_all_sessions
-        )
+        """Rasa's query for a sender's events, by pseudonym (retrieve and save both use it),
+        with the latest session's start looked up first, as a value.
+
+        Rasa's query joins its rows with a subquery for that start, and PostgreSQL, before it
+        has statistics for the table, plans it as a nested loop that runs the subquery again
+        for every row of the conversation: 140 ms for the save of the 300th message of a fresh
+        log, 1 ms for the 15th. The rows are the same (events from the session's start on)."""
+        key = self.pseudonym(sender_id)
+        event = self.SQLEvent
+        query = session.query(event).filter(event.sender_id == key)
+        if not fetch_events_from_all_sessions:
+            start = (
+                session.query(func.max(event.timestamp))
+                .filter(event.sender_id == key, event.type_name == SessionStarted.type_name)
+                .scalar()
+            )
+            if start is not None:
+                query = query.filter(event.timestamp >= start)
+        return query.order_by(event.id)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
