@@ -244,7 +244,7 @@ class ServingSettings:
     conversation_message_limit: int = 500
     # A session (what Rasa reads and its policies featurise each turn) also ends after this
     # many messages, its slots carried over, as after an idle hour.
-    session_max_turns: int = 30
+    session_max_turns: int = 20
     # How many conversations' trackers each Rasa instance keeps between their messages (the
     # least recently used are dropped first; 0: none), so a message reads only newer events.
     tracker_cache_size: int = 200
