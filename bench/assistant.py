@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import serve
 from bot.settings import PROJECT_ROOT
-from tests.support.servers import free_port
+from tests.support.servers import free_port, resident_mib
 
 OUR_MESSAGES = [
     "hello",
@@ -67,34 +67,6 @@ def stock_project(root: Path) -> Path:
     project = root / "stock"
     shutil.copytree(Path(rasa.cli.scaffold.__file__).with_name("initial_project"), project)
     return project
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def resident_mib(*pids: int) -> float:
-    """Resident memory of these processes and all their descendants, in MiB (from /proc)."""
-    total_kib, todo = 0, list(pids)
-    while todo:
-        pid = todo.pop()
-        todo.extend(_children(pid))
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        total_kib += next(
-            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
-        )
-    return total_kib / 1024
 
 
 @contextmanager

@@ -27,6 +27,16 @@ silently turning an adaptation off.
    retention period while the server runs; Rasa 3.6 keeps conversations for ever.
 10. `rasa.server._load_agent`: PUT /model (a promotion, bot.registry.switch) loads the new
     model in a worker thread, not on the event loop, so the instance answers meanwhile.
+11. `RemoteAction._action_call_format`: the action server is sent the conversation's state
+    and the events of the current turn, not every event of the session.
+12. `MessageProcessor.handle_message`: a session past CONVERSATION_MESSAGE_LIMIT messages (the
+    sessions 13 starts count as one) gets a polite reply instead of an answer, and nothing
+    more is stored.
+13. `MessageProcessor._update_tracker_session`: a session ends after SESSION_MAX_TURNS
+    messages as well as after an idle hour, slots carried over, so what the policies read
+    each turn stops growing with the conversation.
+14. `ActionSessionStart._slot_set_events_from_tracker`: a new session carries each slot's
+    latest value once, not every SlotSet of the last session (those carried into it too).
 
 What the channels do themselves (an apology when a message cannot be handled, signatures,
 limits) is in bot/channels/, which subclasses Rasa's channels without patching them.
@@ -50,9 +60,17 @@ import rasa
 import rasa.core.channels
 import rasa.core.channels.console as console
 import rasa.server
-from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
+import rasa.shared.utils.io
+from rasa.core.actions.action import (
+    ActionExecutionRejection,
+    ActionSessionStart,
+    RemoteAction,
+    create_bot_utterance,
+)
 from rasa.core.agent import Agent
-from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import (
     FailSafeTrackerStore,
     InMemoryTrackerStore,
@@ -61,8 +79,12 @@ from rasa.core.tracker_store import (
 )
 from rasa.core.utils import AvailableEndpoints
 from rasa.plugin import plugin_manager
+from rasa.shared.constants import DOCS_URL_POLICIES
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.data import TrainingType
 from rasa.shared.utils.common import class_from_module_path
 from rasa.utils.endpoints import EndpointConfig
 
@@ -384,6 +406,183 @@ async def load_agent_in_a_thread(*args: Any, **kwargs: Any) -> Agent:
     return agent
 
 
+# 11. What an action call sends
+
+
+def action_call_with_this_turn(
+    self: RemoteAction, tracker: DialogueStateTracker, domain: Domain
+) -> dict[str, Any]:
+    """RemoteAction._action_call_format, with the tracker's events from the latest user
+    message on instead of all of them.
+
+    Rasa 3.6 serialises every event of the session into every action call
+    (`current_state(EventVerbosity.ALL)`), and the action server parses them back into a
+    Tracker: a cost that grows with the conversation (RasaHQ/rasa#6334). Our actions read
+    the latest message and slots, which the state carries whatever the verbosity; the
+    slots, latest message, active loop and latest action are still the whole tracker's.
+    """
+    from rasa.shared.core.trackers import EventVerbosity
+
+    state = tracker.current_state(EventVerbosity.NONE)
+    state["events"] = [event.as_dict() for event in this_turn(tracker)]
+    result = {
+        "next_action": self._name,
+        "sender_id": tracker.sender_id,
+        "tracker": state,
+        "version": rasa.__version__,
+    }
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(
+        self.name()
+    ):
+        result["domain"] = domain.as_dict()
+    return result
+
+
+def this_turn(tracker: DialogueStateTracker) -> list[Event]:
+    """The events from the latest user message on (all of them if there is none)."""
+    events: list[Event] = []
+    for event in reversed(tracker.events):
+        events.append(event)
+        if isinstance(event, UserUttered):
+            break
+    events.reverse()
+    return events
+
+
+# 12. The conversation's message limit
+
+
+def limit_reply(limit: int) -> str:
+    return (
+        f"Sorry, this conversation has reached its limit of {limit:,} messages, so I can't "
+        "answer more in it. Please start a new conversation to ask something else."
+    )
+
+
+async def handle_message_within_limit(
+    self: MessageProcessor, message: UserMessage
+) -> list[dict[str, Any]] | None:
+    """MessageProcessor.handle_message (with log_message's body inlined), but a session that
+    has had CONVERSATION_MESSAGE_LIMIT messages gets a polite reply, and neither NLU nor the
+    log sees the message.
+
+    Stock Rasa lets one conversation grow without end (and with it the log and each turn's
+    work): a script posting into one conversation would never stop costing more. The count
+    is the session's, carried across the sessions its turns end (13), so it starts again
+    only after an idle hour."""
+    tracker = await self.fetch_tracker_and_update_session(
+        message.sender_id, message.output_channel, message.metadata
+    )
+    limit = get_settings().serving.conversation_message_limit
+    if messages_in_session(tracker) >= limit:
+        logger.info("A conversation reached its limit of %d messages", limit)
+        await message.output_channel.send_response(message.sender_id, {"text": limit_reply(limit)})
+        return _collected(message)
+    await self._handle_message_with_tracker(message, tracker)
+    if self.model_metadata.training_type == TrainingType.NLU:
+        await self.save_tracker(tracker)
+        rasa.shared.utils.io.raise_warning(
+            "No core model. Skipping action prediction and execution.", docs=DOCS_URL_POLICIES
+        )
+        return None
+    tracker = await self.run_action_extract_slots(message.output_channel, tracker)
+    await self._run_prediction_loop(message.output_channel, tracker)
+    await self.run_anonymization_pipeline(tracker)
+    await self.save_tracker(tracker)
+    return _collected(message)
+
+
+def _collected(message: UserMessage) -> list[dict[str, Any]] | None:
+    if isinstance(message.output_channel, CollectingOutputChannel):
+        return message.output_channel.messages
+    return None
+
+
+# 13 and 14. Sessions bounded by turns
+
+
+# On the SessionStarted of a session that 13 started: the messages of the sessions before it
+# since the conversation was last idle, so the limit (12) counts across them.
+MESSAGES_BEFORE = "messages_before"
+
+
+def turns_in_session(tracker: DialogueStateTracker) -> int:
+    """The user messages since the latest session start (the tracker holds that session)."""
+    return _session_count(tracker)[0]
+
+
+def messages_in_session(tracker: DialogueStateTracker) -> int:
+    """The user messages since the conversation was last idle for a session's expiry: this
+    session's, and those its start carried over."""
+    turns, start = _session_count(tracker)
+    before = (start.metadata or {}).get(MESSAGES_BEFORE, 0) if start is not None else 0
+    return turns + (before if isinstance(before, int) else 0)
+
+
+def _session_count(tracker: DialogueStateTracker) -> tuple[int, SessionStarted | None]:
+    turns = 0
+    for event in reversed(tracker.events):
+        if isinstance(event, SessionStarted):
+            return turns, event
+        turns += isinstance(event, UserUttered)
+    return turns, None
+
+
+async def update_session_by_time_or_turns(
+    self: MessageProcessor,
+    tracker: DialogueStateTracker,
+    output_channel: Any,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """MessageProcessor._update_tracker_session, and a new session also after
+    SESSION_MAX_TURNS messages, unless a loop (the two-stage fallback's question) is active.
+
+    Rasa 3.6 ends a session only after an idle period, so the tracker Rasa reads, replays
+    and hands every policy (which featurise every turn of it: RasaHQ/rasa#6334) grows with
+    the conversation, and each message costs more than the one before. A new session is
+    what an idle hour already gives: the slots (role, topic) are carried over, so "they"
+    still means the role asked about; every event stays in the log."""
+    if (
+        tracker.active_loop_name is None
+        and turns_in_session(tracker) >= get_settings().serving.session_max_turns
+        and not self._has_session_expired(tracker)
+    ):
+        logger.debug("Starting a new session for %s after its turns", tracker.sender_id)
+        before = messages_in_session(tracker)
+        await self._run_action(
+            action=self._get_action(ACTION_SESSION_START_NAME),
+            tracker=tracker,
+            output_channel=output_channel,
+            nlg=self.nlg,
+            prediction=PolicyPrediction.for_action_name(self.domain, ACTION_SESSION_START_NAME),
+        )
+        _, start = _session_count(tracker)
+        if start is not None:  # the one just started: stored with its count
+            start.metadata = {**(start.metadata or {}), MESSAGES_BEFORE: before}
+        return
+    await _original(MessageProcessor, "_update_tracker_session")(
+        self, tracker, output_channel, metadata
+    )
+
+
+def latest_slot_values(tracker: DialogueStateTracker) -> list[SlotSet]:
+    """ActionSessionStart._slot_set_events_from_tracker, with one SlotSet per slot: the
+    latest of the session's (key, value and metadata), in the order they were last set.
+
+    Rasa 3.6 carries every SlotSet of the ending session into the new one, those it carried
+    in included, so with sessions bounded by turns each session would start with more of
+    them than the last. The slots' values after the new session start are the same."""
+    latest: dict[str, SlotSet] = {}
+    for event in tracker.applied_events():
+        if isinstance(event, SlotSet):
+            latest.pop(event.key, None)
+            latest[event.key] = SlotSet(key=event.key, value=event.value, metadata=event.metadata)
+    return list(latest.values())
+
+
+_LATEST_SLOT_VALUES = staticmethod(latest_slot_values)
+
+
 hookimpl = pluggy.HookimplMarker("rasa")
 
 
@@ -436,14 +635,30 @@ UPSTREAM = {
     "keras.engine.training.Model.fit": "d5c5f11ef88179e8",  # 7
     "rasa.engine.storage.local_model_storage.TarSafe": "3cf32f17dfb9ffbc",  # 8
     "rasa.server._load_agent": "a9f77df6bc59de8e",  # 10
+    "rasa.core.actions.action.RemoteAction._action_call_format": "428795b944f22edb",  # 11
+    "rasa.core.processor.MessageProcessor.handle_message": "0c41d4780d2d4676",  # 12
+    "rasa.core.processor.MessageProcessor._update_tracker_session": "b0d44217b5ca28ba",  # 13
+    # 14
+    "rasa.core.actions.action.ActionSessionStart._slot_set_events_from_tracker": "d023605fda20a739",
     # bot/tracking/store.py: MaskingTrackerStore calls TrackerStore.__init__ instead of
-    # SQLTrackerStore's (its own engine, with pre-ping) and overrides _event_query and _retrieve.
+    # SQLTrackerStore's (its own engine, with pre-ping) and overrides _event_query (the same
+    # rows, the session's start looked up first) and _retrieve.
     "rasa.core.tracker_store.SQLTrackerStore.__init__": "64e704d159dfa35b",
     "rasa.core.tracker_store.TrackerStore.__init__": "f607895f272e5ba7",
     "rasa.core.tracker_store.SQLTrackerStore._event_query": "cd44f7901b860bfd",
     "rasa.core.tracker_store.SQLTrackerStore._retrieve": "c8adbf6f4b61ddd1",
     # bot/channels/rest.py: ClientReplies overrides _persist_message to address its replies.
     "rasa.core.channels.channel.CollectingOutputChannel._persist_message": "0e9a47646e4e9314",
+    # 11 calls _is_selective_domain_enabled; 13 runs the session start as stock does
+    # (_has_session_expired, _get_action, _run_action); 14 relies on ActionSessionStart.run
+    # building the new session from _slot_set_events_from_tracker.
+    "rasa.core.actions.action.RemoteAction._is_selective_domain_enabled": "736c223034a52ec5",
+    "rasa.core.processor.MessageProcessor._has_session_expired": "aa0e659a9cfa1f70",
+    "rasa.core.processor.MessageProcessor._get_action": "7fbb1ce3c43f24b9",
+    "rasa.core.processor.MessageProcessor._run_action": "6d383d0179ef1187",
+    "rasa.core.actions.action.ActionSessionStart.run": "c2e7c99a94ca57a5",
+    # 12 inlines log_message's body.
+    "rasa.core.processor.MessageProcessor.log_message": "f2f8ec66a291d83d",
 }
 
 
@@ -454,6 +669,12 @@ RELIED_ON = (
     (SQLTrackerStore, "_event_query"),
     (SQLTrackerStore, "_retrieve"),
     (CollectingOutputChannel, "_persist_message"),
+    (RemoteAction, "_is_selective_domain_enabled"),
+    (MessageProcessor, "_has_session_expired"),
+    (MessageProcessor, "_get_action"),
+    (MessageProcessor, "_run_action"),
+    (ActionSessionStart, "run"),
+    (MessageProcessor, "log_message"),
 )
 
 
@@ -534,6 +755,10 @@ def install() -> None:
     replace(RemoteAction, "_validate_action_result", validate_action_result)
     replace(Agent, "_create_tracker_store", _TRACKER_STORE_THAT_RAISES)
     replace(rasa.server, "_load_agent", load_agent_in_a_thread)
+    replace(RemoteAction, "_action_call_format", action_call_with_this_turn)
+    replace(MessageProcessor, "handle_message", handle_message_within_limit)
+    replace(MessageProcessor, "_update_tracker_session", update_session_by_time_or_turns)
+    replace(ActionSessionStart, "_slot_set_events_from_tracker", _LATEST_SLOT_VALUES)
     manager = plugin_manager()
     if not manager.is_registered(STARTUP_CHECK):
         manager.register(STARTUP_CHECK)

@@ -238,6 +238,16 @@ class ServingSettings:
     # nginx's limit_req on the chat endpoints, per client address: requests a second, burst.
     rate_limit: int = 10
     rate_burst: int = 20
+    # A conversation takes this many messages until it is idle for an hour (Rasa's session
+    # expiry; the sessions SESSION_MAX_TURNS starts count as one): the next get a polite reply
+    # and never reach NLU, so no conversation grows for ever.
+    conversation_message_limit: int = 500
+    # A session (what Rasa reads and its policies featurise each turn) also ends after this
+    # many messages, its slots carried over, as after an idle hour.
+    session_max_turns: int = 20
+    # How many conversations' trackers each Rasa instance keeps between their messages (the
+    # least recently used are dropped first; 0: none), so a message reads only newer events.
+    tracker_cache_size: int = 200
     # Where `make run` (`python -m bot run`) listens on 127.0.0.1: Rasa, the action server,
     # the careers page, the review console.
     rasa_port: int = 5005
@@ -267,6 +277,13 @@ class ServingSettings:
             max_body_bytes=_whole_number(env, "MAX_BODY_BYTES", defaults.max_body_bytes),
             rate_limit=_whole_number(env, "RATE_LIMIT", defaults.rate_limit),
             rate_burst=_whole_number(env, "RATE_BURST", defaults.rate_burst),
+            conversation_message_limit=_whole_number(
+                env, "CONVERSATION_MESSAGE_LIMIT", defaults.conversation_message_limit
+            ),
+            session_max_turns=_whole_number(env, "SESSION_MAX_TURNS", defaults.session_max_turns),
+            tracker_cache_size=_whole_number(
+                env, "TRACKER_CACHE_SIZE", defaults.tracker_cache_size, minimum=0
+            ),
             rasa_port=_whole_number(env, "RASA_PORT", defaults.rasa_port),
             actions_port=_whole_number(env, "ACTIONS_PORT", defaults.actions_port),
             web_port=_whole_number(env, "WEB_PORT", defaults.web_port),

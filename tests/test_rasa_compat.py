@@ -26,10 +26,11 @@ import rasa.core.channels.console as console
 import rasa.engine.storage.local_model_storage as local_model_storage
 import rasa.server
 import tensorflow as tf
-from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, ActionSessionStart, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import (
     FailSafeTrackerStore,
     InMemoryTrackerStore,
@@ -38,7 +39,14 @@ from rasa.core.tracker_store import (
 )
 from rasa.plugin import plugin_manager
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
@@ -50,6 +58,7 @@ from bot.channels.replies import APOLOGY
 from bot.channels.rest import RestInput
 from bot.channels.shell import ShellInput
 from bot.channels.webhooks import handle
+from bot.settings import PROJECT_ROOT
 from bot.tracking.store import MaskingTrackerStore
 
 MASKING_STORE = "bot.tracking.store.MaskingTrackerStore"
@@ -60,6 +69,10 @@ REPLACED = (
     (RasaModel, "load"),
     (local_model_storage, "TarSafe"),
     (rasa.server, "_load_agent"),
+    (RemoteAction, "_action_call_format"),
+    (MessageProcessor, "handle_message"),
+    (MessageProcessor, "_update_tracker_session"),
+    (ActionSessionStart, "_slot_set_events_from_tracker"),
 )
 
 
@@ -129,7 +142,13 @@ def _changed(*args: Any, **kwargs: Any) -> None:
 
 @pytest.mark.parametrize(
     ("owner", "name"),
-    [*REPLACED, (SQLTrackerStore, "_retrieve"), (CollectingOutputChannel, "_persist_message")],
+    [
+        *REPLACED,
+        (SQLTrackerStore, "_retrieve"),
+        (CollectingOutputChannel, "_persist_message"),
+        (MessageProcessor, "_run_action"),
+        (ActionSessionStart, "run"),
+    ],
 )
 def test_install_refuses_upstream_code_that_changed(
     stock_rasa: None, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str
@@ -555,3 +574,165 @@ async def test_put_model_loads_in_a_worker_thread_while_the_loop_answers(
     assert agent.path == "models/x.tar.gz"
     assert loaded_in and loaded_in[0] != threading.get_ident()
     assert loop_ticks >= 10  # the loop kept running while the model loaded
+
+
+# 11 to 14: what grows with a conversation
+
+
+def _two_turns() -> DialogueStateTracker:
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("someone", domain.slots)
+    for text, role in (("what does an AP do?", "assistant practitioner"), ("and ISWs?", "isw")):
+        tracker.update(UserUttered(text, {"name": "ask_duties", "confidence": 0.9}))
+        tracker.update(SlotSet("role", role))
+        tracker.update(ActionExecuted("action_answer_topic"))
+        tracker.update(BotUttered("They ..."))
+        tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("how do they apply?", {"name": "ask_apply", "confidence": 0.9}))
+    return tracker
+
+
+def test_an_action_call_carries_this_turns_events_and_the_whole_state(stock_rasa: None) -> None:
+    tracker = _two_turns()
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    action = RemoteAction(
+        "action_answer_topic", EndpointConfig("http://actions", enable_selective_domain=True)
+    )
+    stock = action._action_call_format(tracker, domain)
+    rasa_compat.install()
+    sent = action._action_call_format(tracker, domain)
+    assert [e["event"] for e in stock["tracker"]["events"]][-1] == "user"
+    assert len(stock["tracker"]["events"]) == 11
+    assert sent["tracker"]["events"] == [tracker.events[-1].as_dict()]
+    assert sent["tracker"]["slots"]["role"] == "isw"
+    # Everything else is stock's: the state is the whole tracker's.
+    for part in (sent, stock):
+        del part["tracker"]["events"]
+    assert sent == stock
+
+
+def test_a_new_session_carries_each_slot_once(stock_rasa: None) -> None:
+    tracker = _two_turns()
+    stock = ActionSessionStart._slot_set_events_from_tracker(tracker)
+    rasa_compat.install()
+    carried = ActionSessionStart._slot_set_events_from_tracker(tracker)
+    assert [(e.key, e.value) for e in stock] == [
+        ("role", "assistant practitioner"),
+        ("role", "isw"),
+    ]
+    assert carried == [SlotSet("role", "isw")]
+
+
+class SessionsOnly:
+    """What MessageProcessor._update_tracker_session and handle_message use of the
+    processor, recorded; a session start applies what stock ActionSessionStart returns."""
+
+    def __init__(self, tracker: DialogueStateTracker, expired: bool = False) -> None:
+        self.tracker = tracker
+        self.expired = expired
+        self.started: list[str] = []
+        self.handled: list[str] = []
+        self.saved = 0
+        self.domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+        self.nlg = None
+        self.model_metadata = SimpleNamespace(training_type=None)
+
+    def _has_session_expired(self, tracker: DialogueStateTracker) -> bool:
+        return self.expired
+
+    def _get_action(self, name: str) -> str:
+        return name
+
+    async def _run_action(self, action: str, tracker: DialogueStateTracker, **_: Any) -> bool:
+        self.started.append(action)
+        carried = ActionSessionStart._slot_set_events_from_tracker(tracker)
+        for event in [ActionExecuted(action), SessionStarted(), *carried]:
+            tracker.update(event)
+        tracker.update(ActionExecuted("action_listen"))
+        return True
+
+    async def fetch_tracker_and_update_session(
+        self, sender_id: str, output_channel: Any, metadata: Any = None
+    ) -> DialogueStateTracker:
+        await MessageProcessor._update_tracker_session(self, self.tracker, output_channel)
+        return self.tracker
+
+    async def _handle_message_with_tracker(
+        self, message: UserMessage, tracker: DialogueStateTracker
+    ) -> None:
+        self.handled.append(message.text or "")
+        tracker.update(UserUttered(message.text, {"name": "greet", "confidence": 0.9}))
+
+    async def run_action_extract_slots(
+        self, output_channel: Any, tracker: DialogueStateTracker
+    ) -> DialogueStateTracker:
+        return tracker
+
+    async def _run_prediction_loop(
+        self, output_channel: Any, tracker: DialogueStateTracker
+    ) -> None:
+        await output_channel.send_response(tracker.sender_id, {"text": "Hello!"})
+
+    async def run_anonymization_pipeline(self, tracker: DialogueStateTracker) -> None:
+        pass
+
+    async def save_tracker(self, tracker: DialogueStateTracker) -> None:
+        self.saved += 1
+
+
+@pytest.mark.parametrize(
+    ("max_turns", "loop", "started"),
+    [(3, None, ["action_session_start"]), (4, None, []), (3, "action_two_stage_fallback", [])],
+)
+async def test_a_session_ends_after_its_turns_unless_a_loop_is_active(
+    stock_rasa: None,
+    settings_env: pytest.MonkeyPatch,
+    max_turns: int,
+    loop: str | None,
+    started: list[str],
+) -> None:
+    settings_env.setenv("SESSION_MAX_TURNS", str(max_turns))
+    rasa_compat.install()
+    tracker = _two_turns()  # three user messages
+    if loop:
+        tracker.update(ActiveLoop(loop))
+    processor = SessionsOnly(tracker)
+    await MessageProcessor._update_tracker_session(processor, tracker, None)
+    assert processor.started == started
+    # The new session starts with the slots, and counts the messages of the one before.
+    assert tracker.get_slot("role") == "isw"
+    assert rasa_compat.messages_in_session(tracker) == 3
+
+
+async def test_a_conversation_past_its_limit_gets_a_polite_reply(
+    stock_rasa: None, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv("CONVERSATION_MESSAGE_LIMIT", "5")
+    settings_env.setenv("SESSION_MAX_TURNS", "3")
+    rasa_compat.install()
+    processor = SessionsOnly(_two_turns())  # three messages in the session so far
+
+    async def say(text: str) -> list[dict[str, Any]] | None:
+        message = UserMessage(text, CollectingOutputChannel(), "someone")
+        return await MessageProcessor.handle_message(processor, message)
+
+    # The fourth starts a new session (its turns), counted on: the fifth is the last answered.
+    assert await say("four") == [{"recipient_id": "someone", "text": "Hello!"}]
+    assert processor.started == ["action_session_start"]
+    assert await say("five") == [{"recipient_id": "someone", "text": "Hello!"}]
+    limited = [{"recipient_id": "someone", "text": rasa_compat.limit_reply(5)}]
+    assert await say("six") == limited
+    assert (processor.handled, processor.saved) == (["four", "five"], 2)
+    # After an idle hour, a new session: answered again.
+    processor.expired = True
+    processor.started.clear()
+    original = rasa_compat._original(MessageProcessor, "_update_tracker_session")
+
+    async def expire(self: Any, tracker: DialogueStateTracker, *_: Any) -> None:
+        await self._run_action("action_session_start", tracker)
+
+    rasa_compat._originals[(MessageProcessor, "_update_tracker_session")] = expire
+    try:
+        assert await say("seven") == [{"recipient_id": "someone", "text": "Hello!"}]
+    finally:
+        rasa_compat._originals[(MessageProcessor, "_update_tracker_session")] = original

@@ -86,11 +86,11 @@ def user_texts(events: list[Stored]) -> list[str]:
     return [e.data.get("text") or "" for e in events if e.type_name == "user"]
 
 
-def check_well_formed(events: list[Stored]) -> None:
-    """One conversation's log: one session start, time never going back, no event twice,
-    and every user message followed by the assistant's turn before the next one."""
+def check_well_formed(events: list[Stored], sessions: int = 1) -> None:
+    """One conversation's log: `sessions` session starts, time never going back, no event
+    twice, and every user message followed by the assistant's turn before the next one."""
     assert events, "nothing stored"
-    assert [e.type_name for e in events].count("session_started") == 1
+    assert [e.type_name for e in events].count("session_started") == sessions
     timestamps = [e.timestamp for e in events]
     assert timestamps == sorted(timestamps), "events stored out of order"
     message_ids = [e.data.get("message_id") for e in events if e.type_name == "user"]

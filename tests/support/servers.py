@@ -1,4 +1,5 @@
-"""Free ports, and waiting for something to happen (with a deadline, never a fixed sleep).
+"""Free ports, waiting for something to happen (with a deadline, never a fixed sleep), and
+what a process tree holds in memory.
 
 The PostgreSQL launcher is production's own (bot.prod.processes.throwaway_postgres).
 """
@@ -10,13 +11,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from bot import serve
 from bot.prod.processes import HOST, free_port
 from bot.settings import PROJECT_ROOT
 
-__all__ = ["ARTIFACTS", "HOST", "BotCommand", "bot_command", "free_port", "listening", "wait_for"]
+__all__ = [
+    "ARTIFACTS",
+    "HOST",
+    "BotCommand",
+    "bot_command",
+    "free_port",
+    "listening",
+    "resident_mib",
+    "wait_for",
+]
 
 # Logs and screenshots of a test run, kept for a failure's post-mortem (CI uploads them).
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -35,6 +46,34 @@ def wait_for(condition: Callable[[], T | None], timeout: float, what: str, every
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not within {timeout:g} s")
         time.sleep(every)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def resident_mib(*pids: int) -> float:
+    """Resident memory of these processes and all their descendants, in MiB (from /proc)."""
+    total_kib, todo = 0, list(pids)
+    while todo:
+        pid = todo.pop()
+        todo.extend(_children(pid))
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total_kib += next(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+        )
+    return total_kib / 1024
 
 
 def listening(port: int) -> bool:
