@@ -16,6 +16,7 @@ from actions import replies
 from actions.base import (
     SURE_INTENT,
     StoreAction,
+    intent_confidence,
     names_term,
     question_parts,
     role_buttons,
@@ -95,14 +96,7 @@ class ActionAnswerTopic(StoreAction):
         asked = named or ([remembered] if remembered is not None else [])
         facts = self._facts_asked(tracker, ranking, topic, context)
         clear = asked_topic if asked_topic is not None and asked_topic.key == topic else None
-        score = max((h.score for h in ranking if h.fact in facts), default=0.0)
-        terms = terms_named(tracker, text)
-        by_term = any(names_term(f.text, terms) for f in facts)
-        if (
-            facts
-            and not by_term
-            and self._topic_is_clear(tracker, clear, facts, score, named, remembered)
-        ):
+        if facts and self._topic_is_clear(tracker, clear, facts, ranking, named, remembered):
             facts = []
         unknown = bool(text) and self.asks_beyond_page(text)
         if facts:
@@ -137,19 +131,23 @@ class ActionAnswerTopic(StoreAction):
         tracker: Tracker,
         asked_topic: Topic | None,
         facts: list[FactInfo],
-        score: float,
+        ranking: list[Hit],
         named: list[RoleInfo],
         remembered: RoleInfo | None,
     ) -> bool:
         """Whether the question asks for its whole topic although a fact on another topic
-        matched its words (best at `score`): the fact is not about the role the conversation
-        is on and the message names none ("how do I become one?" after imaging support workers
-        is how they apply, not the overview fact on how assistant practitioners come to the
-        role), or the classifier is sure of the topic and the words match the fact only loosely
-        ("who would recognise his qualifications?" is accreditation, not the entry fact about
+        matched its words: the fact is not about the role the conversation is on and the
+        message names none ("how do I become one?" after imaging support workers is how they
+        apply, not the overview fact on how assistant practitioners come to the role), or the
+        classifier is sure of the topic and the words match the fact only loosely ("who would
+        recognise his qualifications?" is accreditation, not the entry fact about
         qualifications). A fact on the topic the conversation is on is a follow-up ("what's
-        the aim of it?" after accreditation), whatever the classifier says."""
+        the aim of it?" after accreditation), and one naming the qualification asked about is
+        what was asked, whatever the classifier says."""
         if asked_topic is None or any(f.topic == asked_topic.key for f in facts):
+            return False
+        terms = terms_named(tracker, StoreAction.question(tracker))
+        if any(names_term(f.text, terms) for f in facts):
             return False
         if (
             not named
@@ -157,9 +155,13 @@ class ActionAnswerTopic(StoreAction):
             and not any(remembered.slug in f.roles for f in facts)
         ):
             return True
-        confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0)
+        score = max((h.score for h in ranking if h.fact in facts), default=0.0)
         on_context = any(f.topic == tracker.get_slot("topic") for f in facts)
-        return confidence >= SURE_INTENT and score < CLEAR_FACT_SCORE and not on_context
+        return (
+            intent_confidence(tracker) >= SURE_INTENT
+            and score < CLEAR_FACT_SCORE
+            and not on_context
+        )
 
     def _earlier_facts(self, tracker: Tracker) -> list[FactInfo]:
         """The facts the last answer was about ("and for APs?" after "do ISWs clean?")."""

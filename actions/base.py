@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.focus import beyond_page
-from bot.questions import QUESTION
+from bot.questions import QUESTION, REFERS_BACK
 from bot.store import TOPIC_BY_KEY, FactInfo, RoleInfo, RoleStore, StoreUnavailable, get_store
 from bot.store.retrieval import FactIndex, Hit
 
@@ -29,7 +29,6 @@ _FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 
-_REFERS_BACK = re.compile(r"\b(that|it|this|those|them)\b", re.IGNORECASE)
 SHORT_QUESTION_WORDS = 6
 # A question whose words match no fact better than this is not about any of them.
 UNMATCHED_SCORE = 0.1
@@ -127,12 +126,11 @@ class StoreAction(Action, ABC):
         "it", naming no role, whose words match nothing on the page (best_score), is about what
         the conversation is on, whatever topic the classifier guesses."""
         text = self.question(tracker)
-        confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0)
         return (
-            bool(_REFERS_BACK.search(text))
+            bool(REFERS_BACK.search(text))
             and len(text.split()) <= SHORT_QUESTION_WORDS
             and best_score < UNMATCHED_SCORE
-            and confidence < SURE_INTENT
+            and intent_confidence(tracker) < SURE_INTENT
             and bool(tracker.get_slot("topic"))
             and not self.roles_named(tracker)
         )
@@ -184,6 +182,11 @@ def topic_button(key: str, title: str | None = None) -> dict[str, str]:
     """A button that asks for a whole topic, titled with its label unless told otherwise."""
     topic = TOPIC_BY_KEY[key]
     return {"title": topic.label if title is None else title, "payload": f"/{topic.intent}"}
+
+
+def intent_confidence(tracker: Tracker) -> float:
+    """How sure the classifier is of the latest message's intent (0 when it says nothing)."""
+    return float((tracker.latest_message.get("intent") or {}).get("confidence") or 0)
 
 
 def terms_named(tracker: Tracker, text: str) -> list[str]:

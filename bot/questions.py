@@ -38,7 +38,8 @@ _JOIN = re.compile(
 )
 _ASKS = re.compile(rf"^(?:{_ASKING})\b", re.I)
 _WORD = re.compile(r"[\w']+")
-_REFERS = re.compile(r"\b(this|that|these|those|it)\b", re.I)
+# Words that point back at what was said before ("they also do this?", "who runs that?").
+REFERS_BACK = re.compile(r"\b(this|that|these|those|it|them)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def split_questions(text: str) -> list[Part]:
                 sentences[i - 1].start,
                 sentences[i].end,
             )
-            if i and _REFERS.search(sentences[i].text) and _words(sentences[i].text) < 12
+            if i and REFERS_BACK.search(sentences[i].text) and _words(sentences[i].text) < 12
             else sentences[i]
             for i in kept
         ]

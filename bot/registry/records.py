@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -28,10 +26,11 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Text, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.orm import declarative_base
 
 from bot.db import make_engine, utcnow
 from bot.settings import Settings
+from bot.tracking.database import LogDatabase
 from bot.tracking.models import Message
 from bot.training import MODEL_NAME
 
@@ -243,27 +242,16 @@ class Live:
         return self.id or f"{self.path.name} (make train)"
 
 
-class Registry:
+class Registry(LogDatabase):
     """The registry's tables as the commands and the console use them: one session per call."""
 
     def __init__(self, engine: Engine, paths: Paths) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.paths = paths
-        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
         return cls(make_engine(settings.tracker_store_url), Paths.from_settings(settings))
-
-    def create_tables(self) -> None:
-        from bot.tracking.store import create_tables
-
-        create_tables(self.engine)
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
 
     # --- models ----------------------------------------------------------------------------
 

@@ -9,44 +9,33 @@ Every function here blocks: the console's handlers call them through console.in_
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.review import auth
 from bot.tracking import retention
+from bot.tracking.database import LogDatabase
 from bot.tracking.indexer import reindex
 from bot.tracking.models import Conversation, Tag, conversation_tags
-from bot.tracking.store import EVENTS, create_tables
+from bot.tracking.store import EVENTS
 
 
 class NotFound(LookupError):
     pass
 
 
-class ConversationLog:
+class ConversationLog(LogDatabase):
     """The conversation log's database: one short session per call."""
 
     def __init__(self, engine: Engine, *, scrypt_n: int = auth.SCRYPT_N) -> None:
         """`scrypt_n` below auth.SCRYPT_N is for tests only (hashing at 2^17 takes ~0.5 s)."""
-        self.engine = engine
+        super().__init__(engine)
         self.scrypt_n = scrypt_n
-        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
-
-    def create_tables(self) -> None:
-        """Bring the database to the latest schema, the console's tables included."""
-        create_tables(self.engine)
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
 
     def reindex(self) -> int:
         """Index the logged events the console has not seen yet."""
