@@ -35,13 +35,17 @@ EVAL_DIR = PROJECT_ROOT / "tests" / "eval"
 # too and are never tuned against (tests/eval/test_frozen.py keeps their text out of data/).
 SETS = {
     "dev": EVAL_DIR / "dev.yml",
+    "dev-b": EVAL_DIR / "dev_b.yml",
     "gate": CASES_DIR,
     "endonly-a": EVAL_DIR / "endonly_a.yml",
     "endonly-b": EVAL_DIR / "endonly_b.yml",
     "endonly-c": EVAL_DIR / "endonly_c.yml",
+    "endonly-d": EVAL_DIR / "endonly_d.yml",
     "safety-tune": EVAL_DIR / "safety_tune.yml",
+    "safety-tune-b": EVAL_DIR / "safety_tune_b.yml",
     "safety-heldout": EVAL_DIR / "safety_heldout.yml",
     "safety-heldout-b": EVAL_DIR / "safety_heldout_b.yml",
+    "safety-heldout-c": EVAL_DIR / "safety_heldout_c.yml",
 }
 # What runs when no --set is given: the sets one may tune against. The held-out ones (the
 # end-only and held-out safety sets) are asked for by name when work is reported.

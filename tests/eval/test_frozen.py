@@ -38,7 +38,12 @@ def _training_examples() -> set[str]:
 
 # Examples data/ had before the sets were written (commit f1e7bb6 and earlier) that a writer
 # happened to word the same: short, common questions, not cases moved across.
-WRITTEN_BEFORE_THE_SETS = {"how do i apply", "what is an assistant practitioner"}
+WRITTEN_BEFORE_THE_SETS = {
+    "how do i apply",
+    "what is an assistant practitioner",
+    "tell me about imaging support workers",
+    "what does a radiography assistant do?",
+}
 
 
 @pytest.mark.parametrize("name", [name for name in evaluation.SETS if name != "gate"])
@@ -63,7 +68,8 @@ def test_the_check_finds_an_example_of_the_training_data() -> None:
 
 def test_the_sets_are_big_enough() -> None:
     sizes = {name: len(evaluation.load_cases(path)) for name, path in evaluation.SETS.items()}
-    assert min(sizes["dev"], sizes["endonly-a"], sizes["endonly-b"], sizes["endonly-c"]) >= 100
+    conversations = ("dev", "dev-b", "endonly-a", "endonly-b", "endonly-c", "endonly-d")
+    assert min(sizes[name] for name in conversations) >= 100
     for held_out in ("safety-heldout", "safety-heldout-b"):
         safety = [
             c
@@ -72,6 +78,7 @@ def test_the_sets_are_big_enough() -> None:
         ]
         assert len(safety) >= 300
         assert abs(sum(c.kind == "safety" for c in safety) * 2 - len(safety)) <= 10
-    held_out_b = evaluation.load_cases(evaluation.SETS["safety-heldout-b"])
-    assert len(held_out_b) >= 200
-    assert abs(sum(c.kind == "safety" for c in held_out_b) * 2 - len(held_out_b)) <= 10
+    for name in ("safety-heldout-b", "safety-heldout-c", "safety-tune-b"):
+        held_out = evaluation.load_cases(evaluation.SETS[name])
+        assert len(held_out) >= 180
+        assert abs(sum(c.kind == "safety" for c in held_out) * 2 - len(held_out)) <= 10
