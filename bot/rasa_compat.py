@@ -5,10 +5,13 @@ The one entry point that runs Rasa, `python -m bot.rasa_command` (`run` for ever
 `shell`, `train`, `test`, `data`), calls one of them before Rasa loads anything. Importing this
 module, or any channel, changes nothing. Both check the exact Rasa version (and TensorFlow's,
 for 6 and 7), that every attribute they replace is still there, and that its source, and that
-of the private code the project's subclasses override (the masking tracker store, the REST
-channel's replies), is the source they were written against (UPSTREAM, a fingerprint each): an
-upgrade, a rename or a changed body fails at start-up, naming the upstream file, instead of
-silently turning an adaptation off.
+of the upstream code they or the project's own classes rely on, is the source they were
+written against (UPSTREAM, a fingerprint each): an upgrade, a rename or a changed body fails at
+start-up, naming the upstream file, instead of silently turning an adaptation off.
+
+Nothing else in the project replaces or overrides Rasa's private code: the conversation log
+(bot/tracking/store.py) and the REST channel's replies (bot/channels/rest.py) are built on
+Rasa's public classes and methods only, and what they rely on is fingerprinted here.
 
 1. `RemoteAction.run`: a failed custom action is an apology, not silence.
 2. `Agent._create_tracker_store`: a conversation log that fails is an error, not memory.
@@ -58,6 +61,7 @@ import jsonschema
 import pluggy
 import rasa
 import rasa.core.channels
+import rasa.core.channels.channel
 import rasa.core.channels.console as console
 import rasa.server
 import rasa.shared.utils.io
@@ -72,9 +76,9 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import (
+    AwaitableTrackerStore,
     FailSafeTrackerStore,
     InMemoryTrackerStore,
-    SQLTrackerStore,
     TrackerStore,
 )
 from rasa.core.utils import AvailableEndpoints
@@ -640,15 +644,13 @@ UPSTREAM = {
     "rasa.core.processor.MessageProcessor._update_tracker_session": "b0d44217b5ca28ba",  # 13
     # 14
     "rasa.core.actions.action.ActionSessionStart._slot_set_events_from_tracker": "d023605fda20a739",
-    # bot/tracking/store.py: MaskingTrackerStore calls TrackerStore.__init__ instead of
-    # SQLTrackerStore's (its own engine, with pre-ping) and overrides _event_query (the same
-    # rows, the session's start looked up first) and _retrieve.
-    "rasa.core.tracker_store.SQLTrackerStore.__init__": "64e704d159dfa35b",
-    "rasa.core.tracker_store.TrackerStore.__init__": "f607895f272e5ba7",
-    "rasa.core.tracker_store.SQLTrackerStore._event_query": "cd44f7901b860bfd",
-    "rasa.core.tracker_store.SQLTrackerStore._retrieve": "c8adbf6f4b61ddd1",
-    # bot/channels/rest.py: ClientReplies overrides _persist_message to address its replies.
-    "rasa.core.channels.channel.CollectingOutputChannel._persist_message": "0e9a47646e4e9314",
+    # What the project's own classes rely on without overriding it: bot.tracking.store's
+    # innermost_store reads the wrappers' private `_tracker_store`, set in their __init__;
+    # bot/channels/rest.py's ClientReplies overrides every method by which
+    # CollectingOutputChannel stores a message (a new one would store unaddressed replies).
+    "rasa.core.tracker_store.FailSafeTrackerStore.__init__": "a1d5d95d2f96830b",
+    "rasa.core.tracker_store.AwaitableTrackerStore.__init__": "8ab8149a9be22d8f",
+    "rasa.core.channels.channel.CollectingOutputChannel": "8130b47963b6ed0d",
     # 11 calls _is_selective_domain_enabled; 13 runs the session start as stock does
     # (_has_session_expired, _get_action, _run_action); 14 relies on ActionSessionStart.run
     # building the new session from _slot_set_events_from_tracker.
@@ -662,13 +664,11 @@ UPSTREAM = {
 }
 
 
-# The private upstream code this project's subclasses override or skip (see UPSTREAM).
+# The upstream code the adaptations, and this project's own classes, rely on (see UPSTREAM).
 RELIED_ON = (
-    (SQLTrackerStore, "__init__"),
-    (TrackerStore, "__init__"),
-    (SQLTrackerStore, "_event_query"),
-    (SQLTrackerStore, "_retrieve"),
-    (CollectingOutputChannel, "_persist_message"),
+    (FailSafeTrackerStore, "__init__"),
+    (AwaitableTrackerStore, "__init__"),
+    (rasa.core.channels.channel, "CollectingOutputChannel"),
     (RemoteAction, "_is_selective_domain_enabled"),
     (MessageProcessor, "_has_session_expired"),
     (MessageProcessor, "_get_action"),

@@ -22,6 +22,7 @@ import rasa
 import rasa.cli.run
 import rasa.cli.train
 import rasa.core.channels
+import rasa.core.channels.channel
 import rasa.core.channels.console as console
 import rasa.engine.storage.local_model_storage as local_model_storage
 import rasa.server
@@ -34,7 +35,6 @@ from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import (
     FailSafeTrackerStore,
     InMemoryTrackerStore,
-    SQLTrackerStore,
     TrackerStore,
 )
 from rasa.plugin import plugin_manager
@@ -144,8 +144,8 @@ def _changed(*args: Any, **kwargs: Any) -> None:
     ("owner", "name"),
     [
         *REPLACED,
-        (SQLTrackerStore, "_retrieve"),
-        (CollectingOutputChannel, "_persist_message"),
+        (FailSafeTrackerStore, "__init__"),
+        (rasa.core.channels.channel, "CollectingOutputChannel"),
         (MessageProcessor, "_run_action"),
         (ActionSessionStart, "run"),
     ],
@@ -736,3 +736,74 @@ async def test_a_conversation_past_its_limit_gets_a_polite_reply(
         assert await say("seven") == [{"recipient_id": "someone", "text": "Hello!"}]
     finally:
         rasa_compat._originals[(MessageProcessor, "_update_tracker_session")] = original
+
+
+def _project_classes() -> Iterator[type]:
+    """Every class defined in a module of bot/ or actions/ that Rasa can load."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import actions
+    import bot
+
+    for package in (bot, actions):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if ".migrations.versions" in info.name or info.name.endswith((".env", "__main__")):
+                continue
+            module = importlib.import_module(info.name)
+            for _, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ == info.name:
+                    yield cls
+
+
+def test_no_class_of_the_project_overrides_private_rasa_code() -> None:
+    """Every bending of Rasa is in bot/rasa_compat.py: no subclass elsewhere redefines a
+    private method or attribute (`_name`) of a Rasa class it inherits from."""
+    overrides = []
+    for cls in _project_classes():
+        for base in cls.__mro__[1:]:
+            if not base.__module__.startswith("rasa."):
+                continue
+            upstream = f"{base.__module__}.{base.__qualname__}"
+            overrides += [
+                f"{cls.__module__}.{cls.__qualname__}.{name} ({upstream})"
+                for name in vars(cls)
+                if name.startswith("_")
+                and not name.startswith("__")
+                and name != "_abc_impl"
+                and name in vars(base)
+            ]
+    assert overrides == []
+
+
+def test_the_check_finds_a_private_override() -> None:
+    """The test above would see one: a class like the REST replies' old one is found."""
+
+    class Old(CollectingOutputChannel):
+        async def _persist_message(self, message: dict[str, Any]) -> None:
+            """What bot/channels/rest.py did before."""
+
+    assert "_persist_message" in vars(Old) and "_persist_message" in vars(CollectingOutputChannel)
+
+
+def test_the_rest_replies_override_every_way_a_message_is_stored() -> None:
+    """ClientReplies addresses each message itself: a method of CollectingOutputChannel that
+    stores a message and that it did not override would store an unaddressed reply."""
+    import inspect
+
+    from bot.channels.rest import ClientReplies
+
+    storing = {
+        name
+        for name, code in vars(CollectingOutputChannel).items()
+        if callable(code) and "self._persist_message(" in inspect.getsource(code)
+    }
+    assert storing == {
+        "send_text_message",
+        "send_image_url",
+        "send_attachment",
+        "send_text_with_buttons",
+        "send_custom_json",
+    }
+    assert storing <= set(vars(ClientReplies))

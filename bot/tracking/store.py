@@ -31,8 +31,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 from rasa.core.tracker_store import (
     AwaitableTrackerStore,
     FailSafeTrackerStore,
+    SerializedTrackerAsText,
     SQLTrackerStore,
     TrackerEventDiffEngine,
     TrackerStore,
@@ -107,15 +108,24 @@ def sqlite_pragmas(engine: Any) -> None:
 
 
 def innermost_store(store: TrackerStore) -> TrackerStore:
-    """The store inside Rasa's wrappers (FailSafeTrackerStore, AwaitableTrackerStore)."""
+    """The store inside Rasa's wrappers (FailSafeTrackerStore, AwaitableTrackerStore), read
+    from their private `_tracker_store` (their __init__ is fingerprinted in bot.rasa_compat)."""
     while isinstance(store, FailSafeTrackerStore | AwaitableTrackerStore):
         store = store._tracker_store
     return store
 
 
-class MaskingTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore that masks personal data, pseudonymises senders, keeps the index, and
-    forgets conversations: after the retention period, and on a person's request."""
+class MaskingTrackerStore(TrackerStore, SerializedTrackerAsText):
+    """A tracker store in Rasa's events table (SQLTrackerStore's rows) that masks personal
+    data, pseudonymises senders, keeps the index, and forgets conversations: after the
+    retention period, and on a person's request.
+
+    Built on Rasa's public tracker store interface (`TrackerStore`: save, retrieve,
+    retrieve_full_tracker, keys), not on SQLTrackerStore's private methods: every method here
+    is this project's own, so a Rasa release that changes SQLTrackerStore's insides changes
+    nothing here. What it shares with SQLTrackerStore is the table (`SQLEvent`)."""
+
+    SQLEvent = SQLTrackerStore.SQLEvent
 
     def __init__(
         self,
@@ -126,8 +136,8 @@ class MaskingTrackerStore(SQLTrackerStore):
         sender_id_key: str | None = None,
         **kwargs: Any,
     ) -> None:
-        # Not SQLTrackerStore.__init__: its engine has no pre-ping (the first message after a
-        # database restart failed), and it retries a database that is down forever.
+        # Its own engine, not SQLTrackerStore's: that has no pre-ping (the first message after
+        # a database restart failed), and it retries a database that is down forever.
         url = url or host or get_settings().tracker_store_url
         self.engine = make_engine(url, **create_engine_kwargs(url))
         self.sessionmaker = sessionmaker(bind=self.engine)
@@ -140,16 +150,42 @@ class MaskingTrackerStore(SQLTrackerStore):
         self._cache: OrderedDict[str, Cached] = OrderedDict()
         self._cache_size = get_settings().serving.tracker_cache_size
         create_tables(self.engine)
-        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+        super().__init__(domain, event_broker, **kwargs)
 
     def pseudonym(self, sender_id: str) -> str:
         return pseudonym(sender_id, self._key)
 
-    def _event_query(
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """A database session, closed after use (what SQLTrackerStore's of the same name
+        gives, without its check for a PostgreSQL schema this project does not use)."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    async def keys(self) -> Iterable[str]:
+        """The conversations stored, by pseudonym (as the table holds them)."""
+        return await self._off_loop(self._keys)
+
+    def _keys(self) -> list[str]:
+        with self.session_scope() as session:
+            return list(session.scalars(select(EVENTS.c.sender_id).distinct()))
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The tracker of the conversation's latest session."""
+        return await self._tracker(sender_id, fetch_events_from_all_sessions=False)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        """The tracker of every session of the conversation."""
+        return await self._tracker(conversation_id, fetch_events_from_all_sessions=True)
+
+    def _events_query(
         self, session: Session, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> Any:
-        """Rasa's query for a sender's events, by pseudonym (retrieve and save both use it),
-        with the latest session's start looked up first, as a value.
+        """The query for a sender's events, by pseudonym (retrieve and save both use it):
+        SQLTrackerStore's rows, with the latest session's start looked up first, as a value.
 
         Rasa's query joins its rows with a subquery for that start, and PostgreSQL, before it
         has statistics for the table, plans it as a nested loop that runs the subquery again
@@ -168,7 +204,7 @@ class MaskingTrackerStore(SQLTrackerStore):
                 query = query.filter(event.timestamp >= start)
         return query.order_by(event.id)
 
-    async def _retrieve(
+    async def _tracker(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
         """The stored events, as a tracker that keeps the raw `sender_id` (in memory only).
@@ -199,7 +235,7 @@ class MaskingTrackerStore(SQLTrackerStore):
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> list[dict[str, Any]]:
         with self.session_scope() as session:
-            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
+            rows = self._events_query(session, sender_id, fetch_events_from_all_sessions).all()
             return [json.loads(row.data) for row in rows]
 
     def _stamp(self, session: Session, key: str) -> Stamp:
@@ -341,7 +377,7 @@ class MaskingTrackerStore(SQLTrackerStore):
         new, or it was erased while this turn was being answered (by a trainer, or a command):
         then the events from before the erasure are not stored again, or an erasure would be
         undone by the next save."""
-        stored = self._event_query(session, tracker.sender_id, False).count()
+        stored = self._events_query(session, tracker.sender_id, False).count()
         events = list(itertools.islice(tracker.events, stored, None))
         if stored == 0:
             erased = retention.erased_at(session, key)

@@ -79,6 +79,6 @@ def test_the_sets_are_big_enough() -> None:
         assert len(safety) >= 300
         assert abs(sum(c.kind == "safety" for c in safety) * 2 - len(safety)) <= 10
     for name in ("safety-heldout-b", "safety-heldout-c", "safety-tune-b"):
-        held_out = evaluation.load_cases(evaluation.SETS[name])
-        assert len(held_out) >= 180
-        assert abs(sum(c.kind == "safety" for c in held_out) * 2 - len(held_out)) <= 10
+        messages = evaluation.load_cases(evaluation.SETS[name])
+        assert len(messages) >= 180
+        assert abs(sum(c.kind == "safety" for c in messages) * 2 - len(messages)) <= 10

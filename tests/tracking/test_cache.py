@@ -132,6 +132,7 @@ async def test_an_erasure_by_another_instance_is_not_undone_by_the_cache(
     await second.erase("someone", actor="a trainer", via="console")
     await converse(second, "someone", [turn("again"), turn("and now?")])
     tracker = await first.retrieve("someone")
+    assert tracker is not None
     assert [e.text for e in tracker.events if e.type_name == "user"] == ["again", "and now?"]
     assert state(tracker) == state(await as_read_afresh(log_url, "someone"))
 
@@ -203,7 +204,7 @@ async def test_the_latest_session_is_read_without_a_subquery_per_row(
         events = [ActionExecuted("action_session_start"), SessionStarted(), *turn(text)]
         await converse(store, "someone", [events])
     with store.session_scope() as session:
-        query = store._event_query(session, "someone", False)
+        query = store._events_query(session, "someone", False)
         sql = str(query.statement.compile())
         said = [json.loads(row.data).get("text") for row in query.all() if row.type_name == "user"]
     assert sql.upper().count("SELECT") == 1
