@@ -36,7 +36,7 @@ from bot.store import (
     RoleStore,
     Topic,
 )
-from bot.store.retrieval import Hit, pick_facts
+from bot.store.retrieval import FACT_MIN_SCORE, FactIndex, Hit, pick_facts
 
 Events = list[dict[str, Any]]
 
@@ -49,6 +49,30 @@ RELATED_FACT_SCORE = 0.6
 # A topic the classifier is sure of (SURE_INTENT) is answered whole when the best fact its
 # words matched is on another topic and matched less well than this.
 CLEAR_FACT_SCORE = 0.6
+# A part of a message whose words match one fact this well is about that fact's topic.
+PART_FACT_SCORE = 0.9
+# Words that ask for a comparison: without one, a single role is no comparison.
+COMPARING = re.compile(
+    r"\b(compare\w*|comparison|differ\w*|same|similar\w*|versus|vs|than|between|better|worse|"
+    r"harder|easier|both|against|with|like|or|and|other|others|too|also|either)\b",
+    re.IGNORECASE,
+)
+# A question across the roles ("which of the three...", "out of the jobs...", "which role
+# is easiest..."), not for their list ("which roles do you cover?").
+ACROSS_ROLES = re.compile(
+    r"\b(which|what) (one|ones|of (the|these|those|them|all))\b|"
+    r"\bwhich (role|job) (is|would|needs?|has|can|should|do|does)\b|"
+    r"\bout of (the|all|these|those)\b|\bacross\b|\bof the (three|3)\b|"
+    r"\b(any|all|each) of (the|these|those|them)\b",
+    re.IGNORECASE,
+)
+# The words that name the roles and the field: asking which roles there are "in radiography
+# support" matches the fact naming them, which is no question about it.
+ROLE_WORDS = re.compile(
+    r"\b(radiograph\w*|imaging|x-?rays?|supp?ort|assistants?|practitioners?|workers?|roles?|"
+    r"jobs?|careers?|positions?|nhs|other|different|kinds?|types?|there)\b",
+    re.IGNORECASE,
+)
 # Radiographers, whose own job the page doesn't describe: a role compared with them ("is it
 # basically being the radiographer's helper?") is told what the page says of the two.
 RADIOGRAPHER = re.compile(r"\bradiographer", re.IGNORECASE)
@@ -281,6 +305,14 @@ class ActionCompareRoles(StoreAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
         named = self.roles_named(tracker)
+        question = self.question(tracker)
+        if len(named) == 1 and not COMPARING.search(question):
+            # One role and no word of comparing: the classifier misread a question about the
+            # role ("is stock control any part of an RA's job?"); its words say which topic.
+            topics = [h.topic for h in self.rank(tracker, question) if h.score >= FACT_MIN_SCORE]
+            if topics:
+                asked = as_topic_question(tracker, topics[0])
+                return ActionAnswerTopic(self.store).respond(dispatcher, asked, domain)
         remembered = self.remembered_role(tracker) if len(named) < 2 else None
         if len(named) == 1 and remembered is not None and remembered != named[0]:
             named = [remembered, named[0]]
@@ -341,6 +373,16 @@ class ActionListRoles(StoreAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
+        """The roles there are; or, for a question across them that one fact of the page
+        answers ("which of the three can I do with no qualifications?"), that topic's answer
+        for every role: the classifier reads "which of the jobs" as asking for the list."""
+        question = self.question(tracker)
+        text = ROLE_WORDS.sub(" ", question)
+        across = bool(ACROSS_ROLES.search(question)) and bool(text.strip())
+        asks = pick_facts(self.rank(tracker, text), None) if across else []
+        if asks:
+            question = as_topic_question(tracker, asks[0].topic)
+            return ActionAnswerTopic(self.store).respond(dispatcher, question, domain)
         roles = self.store.roles()
         text = "\n".join(
             [
@@ -412,8 +454,10 @@ def answer_parts(
 ) -> Events | None:
     """Each question of a message that asks about different things, answered in turn (a topic
     from the store, or what the page doesn't say); None when it asks about one thing."""
+    index = ActionAnswerTopic(store).index
+    text = str(tracker.latest_message.get("text") or "")
     parts = [
-        (intent, span)
+        (part_intent(index, intent, text[span[0] : span[1]]), span)
         for intent, span in question_parts(tracker)
         if intent in TOPIC_BY_INTENT or intent == NOT_ON_PAGE_INTENT
     ]
@@ -429,6 +473,22 @@ def answer_parts(
         action = ActionNotOnPage if intent == NOT_ON_PAGE_INTENT else ActionAnswerTopic
         events += action(store).respond(dispatcher, part, domain)
     return events
+
+
+def part_intent(index: FactIndex, intent: str, text: str) -> str:
+    """The intent of one question of a message, or the topic of the one fact its words name
+    outright when that is on another topic: a part is classified alone and short, so "is
+    there an NVQ for ISWs?" beside a question on accreditation can read as accreditation."""
+    if intent not in TOPIC_BY_INTENT:
+        return intent
+    facts = [h for h in index.rank(text) if h.fact is not None]
+    if (
+        facts
+        and facts[0].score >= PART_FACT_SCORE
+        and facts[0].topic != TOPIC_BY_INTENT[intent].key
+    ):
+        return TOPIC_BY_KEY[facts[0].topic].intent
+    return intent
 
 
 def as_part(tracker: Tracker, intent: str, span: tuple[int, int]) -> Tracker:

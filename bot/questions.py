@@ -31,9 +31,11 @@ _LEADING = re.compile(
     r"^(?:(?:and|n|&|also|plus|but|so|ok|okay|oh|well|hi|hello|hiya|hey|then)\b[\s,]*)+", re.I
 )
 _SENTENCE = re.compile(r"(?<=[.?!])\s+|\n+")
-# Where a second question starts inside a sentence: "..., and is there", "... n how do i".
+# Where a second question starts inside a sentence: "..., and is there", "... n how do i",
+# "Three things about APs: is it new, who accredits them, and ...".
 _JOIN = re.compile(
-    rf"(?:\s*,\s*(?:and|n|&|also|plus)?\s*|\s+(?:and|n|&|plus)\s+(?:also\s+)?)(?=(?:{_ASKING})\b)",
+    rf"(?:\s*[,:;]\s*(?:and|n|&|also|plus)?\s*|\s+(?:and|n|&|plus)\s+(?:also\s+)?)"
+    rf"(?=(?:{_ASKING})\b)",
     re.I,
 )
 _ASKS = re.compile(rf"^(?:{_ASKING})\b", re.I)

@@ -37,7 +37,8 @@ WEIGHTS_FILE = "safety.npz"
 # Danger now, in the words people use. Alone, an emergency unless the message is a hypothetical
 # or about the past, or about the job without saying it is happening now.
 DANGER = re.compile(
-    r"breath|not responding|unresponsive|unconscious|won'?t wake|can'?t wake|cant wake|wont wake|"
+    r"breath|not responding|(isn'?t|is not) responding|unresponsive|unconscious|slumped|"
+    r"won'?t wake|can'?t wake|cant wake|wont wake|cannot wake|can not wake|"
     r"not waking|keep (him|her) awake|overdos|too many|swallowed|drank some|"
     r"ate (some )?(peanuts|nuts)|"
     r"kill (my ?self|himself|herself)|end (it|my life|it all)|ending it|suicid|want to die|"
@@ -45,16 +46,20 @@ DANGER = re.compile(
     r"cut (my ?self|himself|herself)|jump(ing)? off|on the (roof|bridge|ledge)|the rope|"
     r"no point (in )?(living|anymore|any more)|don'?t see the point|taken everything|"
     r"(tablets|pills|meds|paracetamol)\b.*\b(taken|took|had|swallowed|on purpose)|"
-    r"(taken|took|had|swallowed) .*(tablets|pills|meds|paracetamol)|"
+    r"(taken|took|take|taking|had|swallowed) .*(tablets|pills|meds|paracetamol)|"
     r"bleed|blood everywhere|choking|seizure|having a fit|fitting|shaking all over|foaming|"
     r"stroke|heart attack|chest (pain|hurts|is tight|feels|is squeezing|is heavy)|tight chest|"
-    r"pain in (his|her|my) chest|clutching (his|her|my) chest|collapsed|collapse|passed out|"
-    r"fainted|blacked out|keeled over|dropped to the floor|fell down|isn'?t getting up|"
+    r"pain (in|across|on) (his|her|my|the) chest|crushing pain|clutching (his|her|my) chest|"
+    r"collapsed|collapse|passed out|"
+    r"fainted|blacked out|keeled over|dropped to the floor|f[ae]ll down|isn'?t getting up|"
+    r"(not|doesn'?t|does not|won'?t|will not) wake( up)?|"
     r"not getting up|"
-    r"(hit|banged) (his|her|my) head|going (blue|purple|grey)|gone (grey|blue|purple|floppy|pale)|"
-    r"turning blue|drooping|face (has )?dropped|slurr|speech has gone|anaphyla|allergic reaction|"
+    r"(hit|banged) (his|her|my) head|going (blue|purple|grey)|"
+    r"gone (really |very |so |all )?(grey|blue|purple|floppy|pale|limp)|"
+    r"turning blue|droop|face (has )?dropped|slurr|speech has gone|"
+    r"talk(ing|in'?) (weird|funny|strange|nonsense|gibberish)|anaphyla|allergic reaction|"
     r"epi-?pen|swelling up|throat (is )?(closing|swelling)|ambulance|999|not moving|isn'?t moving|"
-    r"burnt|burned|poison|not making (any )?sense|confused",
+    r"burnt(?![- ]out)|burned(?![- ]out)|poison|not making (any )?sense|confused",
     re.IGNORECASE,
 )
 # A hypothetical, the past or an idiom: danger words here are not an emergency now.
@@ -62,9 +67,30 @@ NOT_NOW = re.compile(
     r"\b(what if|what happens (if|when)|if (a|someone|somebody|the) |"
     r"would (i|we|they|you|assistants)|"
     r"do (you|they|assistants|imaging|radiography)|does (an?|the) |as an? (assistant|support|"
-    r"imaging|radiography|ap\b)|last (year|month|week)|once\b|used to|when i was|years ago|"
+    r"imaging|radiography|ap\b)|last (year|month|week|summer|winter|spring|autumn|christmas)|"
+    r"once\b|used to|when i was|years ago|"
     r"in the past|dying to|killing me|heart (is )?set|set my heart|can (i|someone|you) still|"
-    r"trained|training|first aid|cpr|is the (job|work)|burnt out|burned out|radiation)\b",
+    r"is the (job|work)|radiation)\b",
+    re.IGNORECASE,
+)
+# Words about learning the work: they make danger words a subject, unless the scene is vivid.
+LEARNING = re.compile(r"\b(trained|training|first aid|cpr)\b", re.IGNORECASE)
+# It happened and it is over: "he's doing well now", "all sorted now".
+RECOVERED = re.compile(
+    r"\b(doing (well|fine|ok|okay|better|great)|all (sorted|fine|good|better)|"
+    r"in a (good|better) place|(fine|better|well) now|recovered|made a (full )?recovery|"
+    r"got better|is fine|am fine|i'?m fine)\b",
+    re.IGNORECASE,
+)
+# A scene happening as it is written: an emergency even in talk of the work or its training.
+VIVID = re.compile(
+    r"blood everywhere|(isn'?t|is not|not) responding to me|slumped over|"
+    r"\b(he|she|they)('s| is| are|'re| has| have)( just| now)? (collapsed|fainted|slumped|"
+    r"stopped breathing|gone (really |very )?(grey|blue|pale|limp|floppy)|turned blue|"
+    r"passed out|choking|clutching|not breathing|unconscious)|"
+    r"\b(he|she|they) (can'?t|cannot|can barely) (breathe|talk|speak|stand)|"
+    r"\bcan'?t find (the|a|any) (nurse|doctor)|\b(is|'s) choking|"
+    r"clutching (his|her|their|my) (chest|throat)|can barely (breathe|talk|speak)",
     re.IGNORECASE,
 )
 # Talk of the work: danger words need a sign that it is happening now.
@@ -100,6 +126,8 @@ HEALTH_WORRY = re.compile(
     r"(unwell|ill|sick|dizzy|faint)\b",
     re.IGNORECASE,
 )
+# Nerves about the application or the interview ("so nervous I feel sick"), not illness.
+NERVES = re.compile(r"\b(nervous|anxious|nerves|interview|thinking about it)\b", re.IGNORECASE)
 NOW = re.compile(
     r"\b(just|right now|now|has gone|is going|what (do|should|shall|can) (i|we) do|"
     r"hurry|quick|urgent|tonight|keeps?)\b",
@@ -153,13 +181,19 @@ def is_emergency(
     """Danger words outside talk of the job, or a vector that reads as an emergency (a stricter
     bar when the message talks about the job)."""
     danger, job, hypothetical = danger_words(text), about_the_job(text), not_now(text)
-    if hypothetical and not NOW.search(text):
+    recovered = bool(RECOVERED.search(text))
+    if VIVID.search(text) and not hypothetical and not recovered:
+        return True
+    if LEARNING.search(text):
+        hypothetical = True
+    if recovered or (hypothetical and not NOW.search(text)):
         danger = False
-    if SELF_HARM.search(text) and not SELF_HARM_TALK.search(text):
+    if SELF_HARM.search(text) and not SELF_HARM_TALK.search(text) and not recovered:
         return True
     if danger and (not job or NOW.search(text)):
         return True
-    if HEALTH_WORRY.search(text) and not (hypothetical and job):
+    worry = HEALTH_WORRY.search(text) and not NERVES.search(text)
+    if worry and not (hypothetical and job):
         return True
     encoder = get_encoder()
     vector = encoder.words_and_sentence(words)[1] if words else encoder.encode(text)

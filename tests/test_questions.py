@@ -26,6 +26,11 @@ def texts(message: str) -> list[str]:
             "For APs, what do they need and who accredits them?",
             ["For APs, what do they need", "who accredits them?"],
         ),
+        # A list of questions after a colon, one of them three.
+        (
+            "Two things about ISWs: do they clean, who trains them, and how do I apply?",
+            ["Two things about ISWs: do they clean", "who trains them", "how do I apply?"],
+        ),
     ],
 )
 def test_each_question_of_a_message_is_a_part(message: str, parts: list[str]) -> None:
@@ -38,6 +43,7 @@ def test_each_question_of_a_message_is_a_part(message: str, parts: list[str]) ->
         "what does an imaging support worker do?",
         "do they have to have worked as an assistant first, or can you go straight in?",
         "training and progression for APs",
+        "Quick question: how do I apply?",
     ],
 )
 def test_one_question_is_one_part_the_message_itself(message: str) -> None:

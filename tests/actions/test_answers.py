@@ -15,6 +15,7 @@ from actions.answers import (
     ActionNotOnPage,
     ActionWhatCanYouDo,
     not_on_page_subject,
+    part_intent,
 )
 from actions.base import STORE_UNAVAILABLE
 from actions.fallback import ActionDefaultFallback
@@ -497,6 +498,19 @@ async def test_compare_no_roles_offers_pairs(memory_store: SqlRoleStore) -> None
     ]
 
 
+async def test_a_question_across_the_roles_gets_the_answer_not_the_list(
+    memory_store: SqlRoleStore,
+) -> None:
+    store = memory_store
+    question = "Out of the three, which jobs can I do without any qualifications?"
+    _, messages = await run(ActionListRoles(store), tracker("list_roles", question))
+    assert "no formal entry requirements" in texts(messages)[0]
+    _, messages = await run(
+        ActionListRoles(store), tracker("list_roles", "what other jobs are there")
+    )
+    assert texts(messages)[0].startswith("I can tell you about these radiography support roles")
+
+
 async def test_list_roles(memory_store: SqlRoleStore) -> None:
     _, messages = await run(ActionListRoles(memory_store), tracker("list_roles", "roles?"))
     assert texts(messages) == [
@@ -759,3 +773,28 @@ def test_an_introduction_said_alone_leaves_out_the_list_it_announces() -> None:
     assert replies.closed(intro) == "They generally all assist patients as part of their work."
     assert replies.closed("Other duties might involve:") == "Other duties might involve:"
     assert replies.closed("Processing film images.") == "Processing film images."
+
+
+def test_a_part_that_names_a_fact_outright_is_about_its_topic(memory_store: SqlRoleStore) -> None:
+    index = FactIndex.from_store(memory_store)
+    nvq = "Is there an NVQ for imaging support workers?"
+    assert part_intent(index, "ask_accreditation", nvq) == "ask_entry_requirements"
+    assert part_intent(index, "ask_accreditation", "who accredits them") == "ask_accreditation"
+    # What the page doesn't say stays so, whatever its words match.
+    assert part_intent(index, "ask_pay_and_conditions", "do they work shifts?") == (
+        "ask_pay_and_conditions"
+    )
+
+
+async def test_a_comparison_of_one_role_without_comparing_is_a_question_about_it(
+    memory_store: SqlRoleStore,
+) -> None:
+    question = "is maintaining stock levels part of a radiography assistant's job?"
+    message = tracker("compare_roles", question, roles=("radiography-assistant",))
+    _, messages = await run(ActionCompareRoles(memory_store), message)
+    assert "stock levels" in texts(messages)[0]
+    asked = tracker(
+        "compare_roles", "how do radiography assistants compare?", ("radiography-assistant",)
+    )
+    _, messages = await run(ActionCompareRoles(memory_store), asked)
+    assert texts(messages)[0].startswith("Which role would you like to compare")
