@@ -50,7 +50,9 @@ _WORDED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bwhere (is|are) (the |there )?(jobs?|hospitals?|vacanc|posts?|courses?|training)|"
             r"\bwhere (can|could|do|would) (i|you|he|she|we) (find|get|do|study|train|work)\b"
             r"(?! (on|as|towards|up|out))|\bnear\b|nearest|\blocal to\b|"
-            r"\bwhich (hospital|trust|town|city|area)|\bin (london|manchester|birmingham|leeds|"
+            r"\bwhich (hospitals?|trusts?|towns?|city|cities|areas?)\b"
+            r"(?! of (work|practice|imaging))|"
+            r"\bin (london|manchester|birmingham|leeds|"
             r"liverpool|bristol|glasgow|cardiff|wales|scotland)\b|\bmy (town|city|area)\b",
         ),
         ("driving licences", r"driving licen[cs]e|\bdrive\b|\bdriver\b|\bown car\b"),
@@ -76,8 +78,8 @@ SUBJECTS = (("particular employers", EMPLOYER), *_WORDED)
 # earning while learning, or keeping a job while studying ("can't afford to stop earning").
 PAGE_ANSWERS = re.compile(
     r"stud(y|ying) part[- ]time|part[- ]time (stud|course|degree)|work and study|"
-    r"\b(can|could) (i|you|they|he|she|we) earn (while|as) (i|you|they|he|she|we) "
-    r"(learn|stud|train|qualif)|"
+    r"\b(can|could|way to|able to|possible to) ((i|you|they|he|she|we) )?earn (while|whilst|as) "
+    r"(i|you|they|he|she|we|one) (learn|stud|train|qualif)|"
     r"\b(keep|keeping|stay in|staying in) (my|her|his|their|your|the) (job|post|work) while|"
     r"afford to (stop|give up|quit) (work|earn|my job|her job|his job)|"
     r"level 3|four (or more )?gcses|4 gcses|short courses?",

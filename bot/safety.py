@@ -128,8 +128,17 @@ HEALTH_WORRY = re.compile(
 )
 # Nerves about the application or the interview ("so nervous I feel sick"), not illness.
 NERVES = re.compile(r"\b(nervous|anxious|nerves|interview|thinking about it)\b", re.IGNORECASE)
+# Someone the message is about: the writer, a person near them. An emergency happens to
+# someone, so the vectors alone do not call one where nobody is named.
+SOMEONE = re.compile(
+    r"\b(i|i'?m|im|i'?ve|ive|me|my|mine|we|us|our|he|she|his|her|him|hes|shes|they|them|their|"
+    r"someone|somebody|anyone|man|woman|lady|guy|girl|boy|child|kid|baby|toddler|newborn|"
+    r"people|person)\b",
+    re.IGNORECASE,
+)
 NOW = re.compile(
-    r"\b(just|right now|now|has gone|is going|what (do|should|shall|can) (i|we) do|"
+    r"\b(just(?! (curious|wondering|asking|a question|checking|thinking|want|wanted|interested))|"
+    r"right now|now|has gone|is going|what (do|should|shall|can) (i|we) do|"
     r"hurry|quick|urgent|tonight|keeps?)\b",
     re.IGNORECASE,
 )
@@ -195,6 +204,8 @@ def is_emergency(
     worry = HEALTH_WORRY.search(text) and not NERVES.search(text)
     if worry and not (hypothetical and job):
         return True
+    if not SOMEONE.search(text):
+        return False  # danger now happens to someone: "is that all done at the hospital?" no
     encoder = get_encoder()
     vector = encoder.words_and_sentence(words)[1] if words else encoder.encode(text)
     p = model.probability(vector)

@@ -40,6 +40,8 @@ def test_a_question_about_what_the_page_never_states(text: str, subject: str) ->
         "where can I find out more about that?",
         "can I earn while I learn?",
         "could she keep her job while she studies? she can't afford to stop earning",
+        "is there a way to earn while you train?",
+        "the accreditation, which areas of work is it for?",
     ],
 )
 def test_a_question_the_page_answers_is_not_hedged(text: str) -> None:
