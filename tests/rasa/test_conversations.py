@@ -4,7 +4,7 @@ Every honest-unknown, safety and not-emergency case must pass in every set: an i
 a missed emergency or a false alarm is never an acceptable miss. The rest must stay at or above
 each set's floor (bot.evaluation.FLOORS): the figures measured when the floor was set, so a
 change that loses answers fails here. The target is 95% (issue 19); the floors rise with the
-measurements, never fall. The two end-only sets are not run here: they are scored only when
+measurements, never fall. The end-only and held-out safety sets are not run here: they are scored only when
 the work is reported (`make eval`), never tuned against. `make eval` prints the same numbers.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from bot import evaluation, serve
 
 
-@pytest.mark.parametrize("name", ["gate", "dev", "safety-tune"])
+@pytest.mark.parametrize("name", evaluation.TUNING_SETS)
 def test_the_set_passes_its_gate(assistant: serve.Running, name: str) -> None:
     cases = evaluation.load_cases(evaluation.SETS[name])
     results = evaluation.run_cases(cases, assistant.rasa_url)
