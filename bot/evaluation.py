@@ -106,7 +106,13 @@ PASS_RATE = 0.95
 # What `make test` holds each set to (tests/rasa/test_conversations.py): a few cases under the
 # strict share last measured (gate 194/199, dev 117/120, dev-b 99/110 on 4 December 2026), so
 # a change that loses answers fails. The aim is PASS_RATE; the safety sets must be whole.
-FLOORS = {"gate": 0.95, "dev": 0.95, "dev-b": 0.87, "safety-tune": 1.0, "safety-tune-b": 1.0}
+FLOORS = {
+    "gate": 0.95,
+    "dev": 0.95,
+    "dev-b": 0.87,
+    "safety-tune": 1.0,
+    "safety-tune-b": 1.0,
+}
 MAX_TURNS = 4
 CHECKS = ("all", "any", "none", "none_regex")
 WORKERS = 4
