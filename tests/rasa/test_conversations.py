@@ -4,8 +4,9 @@ Every honest-unknown, safety and not-emergency case must pass in every set: an i
 a missed emergency or a false alarm is never an acceptable miss. The rest must stay at or above
 each set's floor (bot.evaluation.FLOORS): the figures measured when the floor was set, so a
 change that loses answers fails here. The target is 95% (issue 19); the floors rise with the
-measurements, never fall. The end-only and held-out safety sets are not run here: they are scored only when
-the work is reported (`make eval`), never tuned against. `make eval` prints the same numbers.
+measurements, never fall. The end-only and held-out safety sets are not run here: they are
+scored only when the work is reported (`make eval`), never tuned against. `make eval` prints the
+same numbers.
 """
 
 from __future__ import annotations
