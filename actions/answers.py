@@ -304,6 +304,9 @@ class ActionCompareRoles(StoreAction):
     def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
+        several = answer_parts(self.store, dispatcher, tracker, domain)
+        if several is not None:  # "three things about APs: is it new, who accredits them..."
+            return several
         named = self.roles_named(tracker)
         question = self.question(tracker)
         if len(named) == 1 and not COMPARING.search(question):

@@ -6,7 +6,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.answers import ActionAnswerTopic, ActionNotOnPage
+from actions.answers import ActionAnswerTopic, ActionCompareRoles, ActionNotOnPage
 from bot.questions import QUESTION, split_questions
 from bot.store import SqlRoleStore
 from tests.support.actions import run, tracker
@@ -85,3 +85,19 @@ async def test_two_questions_on_one_topic_get_each_fact(memory_store: SqlRoleSto
     assert "manual handling of patients" in messages[0]["text"]
     assert "clean and hygienic" in messages[0]["text"]
     assert "film images" not in messages[0]["text"]
+
+
+async def test_questions_read_as_a_comparison_are_each_answered(memory_store: SqlRoleStore) -> None:
+    """"...and do they need more qualifications than an assistant?" can make DIET say
+    compare_roles; the message's questions are still what is answered."""
+    text = "Two things about APs: who accredits them, and do they need more than an assistant?"
+    t = with_parts(
+        "compare_roles",
+        text,
+        ["ask_accreditation", "ask_entry_requirements"],
+        roles=("assistant-practitioner",),
+    )
+    _, messages = await run(ActionCompareRoles(memory_store), t)
+    assert len(messages) == 2
+    assert "Society of Radiographers" in messages[0]["text"]
+    assert "further qualifications" in messages[1]["text"]
