@@ -88,7 +88,7 @@ async def test_two_questions_on_one_topic_get_each_fact(memory_store: SqlRoleSto
 
 
 async def test_questions_read_as_a_comparison_are_each_answered(memory_store: SqlRoleStore) -> None:
-    """"...and do they need more qualifications than an assistant?" can make DIET say
+    """ "...and do they need more qualifications than an assistant?" can make DIET say
     compare_roles; the message's questions are still what is answered."""
     text = "Two things about APs: who accredits them, and do they need more than an assistant?"
     t = with_parts(
