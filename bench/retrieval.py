@@ -4,17 +4,19 @@ Runs the held-out one-point questions in tests/store/fact_questions.yml (and a f
 the page can't answer, which must pick no fact) through variants of bot.store.retrieval, and
 prints, per variant, facts found first, whole-topic questions left to the topic, false picks,
 and the time to build the index and to rank one question. The variant the assistant uses is
-marked with *. No network, no model: seconds on any machine.
+marked with *. The variants with meaning load the sentence encoder (bot/embeddings.py, no
+network) and encode each wording once: seconds on any machine.
 
     .venv/bin/python bench/retrieval.py
 """
 
 from __future__ import annotations
 
+import functools
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.embeddings import get_encoder
 from bot.settings import PROJECT_ROOT
 from bot.store import SqlRoleStore, read_content
 from bot.store import retrieval as r
@@ -69,9 +72,32 @@ def variant(word: float, penalty: float) -> Iterator[None]:
         r.FactIndex.rank, r._UNCOVERED_PENALTY = saved  # type: ignore[method-assign]
 
 
-def measure(store: SqlRoleStore, questions: list[dict[str, Any]]) -> dict[str, float]:
+@functools.lru_cache(maxsize=1024)
+def _vector(text: str) -> np.ndarray:
+    return get_encoder().encode(text)
+
+
+def sentence_vectors(texts: Sequence[str]) -> np.ndarray:
+    """The encoder the meaning variants rank with: each text encoded once."""
+    return np.stack([_vector(t) for t in texts])
+
+
+@contextmanager
+def meaning(floor: float, full: float) -> Iterator[None]:
+    """Rank as the assistant does, with meaning counted from cosine `floor` to `full`."""
+    saved = r.MEANING_FLOOR, r.MEANING_FULL
+    r.MEANING_FLOOR, r.MEANING_FULL = floor, full
+    try:
+        yield
+    finally:
+        r.MEANING_FLOOR, r.MEANING_FULL = saved
+
+
+def measure(
+    store: SqlRoleStore, questions: list[dict[str, Any]], encode: r.Encode | None = None
+) -> dict[str, float]:
     started = time.perf_counter()
-    index = r.FactIndex.from_store(store)
+    index = r.FactIndex.from_store(store, encode)
     build = time.perf_counter() - started
     facts = [q for q in questions if "fact" in q]
     topics = [q for q in questions if "topic" in q]
@@ -116,10 +142,23 @@ def main() -> None:
         f"{'variant':44} {'facts found':>12} {'topics kept':>12} {'false picks':>12} "
         f"{'build ms':>9} {'rank ms':>8}"
     )
+    r.FactIndex.from_store(store, sentence_vectors)  # each wording encoded once, before timing
+    meanings = [
+        ("... + meaning, cosine 0.3 to 0.9", 0.3, 0.9),
+        ("... + meaning, cosine 0.4 to 1.0", 0.4, 1.0),
+        ("... + meaning, cosine 0.5 to 1.0", 0.5, 1.0),
+        ("... + meaning, cosine 0.6 to 1.0", 0.6, 1.0),
+    ]
+    rows = []
     for name, word, penalty in variants:
         with variant(word, penalty):
-            m = measure(store, questions)
-        mark = "*" if (word, penalty) == (0.5, r._UNCOVERED_PENALTY) else " "
+            used = (word, penalty) == (0.5, r._UNCOVERED_PENALTY)
+            rows.append((name, measure(store, questions), used))
+    for name, floor, full in meanings:  # not used by the assistant: bench/README.md says why
+        with meaning(floor, full):
+            rows.append((name, measure(store, questions, sentence_vectors), False))
+    for name, m, used in rows:
+        mark = "*" if used else " "
         print(
             f"{mark}{name:43} {m['found']:>5.0f}/{m['facts']:<6.0f} {m['left']:>5.0f}/"
             f"{m['topics']:<6.0f} {m['false']:>5.0f}/{m['beyond']:<6.0f} "

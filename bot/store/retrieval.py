@@ -2,9 +2,10 @@
 
 Each fact is represented by its text and its `asked_as` wordings (how job seekers ask about
 it), each topic by how people ask about the topic as a whole. A question is compared with every
-wording, on word and on character n-grams (so "requirments" still finds "requirements"), and a
-fact or topic scores its best wording. The caller decides what to do with the ranking: answer one
-fact when a fact's wording wins clearly over the whole topic's, otherwise the whole topic.
+wording, on word and on character n-grams (so "requirments" still finds "requirements") and,
+when the index is given an encoder (the assistant gives none), on meaning too; a fact or topic
+scores its best wording. The caller decides what to do with the ranking: answer one fact when
+a fact's wording wins clearly over the whole topic's, otherwise the whole topic.
 
 Role wordings are removed from the question and the wordings first: "do APs need GCSEs" must
 match the GCSE fact on "GCSEs", not the accreditation facts on "APs". Why TF-IDF and not a Rasa
@@ -14,7 +15,7 @@ ResponseSelector: docs/architecture.md, "Why facts are found by a TF-IDF ranker"
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,17 @@ MAX_FACTS = 3
 # How close an item of a list must come to its introduction, when that matched best.
 INTRO_RELATIVE = 0.7
 _SUFFIXES = ("ing", "ies", "ed", "s")
+# Meaning, with an encoder: a wording whose sentence vector has cosine similarity MEANING_FULL
+# with the question's counts as a perfect match (1.0), one at MEANING_FLOOR or below as none,
+# linearly between; a wording scores the better of that and its TF-IDF score. The assistant
+# passes no encoder: it finds more held-out facts but answers fewer conversations
+# (bench/README.md#retrievalpy), so meaning is measured by `bench/retrieval.py` only.
+MEANING_FLOOR = 0.5
+MEANING_FULL = 1.0
+
+# Unit-length sentence vectors, one row per text: bot.embeddings' encoder, passed in by the
+# caller, since this layer is below the encoder's.
+Encode = Callable[[Sequence[str]], np.ndarray]
 
 
 def _stem(word: str) -> str:
@@ -99,6 +111,7 @@ class FactIndex:
         facts: Sequence[FactInfo],
         topic_phrases: dict[str, list[str]],
         role_wordings: Iterable[str],
+        encode: Encode | None = None,
     ) -> None:
         wordings = sorted({w.lower() for w in role_wordings if w.strip()}, key=len, reverse=True)
         self._roles = (
@@ -132,12 +145,22 @@ class FactIndex:
         self._char_matrix = self._chars.fit_transform(prepared)
         self._vocabulary = {w for d in prepared for w in d.split()}
         self._long_words = frozenset(w for w in self._vocabulary if len(w) >= _FUZZY_MIN_LENGTH)
+        self._encode = encode
+        self._vectors = encode([self._neutral(d) for d in documents]) if encode else None
 
     @classmethod
-    def from_store(cls, store: RoleStore) -> FactIndex:
+    def from_store(cls, store: RoleStore, encode: Encode | None = None) -> FactIndex:
         names = [n for ns in store.role_names().values() for n in ns]
         names += list(store.group_names())
-        return cls(store.all_facts(), store.topic_phrases(), names)
+        return cls(store.all_facts(), store.topic_phrases(), names, encode)
+
+    def _neutral(self, text: str) -> str:
+        """The text to encode: role names removed, so its vector says what is asked, not of
+        which role ("do radiography assistants keep the stock levels up?" is about stock)."""
+        text = text.lower().replace("\u2019", "'")
+        if self._roles is not None:
+            text = self._roles.sub(" ", text)
+        return " ".join(text.split())
 
     def _prepare(self, text: str) -> str:
         text = text.lower().replace("\u2019", "'").replace("'s", "s")
@@ -175,7 +198,9 @@ class FactIndex:
         A wording's score is its TF-IDF similarity (words and character n-grams, for typos),
         scaled down by up to half for the share of the question's words it doesn't cover, so a
         short wording sharing one word ("who do they work with") does not win a longer
-        question ("do they work nights?"). Weights chosen by `bench/retrieval.py`.
+        question ("do they work nights?"); with an encoder, the better of that and how close
+        the wording's meaning is (MEANING_FLOOR, MEANING_FULL). A question of filler words only
+        ("what do they do?") ranks nothing. Weights chosen by `bench/retrieval.py`.
         """
         prepared = self._prepare(text)
         if not prepared:
@@ -184,11 +209,21 @@ class FactIndex:
         chars = (self._char_matrix @ self._chars.transform([prepared]).T).toarray().ravel()
         similarity = 0.5 * words + 0.5 * chars
         asked = prepared.split()
-        best: dict[str, Hit] = {}
-        for index in np.argsort(-similarity)[:_CANDIDATES]:
-            owner = self._owners[index]
+        order = np.argsort(-similarity)
+        scores = np.zeros(len(self._owners))
+        for index in order[:_CANDIDATES]:
             coverage = _coverage(asked, self._doc_words[index])
-            score = float(similarity[index]) * (1 - _UNCOVERED_PENALTY * (1 - coverage))
+            scores[index] = similarity[index] * (1 - _UNCOVERED_PENALTY * (1 - coverage))
+        scored = order[:_CANDIDATES]
+        if self._encode is not None and self._vectors is not None:
+            cosine = self._vectors @ self._encode([self._neutral(text)])[0]
+            meaning = np.clip((cosine - MEANING_FLOOR) / (MEANING_FULL - MEANING_FLOOR), 0, 1)
+            scores = np.maximum(scores, meaning)
+            scored = order[np.isin(order, scored) | (meaning[order] > 0)]
+        best: dict[str, Hit] = {}
+        for index in scored:
+            owner = self._owners[index]
+            score = float(scores[index])
             if owner.key not in best or best[owner.key].score < score:
                 best[owner.key] = Hit(owner.topic, score, owner.fact)
         return sorted(best.values(), key=lambda h: -h.score)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pytest
 import yaml
 
@@ -93,3 +96,40 @@ def test_an_introduction_brings_the_items_of_its_list_its_words_match(index: Fac
     keys = [f.key for f in pick_facts(ranking, "duties")]
     assert keys[0] == ranking[0].fact.key
     assert "duty-manual-handling" in keys
+
+
+def _concepts(texts: Sequence[str]) -> np.ndarray:
+    """A stand-in encoder: one dimension per concept, so "stock" and "supplies" mean the same."""
+    concepts = (("stock", "supplies", "inventory"), ("clean",), ("assistant", "support worker"))
+    encoded = []
+    for text in texts:
+        vector = np.array([float(any(w in text for w in c)) for c in concepts] + [0.1])
+        encoded.append(vector / np.linalg.norm(vector))
+    return np.array(encoded)
+
+
+def test_with_an_encoder_a_question_finds_its_fact_by_meaning(content: Content) -> None:
+    store = SqlRoleStore.in_memory()
+    store.load(content)
+    question = "do they handle the inventory?"
+    assert pick_facts(FactIndex.from_store(store).rank(question), None) == []
+    ranking = FactIndex.from_store(store, _concepts).rank(question)
+    assert ranking[0].key == "duty-stock"
+    assert all(0 <= h.score <= 1 for h in ranking)
+
+
+def test_role_names_are_not_encoded(content: Content) -> None:
+    """The vector says what is asked, not of which role: "support worker" is gone before."""
+    store = SqlRoleStore.in_memory()
+    store.load(content)
+    encoded: list[str] = []
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        encoded.extend(texts)
+        return _concepts(texts)
+
+    index = FactIndex.from_store(store, encode)
+    encoded.clear()
+    index.rank("Do imaging support workers keep stock?")
+    assert encoded == ["do keep stock?"]
+    assert not any("imaging support" in t for t in encoded)
