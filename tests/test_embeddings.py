@@ -68,3 +68,32 @@ def test_batched_and_single_passes_agree() -> None:
     words, sentence = encoder.words_and_sentence(["do", "they", "clean"])
     assert words.shape == (3, embeddings.DIMENSIONS)
     assert sentence.shape == (embeddings.DIMENSIONS,)
+
+
+def test_the_batched_pass_gives_the_vectors_of_the_per_sentence_one() -> None:
+    """Values from the encoder before its dense layers took the batch as one matrix (45c41ca)."""
+    vector = embeddings.get_encoder().encode_many(["can I chat with a careers adviser", "hi"])[0]
+    assert np.allclose(vector[:4], [-0.08358, -0.05571, -0.05834, 0.04347], atol=2e-5)
+
+
+def test_encode_many_reuses_the_featurizers_vectors_and_keeps_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoder = embeddings.get_encoder()
+    _, sentence = encoder.words_and_sentence(["could", "I", "train", "on", "the", "job", "?"])
+    runs: list[int] = []
+    run_batch = encoder._run_batch
+
+    def counted(batch: list[list[int]]) -> list[np.ndarray]:
+        runs.append(len(batch))
+        return run_batch(batch)
+
+    monkeypatch.setattr(encoder, "_run_batch", counted)
+    same, rota, again = encoder.encode_many(
+        ["could I train on the job?", "is there a rota for nights", "is there a rota for nights"]
+    )
+    assert np.array_equal(same, sentence)
+    assert np.array_equal(rota, again)
+    assert runs == [1]  # the new text alone, once
+    encoder.encode_many(["is there a rota for nights"])
+    assert runs == [1, 1]
